@@ -1,0 +1,15 @@
+"""minizf: Zeiler & Fergus's "Visualizing and Understanding Convolutional Networks",
+rebuilt from scratch with explicit forward and backward passes (no autograd).
+
+    import minizf as mz
+    net = mz.models.zf_small()
+    scores = net.forward(images)            # (N, 3, 32, 32) -> (N, 10)
+"""
+__version__ = "0.1.0"
+
+from . import backend, check, functional, layers, models, net  # noqa: E402
+from .backend import get_array_module, get_device, seed, to_device, to_numpy  # noqa: E402
+from .check import adjoint_check, gradcheck, gradcheck_layers  # noqa: E402
+from .layers import (LRN, Conv2D, Dropout, Flatten, Layer, Linear, MaxPool2D,  # noqa: E402
+                     ReLU, SoftmaxCrossEntropy)
+from .net import Sequential  # noqa: E402

@@ -1,0 +1,23 @@
+"""Pure forward/backward functions: the math of every layer, with no state.
+
+Each forward has a backward beside it in the same module, and the
+deconvnet reuses these backward functions as they are.
+"""
+from .convolution import conv2d, conv2d_backward, conv2d_backward_input, conv2d_backward_weight
+from .inverted_dropout import dropout, dropout_backward, dropout_mask
+from .columns import col2im, im2col, window_grid
+from .fully_connected import linear, linear_backward, linear_backward_input
+from .loss import log_softmax, softmax_cross_entropy, softmax_cross_entropy_backward
+from .normalization import lrn, lrn_backward, lrn_scale, window_sum
+from .pooling import max_pool2d, max_pool2d_backward, pool_grid, unpool
+from .rectifier import rectify, relu, relu_backward
+from .shapes import output_size, pair
+
+__all__ = [
+    "col2im", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
+    "dropout", "dropout_backward", "dropout_mask", "im2col", "linear", "linear_backward",
+    "linear_backward_input", "log_softmax", "lrn", "lrn_backward", "lrn_scale",
+    "max_pool2d", "max_pool2d_backward", "output_size", "pair", "pool_grid", "rectify",
+    "relu", "relu_backward", "softmax_cross_entropy", "softmax_cross_entropy_backward",
+    "unpool", "window_grid", "window_sum",
+]

@@ -1,0 +1,71 @@
+"""Max-pooling that records its *switches*, and unpooling through them.
+
+The switches are the locations of the maxima: for every output element, the
+index ``h * W + w`` of the input element that won its window (PyTorch's
+``return_indices`` convention). Training's backward and the deconvnet's
+unpooling are one function, ``unpool``: each value goes back to its switch.
+With overlapping windows (3x3, stride 2) one input element can win several
+windows, and then the values it receives are *added*.
+"""
+from ..backend import get_array_module, scatter_add
+from .shapes import output_size, pair
+
+
+def pool_grid(x_shape, kernel_size, stride=None, pad=0, ceil_mode=False):
+    """(oh, ow), (kh, kw), (sh, sw), (ph, pw) of a pooling; stride defaults to the kernel."""
+    (kh, kw) = pair(kernel_size)
+    (sh, sw) = pair(kernel_size if stride is None else stride)
+    (ph, pw) = pair(pad)
+    oh = output_size(x_shape[2], kh, sh, ph, ceil_mode)
+    ow = output_size(x_shape[3], kw, sw, pw, ceil_mode)
+    return (oh, ow), (kh, kw), (sh, sw), (ph, pw)
+
+
+def max_pool2d(x, kernel_size, stride=None, pad=0, ceil_mode=False):
+    """Max-pool: x (N, C, H, W) -> y (N, C, OH, OW), switches (N, C, OH, OW) of int indices h*W+w.
+
+    On ties the first maximum in row-major window order wins (as in PyTorch).
+    """
+    xp = get_array_module(x)
+    H, W = x.shape[2:]
+    (oh, ow), (kh, kw), (sh, sw), (ph, pw) = pool_grid(x.shape, kernel_size, stride, pad, ceil_mode)
+    # Pad with -inf, never 0: a zero pad would win over negative inputs. The
+    # bottom/right pad also covers windows that ceil mode lets hang over the edge.
+    bottom = max((oh - 1) * sh + kh - ph - H, 0)
+    right = max((ow - 1) * sw + kw - pw - W, 0)
+    xpad = xp.pad(x, ((0, 0), (0, 0), (ph, bottom), (pw, right)), constant_values=-xp.inf)
+    # Running maximum over the kh*kw offsets; `offset` remembers which one won.
+    best = xpad[:, :, 0:sh * oh:sh, 0:sw * ow:sw].copy()
+    offset = xp.zeros(best.shape, dtype=xp.intp)
+    for k in range(1, kh * kw):
+        i, j = divmod(k, kw)
+        window = xpad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+        better = window > best                   # strict: ties keep the earlier offset
+        xp.copyto(best, window, where=better)
+        offset[better] = k
+    # Offset (i, j) of output (r, c) is input pixel (r*sh - ph + i, c*sw - pw + j).
+    rows = (xp.arange(oh) * sh - ph).reshape(oh, 1) + offset // kw
+    cols = (xp.arange(ow) * sw - pw).reshape(1, ow) + offset % kw
+    return best, rows * W + cols
+
+
+def unpool(signal, switches, input_shape):
+    """Send each value to its switch: signal, switches (N, C, OH, OW) -> (N, C, H, W).
+
+    Overlapping windows that share a switch add their values. This is both the
+    backward of ``max_pool2d`` (signal = dy) and the deconvnet's unpooling.
+    """
+    xp = get_array_module(signal)
+    N, C, H, W = input_shape
+    if signal.shape != switches.shape or tuple(signal.shape[:2]) != (N, C):
+        raise ValueError(f"unpool: signal {tuple(signal.shape)} and switches "
+                         f"{tuple(switches.shape)} must both be (N={N}, C={C}, OH, OW)")
+    plane = (xp.arange(N * C) * (H * W)).reshape(N, C, 1, 1)  # start of each (n, c) plane
+    out = xp.zeros(N * C * H * W, dtype=signal.dtype)
+    scatter_add(out, (switches + plane).ravel(), signal.ravel())
+    return out.reshape(N, C, H, W)
+
+
+def max_pool2d_backward(dy, switches, input_shape):
+    """Gradient of max_pool2d: dy (N, C, OH, OW) -> dx (N, C, H, W); the same map as ``unpool``."""
+    return unpool(dy, switches, input_shape)

@@ -1,0 +1,39 @@
+"""Saving arrays safely: a failed or interrupted save never harms an earlier file."""
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+
+def save_npz_atomic(path, arrays):
+    """Write ``arrays`` (name -> array) to ``path`` as .npz: temp file in the same folder, then rename.
+
+    The rename is atomic, so ``path`` holds either the old file or the complete new one.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_npz(path):
+    """Read a .npz file into a dict of NumPy arrays; ValueError if it is missing or corrupt."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ValueError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise ValueError(f"{path}: not a readable .npz file ({type(err).__name__}: {err})") from None

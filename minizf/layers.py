@@ -1,0 +1,440 @@
+"""Layers: thin classes that hold parameters and what backward needs.
+
+The math lives in ``minizf.functional``; a layer only remembers its input
+(and, for max-pooling, the switches; for dropout, the mask) between
+``forward`` and ``backward``. Every layer follows one contract::
+
+    y  = layer.forward(x, train=False)   # keeps what backward needs
+    dx = layer.backward(dy)              # fills layer.grads, returns dx
+    s  = layer.reverse(signal, rule)     # one deconvnet step down; grads untouched
+
+``reverse`` rules (how a signal passes a ReLU on its way down):
+``"deconvnet"`` rectifies the signal itself (Zeiler & Fergus), ``"gradient"``
+masks it by the forward input (plain backprop), ``"guided"`` does both.
+Conv, linear, pooling, flatten and dropout pass every rule the same way: by
+their backward w.r.t. the input. LRN layers are skipped by default
+(``lrn="skip"``, as the paper's deconvnet) or use their true backward
+(``lrn="backward"``).
+"""
+import math
+
+import numpy as np
+
+from . import functional as F
+from .backend import default_rng, device_of, get_array_module, make_rng, to_device
+
+RULES = ("deconvnet", "gradient", "guided")
+LRN_MODES = ("skip", "backward")
+
+
+def check_reverse_options(rule, lrn):
+    """Raise ValueError for an unknown reverse rule or LRN mode."""
+    if rule not in RULES:
+        raise ValueError(f"unknown reverse rule {rule!r}: expected one of {RULES}")
+    if lrn not in LRN_MODES:
+        raise ValueError(f"unknown lrn mode {lrn!r}: expected one of {LRN_MODES}")
+
+
+def _is_array(x):
+    return isinstance(x, np.ndarray) or get_array_module(x) is not np
+
+
+class Layer:
+    """Base class. Subclasses set ``params`` and implement output_shape/forward/backward."""
+
+    #: what the per-image input looks like, for error messages, e.g. "(C, H, W)"
+    input_layout = None
+
+    def __init__(self):
+        self.name = type(self).__name__   # Sequential renames it ("conv1", ...)
+        self.params = {}
+        self.grads = {}
+        self.x = None                     # the input of the last forward
+        self.y_shape = None               # the shape of the last output
+
+    # ----- shapes and checks -------------------------------------------------
+    @property
+    def label(self):
+        kind = type(self).__name__
+        return kind if self.name == kind else f"{self.name} ({kind})"
+
+    def fail(self, message, error=ValueError):
+        """Raise ``error`` with a message that names this layer."""
+        raise error(f"{self.label}: {message}")
+
+    def output_shape(self, in_shape):
+        """Per-image output shape for a per-image input shape (batch axis left out)."""
+        return tuple(in_shape)
+
+    def _remember_input(self, x):
+        """Check x (type, dtype, rank, sizes) and keep it for backward/reverse."""
+        if not _is_array(x):
+            self.fail(f"expected a numpy or cupy array, got {type(x).__name__}", TypeError)
+        if x.dtype.kind != "f":
+            self.fail(f"expected a floating-point input, got dtype {x.dtype} "
+                      "(convert images with x.astype('float32'))", TypeError)
+        for pname, p in self.params.items():
+            if p.dtype != x.dtype:
+                self.fail(f"input dtype {x.dtype} does not match parameter {pname!r} dtype "
+                          f"{p.dtype}; convert one of them (e.g. net.astype('{x.dtype}'))",
+                          TypeError)
+        per_image = tuple(x.shape[1:])
+        if self.input_layout and len(per_image) != self.input_layout.count(",") + 1:
+            self.fail(f"expected input of shape (N, {self.input_layout[1:]}, "
+                      f"got shape {tuple(x.shape)}")
+        self.y_shape = (x.shape[0],) + tuple(self.output_shape(per_image))
+        self.x = x
+
+    def _check_signal(self, signal, what="dy"):
+        """Check that a signal coming down has the shape of the last forward's output."""
+        if self.x is None:
+            self.fail("backward/reverse called before forward", RuntimeError)
+        if tuple(signal.shape) != self.y_shape:
+            self.fail(f"expected {what} of shape {self.y_shape} (the forward output), "
+                      f"got {tuple(signal.shape)}")
+
+    # ----- the contract ------------------------------------------------------
+    def forward(self, x, train=False):
+        raise NotImplementedError
+
+    def backward(self, dy):
+        raise NotImplementedError
+
+    def reverse(self, signal, rule="deconvnet", lrn="skip"):
+        """One step of the reverse (deconvnet) pass. Default: backward w.r.t. the input only."""
+        check_reverse_options(rule, lrn)
+        self._check_signal(signal, "signal")
+        return self.backward_input(signal)
+
+    def backward_input(self, dy):
+        """The input gradient alone, without touching ``grads`` (linear layers override)."""
+        raise NotImplementedError
+
+    # ----- parameters ----------------------------------------------------------
+    def named_parameters(self):
+        """Yield (name, parameter, gradient or None)."""
+        for key, p in self.params.items():
+            yield key, p, self.grads.get(key)
+
+    def zero_grad(self):
+        self.grads = {}
+
+    def astype(self, dtype):
+        """Convert parameters (and gradients) to ``dtype`` in place; returns self."""
+        self.params = {k: p.astype(dtype) for k, p in self.params.items()}
+        self.grads = {k: g.astype(dtype) for k, g in self.grads.items()}
+        return self
+
+    def to(self, device):
+        """Move parameters (and gradients) to "cpu" or "cuda" in place; returns self."""
+        self.params = {k: to_device(p, device) for k, p in self.params.items()}
+        self.grads = {k: to_device(g, device) for k, g in self.grads.items()}
+        return self
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _normal(rng, std, shape, dtype):
+    return rng.normal(0.0, std, size=shape).astype(dtype)
+
+
+class Conv2D(Layer):
+    """2-D convolution: x (N, in_channels, H, W) -> (N, out_channels, OH, OW).
+
+    W (out, in, kh, kw) starts as N(0, std^2) with std = ``weight_std`` or,
+    by default, He's sqrt(2 / fan_in); b starts at 0.
+    """
+
+    input_layout = "(C, H, W)"
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad=0,
+                 weight_std=None, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = F.pair(kernel_size, "kernel_size")
+        self.stride, self.pad = F.pair(stride, "stride"), F.pair(pad, "pad")
+        kh, kw = self.kernel_size
+        fan_in = self.in_channels * kh * kw
+        std = math.sqrt(2.0 / fan_in) if weight_std is None else weight_std
+        rng = default_rng() if rng is None else rng
+        self.params = {"W": _normal(rng, std, (self.out_channels, self.in_channels, kh, kw), dtype),
+                       "b": np.zeros(self.out_channels, dtype=dtype)}
+
+    def output_shape(self, in_shape):
+        C, H, W = in_shape
+        if C != self.in_channels:
+            self.fail(f"expected input of shape (N, {self.in_channels}, H, W), "
+                      f"got (N, {C}, {H}, {W})")
+        try:
+            shape, *_ = F.window_grid((1, C, H, W), self.kernel_size, self.stride, self.pad)
+        except ValueError as err:
+            self.fail(f"{err}; kernel {self.kernel_size}, input (N, {C}, {H}, {W})")
+        return (self.out_channels,) + shape
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        return F.conv2d(x, self.params["W"], self.params["b"], self.stride, self.pad)
+
+    def backward(self, dy):
+        self._check_signal(dy)
+        dx, self.grads["W"], self.grads["b"] = F.conv2d_backward(
+            dy, self.x, self.params["W"], self.stride, self.pad)
+        return dx
+
+    def backward_input(self, dy):
+        # The transposed convolution: the deconvnet's "filtering" step.
+        return F.conv2d_backward_input(dy, self.params["W"], self.x.shape, self.stride, self.pad)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, pad={self.pad}")
+
+
+class ReLU(Layer):
+    """Rectified linear unit, any shape -> same shape."""
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        return F.relu(x)
+
+    def backward(self, dy):
+        self._check_signal(dy)
+        return F.relu_backward(dy, self.x)
+
+    def reverse(self, signal, rule="deconvnet", lrn="skip"):
+        """deconvnet: relu(signal); gradient: signal where x > 0; guided: both."""
+        check_reverse_options(rule, lrn)
+        self._check_signal(signal, "signal")
+        if rule == "deconvnet":
+            return F.relu(signal)
+        if rule == "gradient":
+            return F.relu_backward(signal, self.x)
+        return F.relu_backward(F.relu(signal), self.x)
+
+
+class MaxPool2D(Layer):
+    """Max-pooling with switches: x (N, C, H, W) -> (N, C, OH, OW).
+
+    ``self.switches`` (N, C, OH, OW) keeps the argmax index h*W+w of each
+    window from the last forward; backward and reverse (unpooling) use them.
+    """
+
+    input_layout = "(C, H, W)"
+
+    def __init__(self, kernel_size, stride=None, pad=0, ceil_mode=False):
+        super().__init__()
+        self.kernel_size = F.pair(kernel_size, "kernel_size")
+        self.stride = F.pair(self.kernel_size if stride is None else stride, "stride")
+        self.pad, self.ceil_mode = F.pair(pad, "pad"), bool(ceil_mode)
+        if any(2 * p > k for p, k in zip(self.pad, self.kernel_size)):
+            self.fail(f"pad {self.pad} must be at most half the kernel {self.kernel_size}")
+        self.switches = None
+
+    def output_shape(self, in_shape):
+        C, H, W = in_shape
+        try:
+            shape, *_ = F.pool_grid((1, C, H, W), self.kernel_size, self.stride, self.pad,
+                                    self.ceil_mode)
+        except ValueError as err:
+            self.fail(f"{err}; kernel {self.kernel_size}, input (N, {C}, {H}, {W})")
+        return (C,) + shape
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        y, self.switches = F.max_pool2d(x, self.kernel_size, self.stride, self.pad, self.ceil_mode)
+        return y
+
+    def backward(self, dy):
+        self._check_signal(dy)
+        return self.backward_input(dy)
+
+    def backward_input(self, dy):
+        # Unpooling: every value goes back to its switch; overlaps add.
+        return F.unpool(dy, self.switches, self.x.shape)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, pad={self.pad}, "
+                f"ceil_mode={self.ceil_mode}")
+
+
+class LRN(Layer):
+    """Cross-channel local response normalization as the paper writes it (see functional.lrn).
+
+    x (N, C, H, W) -> same shape. PyTorch's LocalResponseNorm(size, alpha*size, beta, k)
+    is the same map.
+    """
+
+    input_layout = "(C, H, W)"
+
+    def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        return F.lrn(x, self.size, self.alpha, self.beta, self.k)
+
+    def backward(self, dy):
+        self._check_signal(dy)
+        return self.backward_input(dy)
+
+    def backward_input(self, dy):
+        return F.lrn_backward(dy, self.x, self.size, self.alpha, self.beta, self.k)
+
+    def reverse(self, signal, rule="deconvnet", lrn="skip"):
+        """lrn="skip": pass the signal unchanged (the paper); "backward": the true Jacobian^T."""
+        check_reverse_options(rule, lrn)
+        self._check_signal(signal, "signal")
+        return signal if lrn == "skip" else self.backward_input(signal)
+
+    def extra_repr(self):
+        return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class Dropout(Layer):
+    """Inverted dropout, any shape -> same shape; identity when ``train`` is False.
+
+    Masks come from the layer's own generator (``seed``), so runs repeat. For a
+    gradient check, ``fix_mask(mask)`` makes every training forward reuse one mask.
+    """
+
+    def __init__(self, p=0.5, seed=None):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            self.fail(f"drop probability p must be in [0, 1), got {p}")
+        self.p, self.seed = float(p), seed
+        self.mask = None
+        self.fixed_mask = None
+        self._rngs = {}
+
+    def rng(self, device):
+        """This layer's generator on ``device`` (made on first use)."""
+        if device not in self._rngs:
+            self._rngs[device] = make_rng(self.seed, device)
+        return self._rngs[device]
+
+    def fix_mask(self, mask):
+        """Use ``mask`` (values 0 or 1/(1-p)) for every training forward; None to stop."""
+        self.fixed_mask = mask
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        if not train or self.p == 0.0:
+            self.mask = None
+            return x
+        if self.fixed_mask is not None:
+            if self.fixed_mask.shape != x.shape:
+                self.fail(f"fixed mask of shape {self.fixed_mask.shape} does not fit "
+                          f"input {tuple(x.shape)}")
+            self.mask = self.fixed_mask
+            return x * self.mask
+        y, self.mask = F.dropout(x, self.p, self.rng(device_of(x)))
+        return y
+
+    def backward(self, dy):
+        self._check_signal(dy)
+        return self.backward_input(dy)
+
+    def backward_input(self, dy):
+        return dy if self.mask is None else F.dropout_backward(dy, self.mask)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Linear(Layer):
+    """Fully connected: x (N, in_features) -> (N, out_features); W is (out, in) as in PyTorch."""
+
+    def __init__(self, in_features, out_features, weight_std=None, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        std = math.sqrt(2.0 / self.in_features) if weight_std is None else weight_std
+        rng = default_rng() if rng is None else rng
+        self.params = {"W": _normal(rng, std, (self.out_features, self.in_features), dtype),
+                       "b": np.zeros(self.out_features, dtype=dtype)}
+
+    def output_shape(self, in_shape):
+        if tuple(in_shape) != (self.in_features,):
+            self.fail(f"expected input of shape (N, {self.in_features}), got (N, "
+                      f"{', '.join(map(str, in_shape))}); put a Flatten before it if needed")
+        return (self.out_features,)
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        return F.linear(x, self.params["W"], self.params["b"])
+
+    def backward(self, dy):
+        self._check_signal(dy)
+        dx, self.grads["W"], self.grads["b"] = F.linear_backward(dy, self.x, self.params["W"])
+        return dx
+
+    def backward_input(self, dy):
+        return F.linear_backward_input(dy, self.params["W"])
+
+    def extra_repr(self):
+        return f"{self.in_features}, {self.out_features}"
+
+
+class Flatten(Layer):
+    """(N, C, H, W) (or any rank) -> (N, C*H*W)."""
+
+    def output_shape(self, in_shape):
+        return (int(np.prod(in_shape)),)
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy):
+        self._check_signal(dy)
+        return self.backward_input(dy)
+
+    def backward_input(self, dy):
+        return dy.reshape(self.x.shape)
+
+
+class SoftmaxCrossEntropy:
+    """The loss: softmax over C classes and mean cross-entropy over the batch.
+
+    ``loss = ce.forward(scores, labels)`` with scores (N, C) and int labels (N,)
+    returns a float and keeps ``ce.probs`` (N, C); ``ce.backward()`` returns
+    d loss / d scores (N, C).
+    """
+
+    name = "SoftmaxCrossEntropy"
+
+    def __init__(self):
+        self.probs = None
+        self.labels = None
+
+    def forward(self, scores, labels):
+        xp = get_array_module(scores)
+        labels = xp.asarray(labels)
+        if scores.ndim != 2:
+            raise ValueError(f"{self.name}: expected scores of shape (N, C), got {tuple(scores.shape)}")
+        if scores.dtype.kind != "f":
+            raise TypeError(f"{self.name}: expected floating-point scores, got dtype {scores.dtype}")
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"{self.name}: expected integer labels, got dtype {labels.dtype}")
+        n, c = scores.shape
+        if labels.shape != (n,):
+            raise ValueError(f"{self.name}: expected labels of shape ({n},), got {tuple(labels.shape)}")
+        if n and (int(labels.min()) < 0 or int(labels.max()) >= c):
+            raise ValueError(f"{self.name}: labels must lie in [0, {c}), got range "
+                             f"[{int(labels.min())}, {int(labels.max())}]")
+        loss, self.probs = F.softmax_cross_entropy(scores, labels)
+        self.labels = labels
+        return loss
+
+    def backward(self, dloss=1.0):
+        """d (dloss * loss) / d scores, shape (N, C)."""
+        if self.probs is None:
+            raise RuntimeError(f"{self.name}: backward called before forward")
+        return F.softmax_cross_entropy_backward(self.probs, self.labels) * dloss
+
+    def __repr__(self):
+        return "SoftmaxCrossEntropy()"
