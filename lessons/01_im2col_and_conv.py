@@ -1,0 +1,95 @@
+# %% [markdown]
+# # Lesson 1 — im2col and convolution
+#
+# A convolution slides each filter over the image and takes a dot product at
+# every position. Written as loops that is six nested `for`s. *im2col*
+# ("image to columns") copies every window into a column of a matrix, so the
+# whole convolution becomes **one matrix product**. Its partner *col2im* is
+# the **transpose** of im2col, and that is exactly what backprop (and the
+# deconvnet) need.
+
+# %%
+import os
+
+import numpy as np
+
+import minizf as mz
+from minizf import functional as F
+from minizf.data import load_image, sample_path
+from minizf.plot import image_grid
+
+OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+
+# %% [markdown]
+# ## 1. A tiny image and its windows
+# One image, one channel, 4x4 pixels numbered 0..15. A 3x3 window with
+# stride 1 fits at 2x2 positions, so im2col gives 4 columns of 9 values.
+
+# %%
+x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
+col = F.im2col(x, kernel_size=3, stride=1, pad=0)
+print("image:\n", x[0, 0])
+print("im2col shape (N, C*kh*kw, OH*OW):", col.shape)
+print("column 0 = the top-left window, flattened:", col[0, :, 0])
+print("column 3 = the bottom-right window:       ", col[0, :, 3])
+
+# %% [markdown]
+# ## 2. Convolution is one matrix product
+# A filter bank W of shape (F, C, kh, kw) flattens to (F, C*kh*kw). Then
+# `W_flat @ col` is (F, OH*OW): every filter at every position at once.
+# We compare it with the plain six-loop definition.
+
+# %%
+rng = np.random.default_rng(0)
+x = rng.standard_normal((2, 3, 7, 7))
+W = rng.standard_normal((4, 3, 3, 3))
+b = rng.standard_normal(4)
+y = F.conv2d(x, W, b, stride=2, pad=1)
+
+
+def conv_by_loops(x, W, b, stride, pad):
+    N, C, H, Wd = x.shape
+    Fo, _, kh, kw = W.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = (H + 2 * pad - kh) // stride + 1, (Wd + 2 * pad - kw) // stride + 1
+    out = np.zeros((N, Fo, oh, ow))
+    for n in range(N):
+        for f in range(Fo):
+            for i in range(oh):
+                for j in range(ow):
+                    window = xpad[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[n, f, i, j] = np.sum(window * W[f]) + b[f]
+    return out
+
+
+print("output shape:", y.shape, "| max difference from the loops:",
+      np.abs(y - conv_by_loops(x, W, b, 2, 1)).max())
+
+# %% [markdown]
+# ## 3. col2im is the transpose of im2col, not its inverse
+# Where windows overlap, a pixel is copied into several columns. Going back,
+# col2im *adds* those copies. So `col2im(im2col(x))` counts how often each
+# pixel was read, and the real identity is the adjoint one:
+# `<im2col(x), c> == <x, col2im(c)>` for every x and c.
+
+# %%
+ones = np.ones((1, 1, 4, 4))
+print("col2im(im2col(ones)) counts the windows covering each pixel:\n",
+      F.col2im(F.im2col(ones, 3), ones.shape, 3)[0, 0])
+err = mz.adjoint_check(lambda v: F.im2col(v, 3, 2, 1), lambda c: F.col2im(c, (2, 3, 7, 7), 3, 2, 1),
+                       x_shape=(2, 3, 7, 7), y_shape=(2, 27, 16))
+print(f"adjoint identity, relative error: {err:.1e}  (float64 round-off)")
+
+# %% [markdown]
+# ## 4. A real photo through hand-made filters
+# Horizontal and vertical edge detectors (Sobel) applied to each colour
+# channel summed: the kind of filter a trained first layer learns.
+
+# %%
+photo = load_image(sample_path("chelsea"), size=128)[None]        # (1, 3, 128, 128)
+sobel = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=np.float32)
+bank = np.stack([np.stack([sobel] * 3), np.stack([sobel.T] * 3)]) / 3  # (2, 3, 3, 3)
+edges = F.conv2d(photo, bank, None, stride=1, pad=1)                   # (1, 2, 128, 128)
+path = image_grid([photo[0], edges[0, 0], edges[0, 1]], os.path.join(OUT, "01_edges.png"),
+                  titles=["photo", "vertical edges", "horizontal edges"], signed=[False, True, True])
+print("wrote", path)

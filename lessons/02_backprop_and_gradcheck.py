@@ -1,0 +1,139 @@
+# %% [markdown]
+# # Lesson 2 — backprop by hand, and how to check it
+#
+# minizf has no autograd: every layer writes its backward out. That is only
+# useful if the backward is *right*, so this lesson shows the three checks the
+# library itself is tested with:
+#
+# 1. **numerical gradients** (central differences in float64),
+# 2. a **random upstream gradient** (never `sum(f(x))`),
+# 3. **adjoint identities** for linear maps: `<A x, y> == <x, A^T y>`.
+
+# %%
+import os
+
+import numpy as np
+
+import minizf as mz
+from minizf.check import format_report, gradcheck_layers
+from minizf.plot import curve
+
+OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. A small ZF-shaped network
+# conv -> ReLU -> max-pool -> LRN, twice, then a fully connected classifier.
+# `summary` prints every layer's output shape for one 16x16 RGB image.
+
+# %%
+mz.seed(0)
+net = mz.Sequential([
+    ("conv1", mz.Conv2D(3, 8, 3, pad=1)), ("relu1", mz.ReLU()),
+    ("pool1", mz.MaxPool2D(3, 2, ceil_mode=True)), ("norm1", mz.LRN()),
+    ("conv2", mz.Conv2D(8, 16, 3, pad=1)), ("relu2", mz.ReLU()),
+    ("pool2", mz.MaxPool2D(3, 2, ceil_mode=True)), ("norm2", mz.LRN()),
+    ("flatten", mz.Flatten()), ("fc6", mz.Linear(16 * 4 * 4, 32)), ("relu6", mz.ReLU()),
+    ("drop6", mz.Dropout(0.5)), ("fc7", mz.Linear(32, 5)),
+])
+print(net.summary((3, 16, 16)))
+
+# %% [markdown]
+# ## 2. Forward, loss, backward
+# `forward` keeps what each layer needs (inputs, pooling switches, dropout
+# masks); `backward` walks the layers in reverse, each applying its piece of
+# the chain rule and storing its parameter gradients in `layer.grads`.
+
+# %%
+x = rng.standard_normal((8, 3, 16, 16)).astype(np.float32)
+labels = rng.integers(0, 5, 8)
+ce = mz.SoftmaxCrossEntropy()
+loss = ce.forward(net.forward(x, train=True), labels)
+dx = net.backward(ce.backward())
+print(f"loss {loss:.4f} (log 5 = {np.log(5):.4f} for a random guess)")
+print("d loss / d input:", dx.shape, "| d loss / d conv1.W:", net["conv1"].grads["W"].shape)
+
+# %% [markdown]
+# ## 3. Gradient check of the whole network
+# Central differences need float64: in float32 the rounding error of
+# `(f(x+h) - f(x-h)) / 2h` swamps the answer. Dropout masks are frozen
+# during the check, so the function being differentiated is fixed.
+
+# %%
+net64 = net.astype(np.float64)
+x64 = x[:2].astype(np.float64)
+result = mz.gradcheck(net64, x64, loss=ce, labels=labels[:2], train=True, max_checks=20)
+print(result)
+
+# %% [markdown]
+# ## 4. Why a random upstream gradient?
+# A softmax outputs rows that sum to 1, so `sum(softmax(x))` is constant and
+# its gradient is zero. A softmax whose backward wrongly returns zeros passes
+# a check of `sum(f(x))`, and fails a check of `<dy, f(x)>` with random dy.
+
+
+# %%
+class BrokenSoftmax(mz.Layer):
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def backward(self, dy):
+        return np.zeros_like(dy)          # the bug
+
+
+z = rng.standard_normal((3, 4))
+print("check of sum(f):       ", "passes" if mz.gradcheck(BrokenSoftmax(), z, dy=np.ones((3, 4))).passed else "fails")
+print("check with a random dy:", "passes" if mz.gradcheck(BrokenSoftmax(), z).passed else "fails")
+
+# %% [markdown]
+# ## 5. Which layer is wrong? A per-layer report
+# `gradcheck_layers` checks each layer alone on inputs of the shape it sees.
+# We break conv2's input gradient on purpose (forgetting to flip the filters
+# is the classic mistake) and let the report find it.
+
+# %%
+print(format_report(gradcheck_layers(net64, x64, max_checks=15)))
+conv2 = net64["conv2"]
+right_backward = conv2.backward
+
+
+def unflipped_backward(dy):
+    right_backward(dy)                                     # fills the weight gradients
+    W = conv2.params["W"].transpose(1, 0, 2, 3)            # swapped channels, but not flipped
+    return mz.functional.conv2d(dy, W, None, stride=1, pad=1)
+
+
+conv2.backward = unflipped_backward
+print("\nwith the bug:")
+print(format_report(gradcheck_layers(net64, x64, max_checks=15)))
+conv2.backward = right_backward
+
+# %% [markdown]
+# ## 6. Adjoint identities
+# The input gradient of a convolution is a linear map: the transpose of the
+# convolution itself. `adjoint_check` tests `<A x, y> == <x, A^T y>` with
+# random x, y. This is the property the deconvnet relies on.
+
+# %%
+W = net64["conv1"].params["W"]
+err = mz.adjoint_check(lambda v: mz.functional.conv2d(v, W, None, 1, 1),
+                       lambda g: mz.functional.conv2d_backward_input(g, W, (2, 3, 16, 16), 1, 1),
+                       x_shape=(2, 3, 16, 16), y_shape=(2, 8, 16, 16))
+print(f"conv1 adjoint identity: relative error {err:.1e}")
+
+# %% [markdown]
+# ## 7. How the step size h matters
+# Too large: truncation error (h^2). Too small: rounding error (1/h).
+# In float64 the sweet spot lies around 1e-3 .. 1e-6 (see the printed table).
+
+# %%
+steps = [10.0 ** -k for k in range(1, 12)]
+layer = net64["norm1"]
+probe = rng.standard_normal((1, 8, 4, 4))
+errors = [mz.gradcheck(layer, probe, eps=h).max_error for h in steps]
+for h, e in zip(steps, errors):
+    print(f"h = {h:.0e}: error {e:.1e}")
+print("wrote", curve(steps, errors, os.path.join(OUT, "02_step_size.png"), xlabel="step h",
+                     ylabel="gradient error", title="central differences: error vs. step", logy=True))

@@ -1,0 +1,19 @@
+"""The minizf command."""
+import subprocess
+import sys
+
+import minizf
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "minizf.cli", *args], capture_output=True, text=True)
+
+
+def test_version():
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"minizf {minizf.__version__}"
+
+
+def test_info_lists_models():
+    out = run("info")
+    assert out.returncode == 0 and "zf-small" in out.stdout and "devices: cpu" in out.stdout

@@ -1,0 +1,31 @@
+"""The README's two set-up commands stay true: CI runs the test one, and the commands exist."""
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_commands():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)\n```", section, re.S)
+
+
+def test_exactly_two_setup_commands():
+    commands = setup_commands()
+    assert len(commands) == 2
+    assert commands[0].endswith("minizf tour") and commands[1].endswith("python -m pytest -q")
+
+
+def test_ci_installs_like_the_readme_and_runs_its_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    install, test = setup_commands()[1].split(" && ")[-2:]
+    assert install in ci and test in ci
+
+
+def test_the_ten_line_example_runs(capsys):
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"## Ten lines\n\n```python\n(.*?)\n```", readme, re.S).group(1)
+    assert len(code.splitlines()) <= 12
+    exec(compile(code, "README example", "exec"), {})
+    assert "conv1.W" in capsys.readouterr().out
