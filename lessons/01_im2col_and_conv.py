@@ -29,14 +29,15 @@ OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(
 x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
 col = F.im2col(x, kernel_size=3, stride=1, pad=0)
 print("image:\n", x[0, 0])
-print("im2col shape (N, C*kh*kw, OH*OW):", col.shape)
-print("column 0 = the top-left window, flattened:", col[0, :, 0])
-print("column 3 = the bottom-right window:       ", col[0, :, 3])
+print("im2col shape (C*kh*kw, N*OH*OW):", col.shape)
+print("column 0 = the top-left window, flattened:", col[:, 0])
+print("column 3 = the bottom-right window:       ", col[:, 3])
 
 # %% [markdown]
 # ## 2. Convolution is one matrix product
 # A filter bank W of shape (F, C, kh, kw) flattens to (F, C*kh*kw). Then
-# `W_flat @ col` is (F, OH*OW): every filter at every position at once.
+# `W_flat @ col` is (F, N*OH*OW): every filter at every position of every
+# image at once.
 # We compare it with the plain six-loop definition.
 
 # %%
@@ -77,7 +78,7 @@ ones = np.ones((1, 1, 4, 4))
 print("col2im(im2col(ones)) counts the windows covering each pixel:\n",
       F.col2im(F.im2col(ones, 3), ones.shape, 3)[0, 0])
 err = mz.adjoint_check(lambda v: F.im2col(v, 3, 2, 1), lambda c: F.col2im(c, (2, 3, 7, 7), 3, 2, 1),
-                       x_shape=(2, 3, 7, 7), y_shape=(2, 27, 16))
+                       x_shape=(2, 3, 7, 7), y_shape=(27, 2 * 16))
 print(f"adjoint identity, relative error: {err:.1e}  (float64 round-off)")
 
 # %% [markdown]

@@ -14,8 +14,9 @@ from .strategies import conv_geometry
 def test_im2col_lists_every_window(geometry):
     x_shape, w_shape, stride, pad = geometry
     x = np.random.default_rng(0).standard_normal(x_shape)
-    col = im2col(x, w_shape[2:], stride, pad)             # (N, C*kh*kw, P)
-    np.testing.assert_array_equal(col.transpose(0, 2, 1), windows_direct(x, w_shape[2:], stride, pad))
+    col = im2col(x, w_shape[2:], stride, pad)             # (C*kh*kw, N*P)
+    listed = windows_direct(x, w_shape[2:], stride, pad)  # (N, P, C*kh*kw)
+    np.testing.assert_array_equal(col.T.reshape(listed.shape), listed)
 
 
 @given(conv_geometry())
@@ -23,7 +24,7 @@ def test_col2im_is_the_adjoint_of_im2col(geometry):
     x_shape, w_shape, stride, pad = geometry
     k = w_shape[2:]
     (oh, ow), *_ = window_grid(x_shape, k, stride, pad)
-    col_shape = (x_shape[0], x_shape[1] * k[0] * k[1], oh * ow)
+    col_shape = (x_shape[1] * k[0] * k[1], x_shape[0] * oh * ow)
     err = adjoint_check(lambda x: im2col(x, k, stride, pad),
                         lambda c: col2im(c, x_shape, k, stride, pad), x_shape, col_shape)
     assert err < 1e-13

@@ -3,7 +3,9 @@
 Each forward has a backward beside it in the same module, and the
 deconvnet reuses these backward functions as they are.
 """
-from .convolution import conv2d, conv2d_backward, conv2d_backward_input, conv2d_backward_weight
+from . import columns
+from .convolution import (col_bytes, conv2d, conv2d_backward, conv2d_backward_input,
+                          conv2d_backward_weight)
 from .inverted_dropout import dropout, dropout_backward, dropout_mask
 from .columns import col2im, im2col, window_grid
 from .fully_connected import linear, linear_backward, linear_backward_input
@@ -14,7 +16,7 @@ from .rectifier import rectify, relu, relu_backward
 from .shapes import output_size, pair
 
 __all__ = [
-    "col2im", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
+    "col2im", "col_bytes", "columns", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
     "dropout", "dropout_backward", "dropout_mask", "im2col", "linear", "linear_backward",
     "linear_backward_input", "log_softmax", "lrn", "lrn_backward", "lrn_scale",
     "max_pool2d", "max_pool2d_backward", "output_size", "pair", "pool_grid", "rectify",

@@ -8,6 +8,7 @@ With overlapping windows (3x3, stride 2) one input element can win several
 windows, and then the values it receives are *added*.
 """
 from ..backend import get_array_module, scatter_add
+from .columns import pad_hw
 from .shapes import output_size, pair
 
 
@@ -33,20 +34,21 @@ def max_pool2d(x, kernel_size, stride=None, pad=0, ceil_mode=False):
     # bottom/right pad also covers windows that ceil mode lets hang over the edge.
     bottom = max((oh - 1) * sh + kh - ph - H, 0)
     right = max((ow - 1) * sw + kw - pw - W, 0)
-    xpad = xp.pad(x, ((0, 0), (0, 0), (ph, bottom), (pw, right)), constant_values=-xp.inf)
-    # Running maximum over the kh*kw offsets; `offset` remembers which one won.
-    best = xpad[:, :, 0:sh * oh:sh, 0:sw * ow:sw].copy()
-    offset = xp.zeros(best.shape, dtype=xp.intp)
-    for k in range(1, kh * kw):
-        i, j = divmod(k, kw)
-        window = xpad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
-        better = window > best                   # strict: ties keep the earlier offset
-        xp.copyto(best, window, where=better)
-        offset[better] = k
-    # Offset (i, j) of output (r, c) is input pixel (r*sh - ph + i, c*sw - pw + j).
-    rows = (xp.arange(oh) * sh - ph).reshape(oh, 1) + offset // kw
-    cols = (xp.arange(ow) * sw - pw).reshape(1, ow) + offset % kw
-    return best, rows * W + cols
+    xpad = pad_hw(x, ph, bottom, pw, right, -xp.inf)
+    windows = [xpad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i in range(kh) for j in range(kw)]
+    # The maximum over the kh*kw window offsets ...
+    best = windows[0].copy()
+    for window in windows[1:]:
+        xp.maximum(best, window, out=best)
+    # ... and which offset won. Going backwards, the last offset written is the
+    # first maximum in row-major order: ties go to the earliest, as in PyTorch.
+    offset = xp.zeros(best.shape, dtype=xp.int16)
+    for k in range(kh * kw - 1, -1, -1):
+        xp.copyto(offset, k, where=windows[k] == best)
+    # Offset k = (i, j) of output (r, c) is input pixel (r*sh - ph + i, c*sw - pw + j).
+    corner = ((xp.arange(oh) * sh - ph).reshape(oh, 1) * W + (xp.arange(ow) * sw - pw).reshape(1, ow))
+    shift = xp.asarray([i * W + j for i in range(kh) for j in range(kw)])
+    return best, corner + shift[offset]
 
 
 def unpool(signal, switches, input_shape):
