@@ -37,3 +37,148 @@ def load_image(path, size=None):
             left, top = (w - size) // 2, (h - size) // 2
             im = im.crop((left, top, left + size, top + size))
         return (np.asarray(im, dtype=np.float32) / 255.0).transpose(2, 0, 1).copy()
+
+
+# ----------------------------------------------------------------------------
+# Datasets: uint8 images (N, 3, H, W) and int64 labels, kept as uint8 until a
+# batch is made (CIFAR-10's 50,000 training images take 150 MB).
+# ----------------------------------------------------------------------------
+CIFAR_FOLDER = "cifar-10-batches-py"
+CIFAR_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
+CIFAR_TEST = ["test_batch"]
+
+
+class ArrayDataset:
+    """Images (N, 3, H, W) uint8, labels (N,) int64, class names; ``ds[i]`` is (image, label)."""
+
+    def __init__(self, images, labels, classes, name="dataset"):
+        images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
+        if images.ndim != 4 or images.shape[1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"{name}: expected uint8 images of shape (N, 3, H, W), "
+                             f"got {images.dtype} {images.shape}")
+        if labels.shape != (len(images),):
+            raise ValueError(f"{name}: expected {len(images)} labels, got shape {labels.shape}")
+        if len(labels) and (labels.min() < 0 or labels.max() >= len(classes)):
+            raise ValueError(f"{name}: labels must lie in [0, {len(classes)}), got "
+                             f"[{labels.min()}, {labels.max()}]")
+        self.images, self.labels, self.classes, self.name = images, labels, list(classes), name
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.images[index], self.labels[index]
+
+    def subset(self, indices, name=None):
+        """A dataset of the given indices (e.g. the first 500 images)."""
+        indices = np.asarray(indices)
+        return ArrayDataset(self.images[indices], self.labels[indices], self.classes,
+                            name or f"{self.name}[subset of {len(indices)}]")
+
+
+def data_root(path=None):
+    """Where datasets live: ``path``, else ``$MINIZF_DATA``, else ../shared/data beside the repo."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get("MINIZF_DATA"):
+        return Path(os.environ["MINIZF_DATA"])
+    return ASSETS.parent.parent / "shared" / "data"
+
+
+def find_cifar10(root=None):
+    """The folder holding CIFAR-10's batch files: root itself or root/cifar-10-batches-py."""
+    root = data_root(root)
+    for folder in (root, root / CIFAR_FOLDER):
+        if (folder / "batches.meta").exists():
+            return folder
+    raise ValueError(f"CIFAR-10 not found in {root} (nor in {root / CIFAR_FOLDER}): expected the "
+                     "official python-version files data_batch_1..5, test_batch, batches.meta; "
+                     "pass --data PATH, set MINIZF_DATA, or use minizf.data.download_cifar10(PATH)")
+
+
+def _read_pickle(path):
+    import pickle
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f, encoding="bytes")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: missing CIFAR-10 batch file") from None
+    except Exception as err:  # truncated or not a pickle at all
+        raise ValueError(f"{path}: corrupt CIFAR-10 batch file ({type(err).__name__}: {err})") from None
+
+
+def _read_cifar_batch(path):
+    batch = _read_pickle(path)
+    try:
+        data, labels = np.asarray(batch[b"data"], dtype=np.uint8), np.asarray(batch[b"labels"])
+    except (KeyError, TypeError):
+        raise ValueError(f"{path}: not a CIFAR-10 batch (no b'data' / b'labels')") from None
+    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+        raise ValueError(f"{path}: expected data (N, 3072) and N labels, got data {data.shape} "
+                         f"and {len(labels)} labels")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def load_cifar10(root=None, split="train"):
+    """CIFAR-10 from its official python-version files: split "train" (50,000) or "test" (10,000)."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder = find_cifar10(root)
+    meta = _read_pickle(folder / "batches.meta")
+    classes = [c.decode() for c in meta[b"label_names"]]
+    parts = [_read_cifar_batch(folder / name) for name in (CIFAR_TRAIN if split == "train" else CIFAR_TEST)]
+    return ArrayDataset(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                        classes, name=f"CIFAR-10 {split}")
+
+
+# ----------------------------------------------------------------------------
+# Preprocessing as Sec. 3: per-pixel mean subtraction, random crops and flips
+# for training, ten crops (4 corners + centre, each also flipped) for testing.
+# ----------------------------------------------------------------------------
+def mean_image(dataset, batch=5000):
+    """Per-pixel mean of a dataset's images, in [0, 1]: (3, H, W) float32."""
+    total = np.zeros(dataset.images.shape[1:], dtype=np.float64)
+    for start in range(0, len(dataset), batch):
+        total += dataset.images[start:start + batch].sum(axis=0, dtype=np.float64)
+    return (total / (255.0 * len(dataset))).astype(np.float32)
+
+
+def normalize(images, mean):
+    """uint8 images (N, 3, H, W) -> float32 in [0, 1] minus the mean image (3, H, W)."""
+    return images.astype(np.float32) * np.float32(1 / 255.0) - mean
+
+
+def random_crops(images, size, pad, rng, flip=True):
+    """Training augmentation: pad by ``pad`` (zeros, i.e. the mean after normalizing), cut a
+    random size x size crop per image and flip half of them: (N, C, H, W) -> (N, C, size, size)."""
+    n, c, h, w = images.shape
+    padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=images.dtype)
+    padded[:, :, pad:pad + h, pad:pad + w] = images
+    tops = rng.integers(0, h + 2 * pad - size + 1, n)
+    lefts = rng.integers(0, w + 2 * pad - size + 1, n)
+    rows = tops[:, None] + np.arange(size)                      # (N, size)
+    cols = lefts[:, None] + np.arange(size)
+    out = padded[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+                 rows[:, None, :, None], cols[:, None, None, :]]
+    if flip:
+        flipped = rng.random(n) < 0.5
+        out[flipped] = out[flipped, :, :, ::-1]
+    return out
+
+
+def ten_crops(images, size, pad=0):
+    """Test-time crops: 4 corners and the centre of the (padded) image, each also mirrored.
+
+    (N, C, H, W) -> (10, N, C, size, size); crops 0-4 are TL, TR, BL, BR, centre,
+    5-9 their horizontal mirrors.
+    """
+    n, c, h, w = images.shape
+    padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=images.dtype)
+    padded[:, :, pad:pad + h, pad:pad + w] = images
+    H, W = h + 2 * pad, w + 2 * pad
+    if size > min(H, W):
+        raise ValueError(f"ten_crops: crop {size} is larger than the (padded) image {H}x{W}")
+    corners = [(0, 0), (0, W - size), (H - size, 0), (H - size, W - size),
+               ((H - size) // 2, (W - size) // 2)]
+    crops = [padded[:, :, t:t + size, l:l + size] for t, l in corners]
+    return np.stack(crops + [crop[:, :, :, ::-1] for crop in crops])

@@ -322,6 +322,10 @@ class Dropout(Layer):
             self._rngs[device] = make_rng(self.seed, device)
         return self._rngs[device]
 
+    def reseed(self, seed_value):
+        """Start a fresh generator from ``seed_value`` (the trainer reseeds every epoch)."""
+        self.seed, self._rngs = seed_value, {}
+
     def fix_mask(self, mask):
         """Use ``mask`` (values 0 or 1/(1-p)) for every training forward; None to stop."""
         self.fixed_mask = mask

@@ -75,3 +75,44 @@ def curve(xs, ys, path, xlabel="", ylabel="", title="", labels=None, logy=False)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def training_curves(history, path):
+    """Loss and accuracy per epoch from a training history (list of dicts); returns path."""
+    plt = _pyplot()
+    epochs = [row["epoch"] for row in history]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    a1.plot(epochs, [r["train_loss"] for r in history], "o-", ms=3, label="train")
+    a2.plot(epochs, [r["train_acc"] for r in history], "o-", ms=3, label="train")
+    if "val_loss" in history[0]:
+        a1.plot(epochs, [r["val_loss"] for r in history], "o-", ms=3, label="validation")
+        a2.plot(epochs, [r["val_acc"] for r in history], "o-", ms=3, label="validation")
+    a1.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    a2.set(xlabel="epoch", ylabel="top-1 accuracy", title="accuracy")
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def confusion_figure(counts, classes, path, title=""):
+    """A confusion matrix (rows: true class, columns: predicted) as a PNG; returns path."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 5.2))
+    ax.imshow(counts, cmap="Blues")
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7,
+                    color="white" if counts[i, j] > counts.max() / 2 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=60, fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,372 @@
+"""Training as in Sec. 3: SGD with momentum, annealing, filter RMS renormalization, checkpoints.
+
+Reproducibility: every random stream is derived from (seed, epoch): the
+shuffling order, the crop/flip generator and each dropout layer's generator
+are re-made at the start of each epoch, and their states are saved with
+mid-epoch checkpoints. So a run that is interrupted and resumed ends with
+weights bit-identical to an uninterrupted one.
+"""
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import models
+from .backend import get_array_module, to_device, to_numpy
+from .data import normalize, random_crops, ten_crops
+from .functional import log_softmax
+from .io import load_npz, save_npz_atomic
+from .layers import Conv2D, Dropout, Linear, SoftmaxCrossEntropy
+
+DEFAULT_SNAPSHOTS = (1, 2, 5, 10, 20, 30, 40, 50, 64, 70)
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters; the defaults are the paper's (Sec. 3) where it gives them."""
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4           # on weights, not biases (the paper gives none; Krizhevsky's)
+    lr_steps: tuple = ()                 # epochs after which lr is divided by anneal_factor
+    plateau_patience: int = 0            # > 0: also anneal when val error stalls that many epochs
+    anneal_factor: float = 10.0
+    renorm: dict = field(default_factory=lambda: {"conv1": 0.1})   # layer -> RMS radius
+    init: str = "he"                     # "paper": N(0, 0.01^2); "he": N(0, 2/fan_in)
+    crop_pad: int = 4                    # random crops of the input size from a padded image
+    flip: bool = True
+    seed: int = 0
+    snapshots: tuple = DEFAULT_SNAPSHOTS
+
+    @classmethod
+    def from_dict(cls, d):
+        d = dict(d)
+        for key in ("lr_steps", "snapshots"):
+            d[key] = tuple(d.get(key, ()))
+        return cls(**d)
+
+
+# ----------------------------------------------------------------------------- weights
+def init_weights(net, scheme, seed=0):
+    """Re-draw every weight: "paper" N(0, 0.01^2) (Sec. 3) or "he" N(0, 2 / fan_in); biases 0."""
+    if scheme not in ("paper", "he"):
+        raise ValueError(f"init must be 'paper' or 'he', got {scheme!r}")
+    rng = np.random.default_rng(seed)
+    for _, layer in net:
+        if isinstance(layer, (Conv2D, Linear)):
+            W = layer.params["W"]
+            fan_in = int(np.prod(W.shape[1:]))
+            std = 0.01 if scheme == "paper" else math.sqrt(2.0 / fan_in)
+            xp = get_array_module(W)
+            layer.params["W"] = xp.asarray(rng.normal(0.0, std, W.shape).astype(W.dtype))
+            layer.params["b"] = xp.zeros_like(layer.params["b"])
+
+
+def filter_rms(W):
+    """RMS of each filter: W (F, C, kh, kw) -> (F,)."""
+    xp = get_array_module(W)
+    return xp.sqrt((W.reshape(W.shape[0], -1) ** 2).mean(axis=1))
+
+
+def renormalize_filters(net, radii):
+    """Sec. 3: rescale every conv filter whose RMS exceeds its layer's radius back to the radius.
+
+    radii: {layer name: radius}. Returns {layer name: number of filters rescaled}.
+    """
+    counts = {}
+    for name, radius in radii.items():
+        W = net[name].params["W"]
+        rms = filter_rms(W)
+        scale = get_array_module(W).minimum(1.0, radius / rms).astype(W.dtype)
+        counts[name] = int((rms > radius).sum())
+        W *= scale.reshape(-1, *([1] * (W.ndim - 1)))
+    return counts
+
+
+class SGD:
+    """SGD with momentum: v = mu v - lr (g + wd W); W += v. Weight decay only on "W" arrays."""
+
+    def __init__(self, momentum=0.9, weight_decay=0.0):
+        self.momentum, self.weight_decay = momentum, weight_decay
+        self.velocity = {}
+
+    def step(self, net, lr):
+        for name, p, g in net.named_parameters():
+            if g is None:
+                continue
+            if self.weight_decay and name.endswith(".W"):
+                g = g + self.weight_decay * p
+            v = self.velocity.get(name)
+            if v is None:
+                v = self.velocity[name] = get_array_module(p).zeros_like(p)
+            v *= self.momentum
+            v -= lr * g
+            p += v
+
+
+# ----------------------------------------------------------------------------- evaluation
+def predict(net, images, mean, batch_size=125, ten_crop=False, crop_pad=4, device="cpu"):
+    """Class probabilities of uint8 images (N, 3, H, W) -> (N, C); ten_crop averages 10 crops."""
+    probs = []
+    size = images.shape[-1]
+    for start in range(0, len(images), batch_size):
+        x = normalize(images[start:start + batch_size], mean)
+        views = ten_crops(x, size, crop_pad) if ten_crop else x[None]
+        p = 0.0
+        for view in views:
+            scores = net.forward(to_device(np.ascontiguousarray(view), device))
+            p = p + np.exp(to_numpy(log_softmax(scores)))
+        probs.append(p / len(views))
+    return np.concatenate(probs)
+
+
+def evaluate(net, dataset, mean, batch_size=125, ten_crop=False, crop_pad=4, device="cpu"):
+    """Loss, top-1 and top-5 accuracy, and the probabilities on a dataset."""
+    probs = predict(net, dataset.images, mean, batch_size, ten_crop, crop_pad, device)
+    labels = dataset.labels
+    n = len(labels)
+    loss = float(-np.log(np.maximum(probs[np.arange(n), labels], 1e-30)).mean())
+    top5 = np.argsort(-probs, axis=1)[:, :5]
+    return {"loss": loss, "top1": float((top5[:, 0] == labels).mean()),
+            "top5": float((top5 == labels[:, None]).any(axis=1).mean()), "probs": probs}
+
+
+def confusion_matrix(labels, predictions, num_classes):
+    """counts[i, j] = images of class i predicted as j."""
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (labels, predictions), 1)
+    return counts
+
+
+# ----------------------------------------------------------------------------- model files
+def save_model(path, net, mean, meta):
+    """Weights, mean image and a JSON dict of metadata (model name, options, metrics) in one .npz."""
+    arrays = {f"param/{k}": v for k, v in net.state_dict().items()}
+    arrays["mean"] = np.asarray(mean, dtype=np.float32)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    save_npz_atomic(path, arrays)
+
+
+def load_model(path):
+    """(net, mean image, meta) from a file written by ``save_model`` or a training checkpoint."""
+    arrays = load_npz(path)
+    if "meta" not in arrays:
+        raise ValueError(f"{path}: not a minizf model file (no 'meta' entry)")
+    meta = json.loads(arrays["meta"].tobytes().decode())
+    net = models.build(meta["model"], **meta.get("model_options", {}))
+    net.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param/")}, str(path))
+    return net, arrays["mean"], meta
+
+
+# ----------------------------------------------------------------------------- the loop
+def _stream_seed(*keys):
+    """A 63-bit seed derived from keys: one independent stream per (seed, epoch, purpose)."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
+class Trainer:
+    """Trains a network on uint8 datasets, with checkpoints in ``out_dir``.
+
+    Files: checkpoint.npz (everything needed to resume), snapshots/epoch_NNN.npz
+    (weights at the chosen epochs), model.npz (final), metrics.jsonl (one line
+    per epoch), curves.png (training curves; drawn by the CLI).
+    """
+
+    def __init__(self, net, model_name, train_set, val_set=None, config=None, out_dir="runs/run",
+                 model_options=None, progress=True, log=print):
+        self.net, self.model_name = net, model_name
+        self.model_options = dict(model_options or {})
+        self.train_set, self.val_set = train_set, val_set
+        self.config = config or TrainConfig()
+        self.out_dir = str(out_dir)
+        self.progress, self.log = progress, log
+        self.ce = SoftmaxCrossEntropy()
+        self.sgd = SGD(self.config.momentum, self.config.weight_decay)
+        self.dropouts = [layer for _, layer in net if isinstance(layer, Dropout)]
+        self.mean = None
+        self.state = {"epoch": 0, "batch": 0, "lr": self.config.lr, "best_val_error": None,
+                      "epochs_since_best": 0, "history": [], "running": None, "rng": None}
+
+    # ---- files
+    def path(self, *parts):
+        return os.path.join(self.out_dir, *parts)
+
+    def meta(self):
+        return {"model": self.model_name, "model_options": self.model_options,
+                "config": asdict(self.config), "epoch": self.state["epoch"],
+                "history": self.state["history"], "classes": self.train_set.classes}
+
+    def save_checkpoint(self):
+        arrays = {f"param/{k}": v for k, v in self.net.state_dict().items()}
+        arrays.update({f"velocity/{k}": to_numpy(v) for k, v in self.sgd.velocity.items()})
+        arrays["mean"] = self.mean
+        arrays["meta"] = np.frombuffer(json.dumps(self.meta()).encode(), dtype=np.uint8)
+        arrays["state"] = np.frombuffer(json.dumps(self.state).encode(), dtype=np.uint8)
+        save_npz_atomic(self.path("checkpoint.npz"), arrays)
+
+    def load_checkpoint(self):
+        path = self.path("checkpoint.npz")
+        arrays = load_npz(path)
+        if "state" not in arrays:
+            raise ValueError(f"{path}: not a training checkpoint (no 'state' entry)")
+        meta = json.loads(arrays["meta"].tobytes().decode())
+        if meta["model"] != self.model_name:
+            raise ValueError(f"{path}: checkpoint of model {meta['model']!r}, not {self.model_name!r}")
+        self.net.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param/")}, path)
+        xp = get_array_module(next(iter(self.net.named_parameters()))[1])
+        self.sgd.velocity = {k[9:]: xp.asarray(v) for k, v in arrays.items() if k.startswith("velocity/")}
+        self.mean = arrays["mean"]
+        epochs = self.config.epochs
+        self.config = TrainConfig.from_dict(meta["config"])
+        self.config.epochs = epochs                # resuming may extend the run
+        self.state = json.loads(arrays["state"].tobytes().decode())
+
+    def write_metrics(self):
+        lines = "".join(json.dumps(row) + "\n" for row in self.state["history"])
+        tmp = self.path("metrics.jsonl.tmp")
+        with open(tmp, "w") as f:
+            f.write(lines)
+        os.replace(tmp, self.path("metrics.jsonl"))
+
+    # ---- one epoch
+    def _start_epoch(self, epoch):
+        """Fresh random streams for this epoch, or the saved ones when resuming mid-epoch."""
+        seed = self.config.seed
+        aug = np.random.default_rng(_stream_seed(seed, epoch, 1))
+        for i, layer in enumerate(self.dropouts):
+            layer.reseed(_stream_seed(seed, epoch, 2, i))
+        running = {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+        if self.state["batch"] and self.state["rng"]:
+            aug.bit_generator.state = self.state["rng"]["aug"]
+            for layer, st in zip(self.dropouts, self.state["rng"]["dropout"]):
+                layer.rng("cpu").bit_generator.state = st
+            running = self.state["running"]
+        order = np.random.default_rng(_stream_seed(seed, epoch, 0)).permutation(len(self.train_set))
+        return order, aug, running
+
+    def _remember_position(self, batch, aug, running):
+        self.state["batch"] = batch
+        self.state["running"] = dict(running)
+        self.state["rng"] = {"aug": aug.bit_generator.state,
+                             "dropout": [layer.rng("cpu").bit_generator.state for layer in self.dropouts]}
+
+    def _train_step(self, images, labels, aug):
+        cfg = self.config
+        x = random_crops(normalize(images, self.mean), images.shape[-1], cfg.crop_pad, aug, cfg.flip)
+        loss = self.ce.forward(self.net.forward(x, train=True), labels)
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"training loss became {loss} at epoch {self.state['epoch'] + 1}, batch "
+                f"{self.state['batch']}; stopped. The last good checkpoint is "
+                f"{self.path('checkpoint.npz')} (try a smaller --lr)")
+        self.net.backward(self.ce.backward())
+        self.sgd.step(self.net, self.state["lr"])
+        if cfg.renorm:
+            renormalize_filters(self.net, cfg.renorm)
+        correct = int((to_numpy(self.ce.probs).argmax(axis=1) == labels).sum())
+        return loss, correct
+
+    def run(self, resume=False, max_batches=None):
+        """Train to ``config.epochs``. Returns "done", or "paused" after ``max_batches`` batches.
+
+        Ctrl-C saves a checkpoint after the batch in progress and re-raises KeyboardInterrupt.
+        """
+        import signal
+
+        from tqdm import tqdm
+        os.makedirs(self.path("snapshots"), exist_ok=True)
+        if resume:
+            self.load_checkpoint()
+            self.log(f"resuming {self.path('checkpoint.npz')} at epoch {self.state['epoch'] + 1}, "
+                     f"batch {self.state['batch']}")
+        else:
+            from .data import mean_image
+            init_weights(self.net, self.config.init, self.config.seed)
+            self.mean = mean_image(self.train_set)
+        stop = {"asked": False}
+        old_handler = None
+        try:
+            old_handler = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))
+        except ValueError:          # not the main thread: no Ctrl-C handling
+            pass
+        try:
+            return self._loop(stop, max_batches, tqdm)
+        finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+
+    def _loop(self, stop, max_batches, tqdm):
+        cfg, n = self.config, len(self.train_set)
+        batches = -(-n // cfg.batch_size)
+        done_batches = 0
+        while self.state["epoch"] < cfg.epochs:
+            epoch = self.state["epoch"] + 1
+            order, aug, running = self._start_epoch(epoch)
+            bar = tqdm(range(self.state["batch"], batches), desc=f"epoch {epoch}/{cfg.epochs}",
+                       disable=not self.progress, leave=False, unit="batch")
+            for b in bar:
+                t0 = time.perf_counter()
+                idx = np.sort(order[b * cfg.batch_size:(b + 1) * cfg.batch_size])
+                loss, correct = self._train_step(self.train_set.images[idx], self.train_set.labels[idx], aug)
+                running["loss"] += loss * len(idx)
+                running["correct"] += correct
+                running["seen"] += len(idx)
+                running["seconds"] += time.perf_counter() - t0
+                bar.set_postfix(loss=f"{running['loss'] / running['seen']:.3f}",
+                                acc=f"{running['correct'] / running['seen']:.3f}",
+                                img_s=f"{running['seen'] / max(running['seconds'], 1e-9):.0f}")
+                done_batches += 1
+                if b + 1 < batches and (stop["asked"] or done_batches == max_batches):
+                    self._remember_position(b + 1, aug, running)
+                    self.save_checkpoint()
+                    bar.close()
+                    if stop["asked"]:
+                        self.log(f"interrupted: checkpoint saved to {self.path('checkpoint.npz')}")
+                        raise KeyboardInterrupt
+                    return "paused"
+            bar.close()
+            self._end_epoch(epoch, running)
+            if stop["asked"]:
+                raise KeyboardInterrupt
+            if done_batches == max_batches and self.state["epoch"] < cfg.epochs:
+                return "paused"
+        save_model(self.path("model.npz"), self.net, self.mean, self.meta())
+        return "done"
+
+    def _end_epoch(self, epoch, running):
+        cfg = self.config
+        row = {"epoch": epoch, "lr": self.state["lr"],
+               "train_loss": running["loss"] / running["seen"],
+               "train_acc": running["correct"] / running["seen"], "seconds": running["seconds"]}
+        if self.val_set is not None:
+            t0 = time.perf_counter()
+            result = evaluate(self.net, self.val_set, self.mean)
+            row.update(val_loss=result["loss"], val_acc=result["top1"], val_top5=result["top5"],
+                       eval_seconds=time.perf_counter() - t0)
+        self.state["history"].append(row)
+        self.log(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+        self._anneal(epoch, row)
+        self.state.update(epoch=epoch, batch=0, running=None, rng=None)
+        self.save_checkpoint()
+        self.write_metrics()
+        if epoch in cfg.snapshots:
+            save_model(self.path("snapshots", f"epoch_{epoch:03d}.npz"), self.net, self.mean, self.meta())
+
+    def _anneal(self, epoch, row):
+        cfg, st = self.config, self.state
+        anneal = epoch in cfg.lr_steps
+        if cfg.plateau_patience and "val_acc" in row:
+            error = 1.0 - row["val_acc"]
+            if st["best_val_error"] is None or error < st["best_val_error"]:
+                st["best_val_error"], st["epochs_since_best"] = error, 0
+            else:
+                st["epochs_since_best"] += 1
+                if st["epochs_since_best"] >= cfg.plateau_patience:
+                    anneal, st["epochs_since_best"] = True, 0
+        if anneal:
+            st["lr"] /= cfg.anneal_factor
+            self.log(f"learning rate annealed to {st['lr']:.3g}")
