@@ -93,6 +93,15 @@ class Layer:
             self.fail(f"expected {what} of shape {self.y_shape} (the forward output), "
                       f"got {tuple(signal.shape)}")
 
+    def take_batch(self, indices):
+        """Keep the forward state (input, switches, masks) of these batch entries only.
+
+        Repeats are allowed: the deconvnet forwards each image once, then
+        re-indexes the stored state to one entry per projection it makes.
+        """
+        self.x = self.x[indices]
+        self.y_shape = (len(indices),) + tuple(self.y_shape[1:])
+
     # ----- the contract ------------------------------------------------------
     def forward(self, x, train=False):
         raise NotImplementedError
@@ -190,6 +199,10 @@ class Conv2D(Layer):
             dy, self.x, self.params["W"], self.stride, self.pad, self.col)
         return dx
 
+    def take_batch(self, indices):
+        super().take_batch(indices)
+        self.col = None          # columns mix the batch; backward rebuilds them if needed
+
     def backward_input(self, dy):
         # The transposed convolution: the deconvnet's "filtering" step.
         return F.conv2d_backward_input(dy, self.params["W"], self.x.shape, self.stride, self.pad)
@@ -256,6 +269,10 @@ class MaxPool2D(Layer):
     def backward(self, dy):
         self._check_signal(dy)
         return self.backward_input(dy)
+
+    def take_batch(self, indices):
+        super().take_batch(indices)
+        self.switches = self.switches[indices]
 
     def backward_input(self, dy):
         # Unpooling: every value goes back to its switch; overlaps add.
@@ -347,6 +364,11 @@ class Dropout(Layer):
     def backward(self, dy):
         self._check_signal(dy)
         return self.backward_input(dy)
+
+    def take_batch(self, indices):
+        super().take_batch(indices)
+        if self.mask is not None:
+            self.mask = self.mask[indices]
 
     def backward_input(self, dy):
         return dy if self.mask is None else F.dropout_backward(dy, self.mask)

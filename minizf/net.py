@@ -113,6 +113,11 @@ class Sequential:
             signal = layer.reverse(signal, rule, lrn)
         return signal
 
+    def take_batch(self, indices):
+        """Re-index every layer's stored forward state to these batch entries (see Layer.take_batch)."""
+        for name in self._ran:
+            self[name].take_batch(indices)
+
     # ----- shapes -----------------------------------------------------------------
     def output_shapes(self, input_shape):
         """Per-image output shape of every layer for a per-image input shape: list of (name, shape)."""
