@@ -182,3 +182,79 @@ def ten_crops(images, size, pad=0):
                ((H - size) // 2, (W - size) // 2)]
     crops = [padded[:, :, t:t + size, l:l + size] for t, l in corners]
     return np.stack(crops + [crop[:, :, :, ::-1] for crop in crops])
+
+
+# ----------------------------------------------------------------------------
+# Downloading CIFAR-10 (for users with internet) and image folders
+# ----------------------------------------------------------------------------
+CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"
+
+
+def download_cifar10(root=None, url=CIFAR_URL, md5=CIFAR_MD5, progress=True):
+    """Fetch CIFAR-10's python version into root/cifar-10-batches-py; returns that folder.
+
+    The archive's MD5 is checked before anything is extracted, and the folder
+    appears only complete (extracted to a temporary folder, then renamed).
+    """
+    import hashlib
+    import shutil
+    import tarfile
+    import tempfile
+    import urllib.request
+
+    root = data_root(root)
+    target = root / CIFAR_FOLDER
+    if (target / "batches.meta").exists():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
+        archive = Path(tmp) / "cifar-10-python.tar.gz"
+        digest = hashlib.md5()
+        with urllib.request.urlopen(url) as response, open(archive, "wb") as f:
+            total = int(response.headers.get("Content-Length") or 0)
+            from tqdm import tqdm
+            with tqdm(total=total or None, unit="B", unit_scale=True, disable=not progress,
+                      desc="CIFAR-10") as bar:
+                while chunk := response.read(1 << 20):
+                    f.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+        if digest.hexdigest() != md5:
+            raise ValueError(f"{url}: checksum mismatch (MD5 {digest.hexdigest()}, expected {md5}); "
+                             "nothing was extracted")
+        with tarfile.open(archive, "r:gz") as tar:
+            members = [m for m in tar.getmembers() if m.name.startswith(CIFAR_FOLDER + "/") and m.isfile()]
+            names = {Path(m.name).name for m in members}
+            missing = set(CIFAR_TRAIN + CIFAR_TEST + ["batches.meta"]) - names
+            if missing:
+                raise ValueError(f"{url}: archive lacks {sorted(missing)}")
+            tar.extractall(tmp, members=members, filter="data")
+        shutil.move(str(Path(tmp) / CIFAR_FOLDER), str(target))
+    return target
+
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm")
+
+
+def load_image_folder(root, size=64, name=None):
+    """One sub-folder per class (Caltech-101, Imagenette layout) -> ArrayDataset of uint8 (N, 3, size, size).
+
+    Each image's shorter side is resized to ``size`` and the centre square
+    kept; the result is cached as uint8 in memory.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"image folder {root} does not exist")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if not classes:
+        raise ValueError(f"{root}: expected one sub-folder per class, found none")
+    images, labels = [], []
+    for label, cls in enumerate(classes):
+        for path in sorted((root / cls).iterdir()):
+            if path.suffix.lower() in IMAGE_EXTENSIONS:
+                images.append(np.round(load_image(path, size) * 255).astype(np.uint8))
+                labels.append(label)
+    if not images:
+        raise ValueError(f"{root}: no images with extensions {IMAGE_EXTENSIONS}")
+    return ArrayDataset(np.stack(images), np.array(labels), classes, name or root.name)

@@ -15,7 +15,7 @@ def conv_geometry(draw, max_kernel=11, max_extra=7):
 
 
 @st.composite
-def pool_geometry(draw, max_kernel=6, max_extra=7):
+def pool_geometry(draw, max_kernel=11, max_extra=7):
     """(x_shape, kernel, stride, pad, ceil_mode) with pad at most half the kernel."""
     kh, kw = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel))
     sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4))

@@ -11,7 +11,7 @@ LESSONS = sorted((Path(__file__).resolve().parent.parent / "lessons").glob("[0-9
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_runs(lesson, tmp_path):
-    env = dict(os.environ, MINIZF_OUT=str(tmp_path), MPLBACKEND="Agg")
+    env = dict(os.environ, MINIZF_OUT=str(tmp_path), MPLBACKEND="Agg", MINIZF_QUICK="1")
     done = subprocess.run([sys.executable, str(lesson)], env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

@@ -1,0 +1,132 @@
+"""Training: SGD, filter renormalization, checkpoints, exact resume, and a real run that learns."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from minizf import data, models
+from minizf.train import (SGD, TrainConfig, Trainer, evaluate, filter_rms, load_model,
+                          renormalize_filters)
+
+TINY = {"widths": (4, 6, 6, 6, 4), "fc_width": 8}
+
+
+def tiny_set(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+    labels = np.arange(n) % 10
+    images[:, 0] = (labels * 25)[:, None, None]          # a learnable colour cue
+    return data.ArrayDataset(images, labels, [str(c) for c in range(10)], "tiny")
+
+
+def trainer(out, epochs=2, **cfg):
+    config = TrainConfig(epochs=epochs, batch_size=16, snapshots=(1, 2), **cfg)
+    return Trainer(models.zf_small(**TINY), "zf-small", tiny_set(), tiny_set(20, 1), config, out,
+                   model_options=TINY, progress=False, log=lambda *a: None)
+
+
+def weights(t):
+    return {name: p.copy() for name, p, _ in t.net.named_parameters()}
+
+
+def test_filter_renormalization_clips_only_large_filters():
+    net = models.zf_small(**TINY)
+    W = net["conv1"].params["W"]
+    W[...] = 0.05
+    W[1] *= 10.0                                   # RMS 0.5
+    W[2] *= 2.0                                    # RMS 0.1: on the radius, untouched
+    before = W.copy()
+    counts = renormalize_filters(net, {"conv1": 0.1})
+    assert counts == {"conv1": 1}
+    np.testing.assert_allclose(filter_rms(W)[1], 0.1, rtol=1e-6)
+    np.testing.assert_allclose(W[1], before[1] * 0.2, rtol=1e-6)   # direction kept
+    np.testing.assert_array_equal(np.delete(W, 1, axis=0), np.delete(before, 1, axis=0))
+
+
+def test_sgd_momentum_and_weight_decay_by_hand():
+    net = models.zf_small(**TINY)
+    layer = net["fc8"]
+    W0 = layer.params["W"].copy()
+    g = np.ones_like(W0)
+    layer.grads = {"W": g, "b": np.ones_like(layer.params["b"])}
+    sgd = SGD(momentum=0.9, weight_decay=0.1)
+    sgd.step(net, lr=0.5)
+    v1 = -0.5 * (g + 0.1 * W0)
+    np.testing.assert_allclose(layer.params["W"], W0 + v1, rtol=1e-6)
+    W1 = layer.params["W"].copy()
+    sgd.step(net, lr=0.5)
+    np.testing.assert_allclose(layer.params["W"], W1 + 0.9 * v1 - 0.5 * (g + 0.1 * W1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("pause_after", [2, 3, 5])          # mid-epoch and at an epoch's end
+def test_resume_is_bit_identical(tmp_path, pause_after):
+    whole = trainer(tmp_path / "whole")
+    assert whole.run() == "done"
+    parts = trainer(tmp_path / "parts")
+    assert parts.run(max_batches=pause_after) == "paused"
+    resumed = trainer(tmp_path / "parts")
+    assert resumed.run(resume=True) == "done"
+    for name, p in weights(whole).items():
+        np.testing.assert_array_equal(weights(resumed)[name], p, err_msg=name)
+    def untimed(history):
+        return [{k: v for k, v in row.items() if "seconds" not in k} for row in history]
+
+    assert untimed(resumed.state["history"]) == untimed(whole.state["history"])
+
+
+def test_files_written_and_model_reloads(tmp_path):
+    t = trainer(tmp_path)
+    t.run()
+    assert sorted(os.listdir(tmp_path / "snapshots")) == ["epoch_001.npz", "epoch_002.npz"]
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2] and {"lr", "train_loss", "val_acc", "seconds"} <= set(rows[0])
+    net, mean, meta = load_model(tmp_path / "model.npz")
+    assert meta["model"] == "zf-small" and mean.shape == (3, 32, 32)
+    for (name, p, _), (_, q, _) in zip(net.named_parameters(), t.net.named_parameters()):
+        np.testing.assert_array_equal(p, q, err_msg=name)
+    single = evaluate(net, tiny_set(20, 1), mean)
+    ten = evaluate(net, tiny_set(20, 1), mean, ten_crop=True)
+    assert 0 <= single["top1"] <= single["top5"] <= 1 and ten["probs"].shape == (20, 10)
+
+
+def test_resume_refuses_a_corrupt_checkpoint(tmp_path):
+    t = trainer(tmp_path, epochs=1)
+    t.run()
+    path = tmp_path / "checkpoint.npz"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="checkpoint.npz: not a readable .npz"):
+        trainer(tmp_path).run(resume=True)
+
+
+def test_nan_loss_stops_and_keeps_the_last_checkpoint(tmp_path):
+    t = trainer(tmp_path, epochs=2)
+    t.run(max_batches=3)                           # epoch 1 done, one batch into epoch 2
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    bad = trainer(tmp_path, epochs=2)
+    bad.load_checkpoint()
+    bad.net["fc8"].params["W"][...] = np.nan
+    bad.save_checkpoint()
+    saved = (tmp_path / "checkpoint.npz").read_bytes()
+    with pytest.raises(FloatingPointError, match="loss became nan.*checkpoint.npz"):
+        trainer(tmp_path, epochs=2).run(resume=True)
+    assert (tmp_path / "checkpoint.npz").read_bytes() == saved != before
+
+
+def test_learning_rate_steps_and_plateau(tmp_path):
+    t = trainer(tmp_path, epochs=3, lr_steps=(1,))
+    t.run()
+    assert [r["lr"] for r in t.state["history"]] == [0.01, 0.001, 0.001]
+
+
+def test_two_epochs_on_real_images_lower_the_loss(tmp_path):
+    try:
+        train = data.load_cifar10(split="train").subset(np.arange(512))
+    except ValueError:
+        train = tiny_set(256)
+    config = TrainConfig(epochs=2, batch_size=32, lr=0.02, snapshots=())
+    t = Trainer(models.zf_small(widths=(16, 16, 16, 16, 16), fc_width=64), "zf-small", train, None,
+                config, tmp_path, progress=False, log=lambda *a: None)
+    t.run()
+    first, second = (r["train_loss"] for r in t.state["history"])
+    assert second < first
