@@ -40,11 +40,18 @@ def max_pool2d(x, kernel_size, stride=None, pad=0, ceil_mode=False):
     best = windows[0].copy()
     for window in windows[1:]:
         xp.maximum(best, window, out=best)
-    # ... and which offset won. Going backwards, the last offset written is the
-    # first maximum in row-major order: ties go to the earliest, as in PyTorch.
-    offset = xp.zeros(best.shape, dtype=xp.int16)
-    for k in range(kh * kw - 1, -1, -1):
-        xp.copyto(offset, k, where=windows[k] == best)
+    # ... and which offset won: the first one (row-major) equal to the maximum,
+    # as in PyTorch. Offset k scores kk - k where it attains the maximum, so the
+    # largest score marks the first such offset (plain ufuncs: no masked writes).
+    kk = kh * kw
+    score = xp.zeros(best.shape, dtype=xp.int16)
+    hit = xp.empty(best.shape, dtype=bool)
+    points = xp.empty(best.shape, dtype=xp.int16)
+    for k, window in enumerate(windows):
+        xp.equal(window, best, out=hit)
+        xp.multiply(hit, xp.int16(kk - k), out=points, dtype=xp.int16)
+        xp.maximum(score, points, out=score)
+    offset = kk - score
     # Offset k = (i, j) of output (r, c) is input pixel (r*sh - ph + i, c*sw - pw + j).
     corner = ((xp.arange(oh) * sh - ph).reshape(oh, 1) * W + (xp.arange(ow) * sw - pw).reshape(1, ow))
     shift = xp.asarray([i * W + j for i in range(kh) for j in range(kw)])
