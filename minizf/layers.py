@@ -186,22 +186,13 @@ class Conv2D(Layer):
 
     def forward(self, x, train=False):
         self._remember_input(x)
-        # In training, keep the columns for the weight gradient (if they fit the buffer limit).
-        self.col = None
-        if train and x.shape[0] * F.col_bytes(x.shape, self.kernel_size, self.stride, self.pad,
-                                              x.itemsize) <= F.columns.COL_BUFFER_BYTES:
-            self.col = F.im2col(x, self.kernel_size, self.stride, self.pad)
-        return F.conv2d(x, self.params["W"], self.params["b"], self.stride, self.pad, self.col)
+        return F.conv2d(x, self.params["W"], self.params["b"], self.stride, self.pad)
 
     def backward(self, dy):
         self._check_signal(dy)
         dx, self.grads["W"], self.grads["b"] = F.conv2d_backward(
-            dy, self.x, self.params["W"], self.stride, self.pad, self.col)
+            dy, self.x, self.params["W"], self.stride, self.pad)
         return dx
-
-    def take_batch(self, indices):
-        super().take_batch(indices)
-        self.col = None          # columns mix the batch; backward rebuilds them if needed
 
     def backward_input(self, dy):
         # The transposed convolution: the deconvnet's "filtering" step.

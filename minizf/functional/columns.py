@@ -12,7 +12,9 @@ from ..backend import get_array_module
 from .shapes import output_size, pair
 
 #: Largest im2col buffer (bytes) built at once; convolutions chunk the batch above it.
-COL_BUFFER_BYTES = 256 * 2**20
+#: About the size of a core's L2 cache: measured fastest on this project's CPUs
+#: (see benchmarks/), and it bounds memory for any batch size.
+COL_BUFFER_BYTES = 4 * 2**20
 
 
 def window_grid(x_shape, kernel_size, stride, pad):

@@ -10,8 +10,11 @@ backward maps are the transposes of the two linear maps inside it:
   horizontally and swapping its input and output channels.
 * w.r.t. the weights: ``dy @ col^T``.
 
-Large batches are cut into chunks so the column buffer stays below
-``columns.COL_BUFFER_BYTES``.
+The batch is cut into chunks whose column buffer stays below
+``columns.COL_BUFFER_BYTES`` (a few MB): the columns are then written and read
+while they are still in the processor's cache, which is faster than one huge
+buffer, and memory stays bounded whatever the batch size. The weight gradient
+rebuilds the columns chunk by chunk instead of keeping them from the forward.
 """
 from ..backend import get_array_module
 from .columns import batch_chunks, col2im, im2col, window_grid
@@ -38,23 +41,16 @@ def _nchw_to_rows(dy):
     return xp.ascontiguousarray(dy.transpose(1, 0, 2, 3)).reshape(dy.shape[1], -1)
 
 
-def conv2d(x, W, b=None, stride=1, pad=0, col=None):
-    """Convolve: x (N, C, H, W), W (F, C, kh, kw), b (F,) -> y (N, F, OH, OW).
-
-    col: ``im2col(x, ...)`` if the caller already has it (a layer keeps it
-    for the weight gradient); otherwise it is built chunk by chunk.
-    """
+def conv2d(x, W, b=None, stride=1, pad=0):
+    """Convolve: x (N, C, H, W), W (F, C, kh, kw), b (F,) -> y (N, F, OH, OW)."""
     xp = get_array_module(x)
     N, F = x.shape[0], W.shape[0]
     (oh, ow), *_ = window_grid(x.shape, W.shape[2:], stride, pad)
     Wm = W.reshape(F, -1)
-    if col is not None:
-        y = xp.ascontiguousarray(_rows_to_nchw(Wm @ col, N, oh, ow))
-    else:
-        y = xp.empty((N, F, oh, ow), dtype=x.dtype)
-        for sl in _chunks(x.shape, W.shape[2:], stride, pad, x.itemsize):
-            cols = im2col(x[sl], W.shape[2:], stride, pad)          # (C*kh*kw, n*OH*OW)
-            y[sl] = _rows_to_nchw(Wm @ cols, cols.shape[1] // (oh * ow), oh, ow)
+    y = xp.empty((N, F, oh, ow), dtype=x.dtype)
+    for sl in _chunks(x.shape, W.shape[2:], stride, pad, x.itemsize):
+        col = im2col(x[sl], W.shape[2:], stride, pad)               # (C*kh*kw, n*OH*OW)
+        y[sl] = _rows_to_nchw(Wm @ col, col.shape[1] // (oh * ow), oh, ow)
     if b is not None:
         y += b.reshape(1, F, 1, 1)
     return y
@@ -76,25 +72,20 @@ def conv2d_backward_input(dy, W, x_shape, stride=1, pad=0):
     return dx
 
 
-def conv2d_backward_weight(dy, x, kernel_size, stride=1, pad=0, col=None):
-    """Weight gradient: dy (N, F, OH, OW), x (N, C, H, W) -> dW (F, C, kh, kw).
-
-    col: ``im2col(x, ...)`` if already built in the forward pass.
-    """
+def conv2d_backward_weight(dy, x, kernel_size, stride=1, pad=0):
+    """Weight gradient: dy (N, F, OH, OW), x (N, C, H, W) -> dW (F, C, kh, kw)."""
     xp = get_array_module(dy)
     F, C = dy.shape[1], x.shape[1]
     (_, _), (kh, kw), _, _ = window_grid(x.shape, kernel_size, stride, pad)
-    if col is not None:
-        return (_nchw_to_rows(dy) @ col.T).reshape(F, C, kh, kw)
     dW = xp.zeros((F, C * kh * kw), dtype=dy.dtype)
     for sl in _chunks(x.shape, (kh, kw), stride, pad, x.itemsize):
         dW += _nchw_to_rows(dy[sl]) @ im2col(x[sl], (kh, kw), stride, pad).T
     return dW.reshape(F, C, kh, kw)
 
 
-def conv2d_backward(dy, x, W, stride=1, pad=0, col=None):
+def conv2d_backward(dy, x, W, stride=1, pad=0):
     """All three gradients: dy (N, F, OH, OW) -> dx (N, C, H, W), dW (F, C, kh, kw), db (F,)."""
     dx = conv2d_backward_input(dy, W, x.shape, stride, pad)
-    dW = conv2d_backward_weight(dy, x, W.shape[2:], stride, pad, col)
+    dW = conv2d_backward_weight(dy, x, W.shape[2:], stride, pad)
     db = dy.sum(axis=(0, 2, 3))
     return dx, dW, db
