@@ -51,7 +51,7 @@ def test_unpool_equals_max_unpool2d_only_without_overlap():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     y, switches = max_pool2d(x, 2, 2)
-    theirs = TF.max_unpool2d(t(y), t(switches), 2, 2, output_size=(8, 8)).numpy()
+    theirs = TF.max_unpool2d(t(y), t(switches.astype(np.int64)), 2, 2, output_size=(8, 8)).numpy()
     np.testing.assert_array_equal(unpool(y, switches, x.shape), theirs)
 
 
@@ -61,7 +61,7 @@ def test_max_unpool2d_overwrites_where_we_add():
     x[0, 0, 2, 2] = 10.0
     y, switches = max_pool2d(x, 3, 2)
     ours = unpool(y, switches, x.shape)
-    theirs = TF.max_unpool2d(t(y), t(switches), 3, 2, output_size=(5, 5)).numpy()
+    theirs = TF.max_unpool2d(t(y), t(switches.astype(np.int64)), 3, 2, output_size=(5, 5)).numpy()
     assert ours[0, 0, 2, 2] == 40.0 and theirs[0, 0, 2, 2] == 10.0
 
 

@@ -23,7 +23,7 @@ def pool_grid(x_shape, kernel_size, stride=None, pad=0, ceil_mode=False):
 
 
 def max_pool2d(x, kernel_size, stride=None, pad=0, ceil_mode=False):
-    """Max-pool: x (N, C, H, W) -> y (N, C, OH, OW), switches (N, C, OH, OW) of int indices h*W+w.
+    """Max-pool: x (N, C, H, W) -> y (N, C, OH, OW), switches (N, C, OH, OW) of int32 indices h*W+w.
 
     On ties the first maximum in row-major window order wins (as in PyTorch).
     """
@@ -44,18 +44,20 @@ def max_pool2d(x, kernel_size, stride=None, pad=0, ceil_mode=False):
     # as in PyTorch. Offset k scores kk - k where it attains the maximum, so the
     # largest score marks the first such offset (plain ufuncs: no masked writes).
     kk = kh * kw
-    score = xp.zeros(best.shape, dtype=xp.int16)
+    small = xp.int8 if kk < 128 else xp.int16          # the narrowest type that holds kk
+    score = xp.zeros(best.shape, dtype=small)
     hit = xp.empty(best.shape, dtype=bool)
-    points = xp.empty(best.shape, dtype=xp.int16)
+    points = xp.empty(best.shape, dtype=small)
     for k, window in enumerate(windows):
         xp.equal(window, best, out=hit)
-        xp.multiply(hit, xp.int16(kk - k), out=points, dtype=xp.int16)
+        xp.multiply(hit, small(kk - k), out=points, dtype=small)
         xp.maximum(score, points, out=score)
-    offset = kk - score
     # Offset k = (i, j) of output (r, c) is input pixel (r*sh - ph + i, c*sw - pw + j).
-    corner = ((xp.arange(oh) * sh - ph).reshape(oh, 1) * W + (xp.arange(ow) * sw - pw).reshape(1, ow))
-    shift = xp.asarray([i * W + j for i in range(kh) for j in range(kw)])
-    return best, corner + shift[offset]
+    index = xp.int32 if H * W < 2**31 else xp.int64
+    corner = ((xp.arange(oh) * sh - ph).reshape(oh, 1) * W
+              + (xp.arange(ow) * sw - pw).reshape(1, ow)).astype(index)
+    shift = xp.asarray([i * W + j for i in range(kh) for j in range(kw)], dtype=index)
+    return best, corner + xp.take(shift, kk - score)
 
 
 def unpool(signal, switches, input_shape):
