@@ -21,6 +21,23 @@ def sample_path(name):
     return path
 
 
+def bundled_model(name="zf_small"):
+    """(net, mean image, meta) of a model shipped in data/, e.g. "zf_small" or "krizhevsky_small"."""
+    from .train import load_model
+    path = ASSETS / f"{name}.npz"
+    if not path.exists():
+        raise ValueError(f"no bundled model {path}; train one with `minizf train` and export it")
+    return load_model(path)
+
+
+def bundled_images():
+    """The CIFAR-10 test images shipped in data/cifar10_sample.npz, with their test-set indices."""
+    with np.load(ASSETS / "cifar10_sample.npz") as f:
+        ds = ArrayDataset(f["images"], f["labels"], [str(c) for c in f["classes"]], "CIFAR-10 test sample")
+        ds.indices = f["indices"]
+    return ds
+
+
 def load_image(path, size=None):
     """An image file -> float32 array (3, H, W) with values in [0, 1].
 

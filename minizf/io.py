@@ -20,6 +20,9 @@ def save_npz_atomic(path, arrays):
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)       # mkstemp makes files private; a saved model is not
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -116,3 +116,158 @@ def confusion_figure(counts, classes, path, title=""):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+# ----------------------------------------------------------------------------- the paper's figures
+def tile(images, ncols, signed=False, pad=1):
+    """Images (K, 3, h, w) -> one RGB mosaic (H, W, 3) in [0, 1], each image normalised on its own
+    (``to_display``: centred for signed projections, as the paper's figures)."""
+    k, _, h, w = images.shape
+    nrows = -(-k // ncols)
+    out = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad, 3))
+    for n in range(k):
+        r, c = divmod(n, ncols)
+        shown = to_display(images[n], signed)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = \
+            shown if shown.ndim == 3 else shown[..., None]
+    return out
+
+
+def _save(fig, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+    return path
+
+
+def top9_figure(projections, patches, channels, layer, path, per_row=4):
+    """Fig. 2: for each map, its top-9 projections (3x3) beside the image patches (3x3).
+
+    projections, patches: (M, 9, 3, h, w)."""
+    plt = _pyplot()
+    m = len(channels)
+    rows = -(-m // per_row)
+    fig, axes = plt.subplots(rows, 2 * per_row, figsize=(2.6 * per_row, 1.45 * rows + 0.5), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for n, channel in enumerate(channels):
+        r, c = divmod(n, per_row)
+        axes[r, 2 * c].imshow(tile(projections[n], 3, signed=True), interpolation="nearest")
+        axes[r, 2 * c + 1].imshow(tile(patches[n], 3), interpolation="nearest")
+        axes[r, 2 * c].set_title(f"map {channel}", fontsize=8)
+    fig.suptitle(f"{layer}: top-9 activations projected (left) and their image patches (right)", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def evolution_figure(epochs, rows, labels, path):
+    """Fig. 4: one row per (layer, map), one column per epoch; rows: list of (E, 3, h, w)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(rows), len(epochs), figsize=(1.1 * len(epochs) + 0.8, 1.15 * len(rows) + 0.4),
+                             squeeze=False)
+    for r, row in enumerate(rows):
+        for c, projection in enumerate(row):
+            ax = axes[r, c]
+            ax.imshow(to_display(projection, signed=True), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"epoch {epochs[c]}", fontsize=7)
+            if c == 0:
+                ax.set_ylabel(labels[r], fontsize=7)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def invariance_figure(results, path, names=None):
+    """Fig. 5: a column per transformation; rows: normalised distance per layer, then p(true class)."""
+    plt = _pyplot()
+    layers = list(results[0].distances)
+    fig, axes = plt.subplots(len(layers) + 1, len(results), figsize=(3.3 * len(results), 2.3 * (len(layers) + 1)),
+                             squeeze=False)
+    from .analysis.invariance import KINDS
+    for c, res in enumerate(results):
+        for r, layer in enumerate(layers):
+            ax = axes[r, c]
+            for n, curve_ in enumerate(res.distances[layer]):
+                ax.plot(res.amounts, curve_, "o-", ms=2, label=names[n] if names else None)
+            ax.set_ylabel(f"{layer}: |f(Tx)-f(x)| / |f(x)|", fontsize=7)
+        ax = axes[-1, c]
+        for n, p in enumerate(res.prob_true):
+            ax.plot(res.amounts, p, "o-", ms=2, label=names[n] if names else None)
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("p(true class)", fontsize=7)
+        ax.set_xlabel(KINDS[res.kind], fontsize=8)
+        axes[0, c].set_title(res.kind, fontsize=9)
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    if names:
+        axes[-1, -1].legend(fontsize=6)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def filters_figure(weights, names, stats, path):
+    """Fig. 6: first-layer filters of several models side by side, with their statistics."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(weights), figsize=(4.2 * len(weights), 4.6), squeeze=False)
+    for ax, W, name, st in zip(axes[0], weights, names, stats):
+        W = np.asarray(W)
+        ax.imshow(tile(W, int(np.ceil(np.sqrt(len(W)))), signed=True), interpolation="nearest")
+        ax.axis("off")
+        shares = ", ".join(f"{k} {v:.2f}" for k, v in st["band_share"].items())
+        ax.set_title(f"{name}: conv1 {W.shape[2]}x{W.shape[3]}\n{st['dead']}/{st['filters']} dead; "
+                     f"energy {shares}", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def occlusion_figure(image, result, classes, label, path):
+    """Fig. 7: (a) image, (b) activation of the strongest map, (c) its projection,
+    (d) p(true class), (e) most probable class, each as a function of the square's position."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 5, figsize=(15, 3.3))
+    extent = None
+    axes[0].imshow(to_display(image), interpolation="nearest")
+    axes[0].add_patch(plt.Rectangle((-0.5, -0.5), result.size, result.size, fill=False, ec="yellow", lw=1))
+    axes[0].set_title(f"(a) {classes[label]}, p = {result.prob_true_clean:.2f}", fontsize=9)
+    im = axes[1].imshow(result.activation, cmap="viridis", extent=extent)
+    axes[1].set_title(f"(b) total activation of map {result.channel}", fontsize=9)
+    fig.colorbar(im, ax=axes[1], fraction=0.046)
+    axes[2].imshow(to_display(result.projection, signed=True), interpolation="nearest")
+    axes[2].set_title(f"(c) projection of map {result.channel}", fontsize=9)
+    im = axes[3].imshow(result.prob_true, cmap="magma", vmin=0, vmax=1)
+    axes[3].set_title(f"(d) p({classes[label]})", fontsize=9)
+    fig.colorbar(im, ax=axes[3], fraction=0.046)
+    shown = np.unique(result.top_class)
+    lookup = {c: i for i, c in enumerate(shown)}
+    im = axes[4].imshow(np.vectorize(lookup.get)(result.top_class), cmap="tab10", vmin=0, vmax=9)
+    axes[4].set_title("(e) most probable class", fontsize=9)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=plt.cm.tab10(lookup[c])) for c in shown]
+    axes[4].legend(handles, [classes[c] for c in shown], fontsize=7, loc="upper left",
+                   bbox_to_anchor=(1.0, 1.0))
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def boxes_figure(images, boxes, path, title=""):
+    """The images of the correspondence experiment with each part's box drawn: boxes {part: (N, 4)}."""
+    plt = _pyplot()
+    n = len(images)
+    fig, axes = plt.subplots(1, n, figsize=(2.0 * n, 2.3), squeeze=False)
+    colors = ["yellow", "cyan", "magenta", "lime"]
+    for k, ax in enumerate(axes[0]):
+        ax.imshow(to_display(images[k]), interpolation="nearest")
+        for (part, b), color in zip(boxes.items(), colors):
+            top, left, h, w = np.asarray(b)[k]
+            ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), w, h, fill=False, ec=color, lw=1.2))
+        ax.axis("off")
+    handles = [plt.Rectangle((0, 0), 1, 1, fill=False, ec=c) for c in colors[:len(boxes)]]
+    fig.legend(handles, list(boxes), fontsize=7, loc="lower center", ncol=len(boxes))
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return _save(fig, path)

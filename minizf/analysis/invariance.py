@@ -1,0 +1,66 @@
+"""Fig. 5: how feature vectors change as an image is translated, scaled and rotated.
+
+For each amount of transformation we report, per chosen layer, the Euclidean
+distance between the feature vector of the transformed image and that of the
+original, divided by the norm of the original's vector (so that layers of
+very different magnitudes share one axis: 0 = unchanged, 1 = a change as
+large as the vector itself), and the probability of the true class.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import to_device, to_numpy
+from ..data import normalize
+from ..functional import log_softmax
+
+KINDS = {"translate": "vertical translation (pixels)", "scale": "scale factor",
+         "rotate": "rotation (degrees)"}
+
+
+def transform(image, kind, amount, fill):
+    """One uint8 image (3, H, W) translated vertically by ``amount`` pixels, scaled by a factor
+    ``amount`` about its centre, or rotated by ``amount`` degrees; uncovered pixels get ``fill``."""
+    from PIL import Image
+    _, h, w = image.shape
+    pil = Image.fromarray(image.transpose(1, 2, 0))
+    fill = tuple(int(v) for v in fill)
+    if kind == "translate":
+        out = Image.new("RGB", (w, h), fill)
+        out.paste(pil, (0, int(round(amount))))
+    elif kind == "scale":
+        size = max(1, int(round(w * amount))), max(1, int(round(h * amount)))
+        scaled = pil.resize(size, Image.BICUBIC)
+        out = Image.new("RGB", (w, h), fill)
+        out.paste(scaled, ((w - size[0]) // 2, (h - size[1]) // 2))
+    elif kind == "rotate":
+        out = pil.rotate(amount, resample=Image.BILINEAR, fillcolor=fill)
+    else:
+        raise ValueError(f"unknown transformation {kind!r}: expected one of {sorted(KINDS)}")
+    return np.asarray(out, dtype=np.uint8).transpose(2, 0, 1).copy()
+
+
+@dataclass
+class InvarianceResult:
+    kind: str
+    amounts: np.ndarray      # (A,)
+    distances: dict          # layer -> (N, A) normalised distance to the untransformed features
+    prob_true: np.ndarray    # (N, A)
+
+
+def invariance(net, images, labels, mean, kind, amounts, layers=("norm1", "relu7"), device="cpu"):
+    """Normalised feature distances and true-class probabilities for uint8 images (N, 3, H, W)."""
+    fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)
+    amounts = np.asarray(amounts, dtype=np.float64)
+    distances = {layer: np.zeros((len(images), len(amounts))) for layer in layers}
+    prob_true = np.zeros((len(images), len(amounts)))
+    for n, (image, label) in enumerate(zip(images, labels)):
+        batch = np.stack([image] + [transform(image, kind, a, fill) for a in amounts])
+        probs = np.exp(to_numpy(log_softmax(net.forward(to_device(normalize(batch, mean), device),
+                                                        keep=True))))
+        prob_true[n] = probs[1:, label]
+        for layer in layers:
+            f = to_numpy(net.activations[layer]).reshape(len(batch), -1).astype(np.float64)
+            norm = np.linalg.norm(f[0])
+            distances[layer][n] = np.linalg.norm(f[1:] - f[0], axis=1) / (norm if norm > 0 else 1.0)
+    return InvarianceResult(kind, amounts, distances, prob_true)

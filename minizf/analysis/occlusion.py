@@ -1,0 +1,65 @@
+"""Fig. 7 (Sec. 4.2): is the classifier looking at the object, or at its context?
+
+A grey square (the dataset's mean colour) slides over the image. At each
+position we record, for the occluded image:
+(b) the total activation of the feature map of ``layer`` that is strongest in
+    the unoccluded image, (d) the probability of the correct class, and
+(e) the most probable class; plus (c) the projection of that map for the
+unoccluded image. All positions go through the network in batches.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import to_device, to_numpy
+from ..data import normalize
+from ..deconv import Deconvnet
+from ..functional import log_softmax
+
+
+@dataclass
+class OcclusionResult:
+    rows: np.ndarray          # (R,) top row of the square at each grid row
+    cols: np.ndarray          # (S,) left column of the square at each grid column
+    activation: np.ndarray    # (R, S) total activation of the strongest map
+    prob_true: np.ndarray     # (R, S) probability of the true class
+    top_class: np.ndarray     # (R, S) most probable class
+    channel: int              # the strongest map of the unoccluded image
+    projection: np.ndarray    # (3, H, W) that map's projection (unoccluded image)
+    prob_true_clean: float
+    size: int
+
+
+def occluded_images(image, size, stride, fill):
+    """All occlusions of one uint8 image (3, H, W): (R*S, 3, H, W), plus the grid rows and cols."""
+    _, h, w = image.shape
+    rows = np.arange(0, h - size + 1, stride)
+    cols = np.arange(0, w - size + 1, stride)
+    batch = np.repeat(image[None], len(rows) * len(cols), axis=0)
+    for n, (r, c) in enumerate((r, c) for r in rows for c in cols):
+        batch[n, :, r:r + size, c:c + size] = np.asarray(fill, dtype=image.dtype).reshape(3, 1, 1)
+    return batch, rows, cols
+
+
+def occlusion(net, image, label, mean, layer="relu5", size=8, stride=2, batch_size=128, device="cpu"):
+    """Occlusion maps of one uint8 image (3, H, W) of class ``label``; returns an OcclusionResult."""
+    fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)    # the mean colour
+    x0 = to_device(normalize(image[None], mean), device)
+    scores = net.forward(x0, keep=True)
+    maps = to_numpy(net.activations[layer])[0]                          # (C, h, w)
+    channel = int(maps.reshape(len(maps), -1).max(axis=1).argmax())
+    prob_clean = float(np.exp(to_numpy(log_softmax(scores)))[0, label])
+    projection = to_numpy(Deconvnet(net).project(x0, layer, channel))[0]
+    batch, rows, cols = occluded_images(image, size, stride, fill)
+    activation, prob_true, top_class = [], [], []
+    for start in range(0, len(batch), batch_size):
+        x = to_device(normalize(batch[start:start + batch_size], mean), device)
+        probs = np.exp(to_numpy(log_softmax(net.forward(x, keep=True))))
+        activation.append(to_numpy(net.activations[layer][:, channel]).sum(axis=(1, 2)))
+        prob_true.append(probs[:, label])
+        top_class.append(probs.argmax(axis=1))
+    shape = (len(rows), len(cols))
+    return OcclusionResult(rows, cols, np.concatenate(activation).reshape(shape),
+                           np.concatenate(prob_true).reshape(shape),
+                           np.concatenate(top_class).reshape(shape), channel, projection,
+                           prob_clean, size)

@@ -1,0 +1,81 @@
+"""Fig. 2: the 9 strongest activations of a feature map over a dataset, and their projections.
+
+"Top-9" means 9 *different images*: each image offers one candidate per map,
+its maximum over positions, and the 9 largest candidates win. The scan keeps
+only a running top-k per map, never all activations.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import to_device, to_numpy
+from ..data import normalize
+from ..deconv import Deconvnet, cut_patch, receptive_field
+
+
+@dataclass
+class TopK:
+    """The k strongest activations of each chosen map: arrays of shape (M, k), best first."""
+    layer: str
+    channels: np.ndarray    # (M,)
+    values: np.ndarray      # (M, k)
+    images: np.ndarray      # (M, k) dataset indices
+    positions: np.ndarray   # (M, k, 2) row, column in the map
+
+
+def _merge(values, images, positions, new_values, new_images, new_positions, k):
+    """Keep the k largest of the running (M, k) and the new (M, B) candidates."""
+    v = np.concatenate([values, new_values], axis=1)
+    order = np.argsort(-v, axis=1, kind="stable")[:, :k]
+    take = np.take_along_axis
+    return (take(v, order, 1), take(np.concatenate([images, new_images], 1), order, 1),
+            take(np.concatenate([positions, new_positions], 1), order[..., None], 1))
+
+
+def top_activations(net, images, mean, layer, channels, k=9, batch_size=250, device="cpu", progress=None):
+    """Scan uint8 images (N, 3, H, W) for the k strongest activations of each chosen map.
+
+    Returns a TopK; each image appears at most once per map (its maximum).
+    progress: an optional callable(done, total) for long scans.
+    """
+    channels = np.asarray(channels)
+    m = len(channels)
+    values = np.full((m, 0), -np.inf, dtype=np.float32)
+    found = np.zeros((m, 0), dtype=np.int64)
+    positions = np.zeros((m, 0, 2), dtype=np.int64)
+    for start in range(0, len(images), batch_size):
+        x = to_device(normalize(images[start:start + batch_size], mean), device)
+        acts = to_numpy(net.forward(x, upto=layer))[:, channels]          # (B, M, H, W)
+        b, _, h, w = acts.shape
+        flat = acts.reshape(b, m, h * w)
+        arg = flat.argmax(axis=2)                                          # (B, M)
+        best = np.take_along_axis(flat, arg[..., None], 2)[..., 0]
+        pos = np.stack([arg // w, arg % w], axis=-1)                       # (B, M, 2)
+        idx = np.broadcast_to(np.arange(start, start + b)[:, None], (b, m))
+        values, found, positions = _merge(values, found, positions, best.T, idx.T,
+                                          pos.transpose(1, 0, 2), k)
+        if progress:
+            progress(min(start + batch_size, len(images)), len(images))
+    return TopK(layer, channels, values, found, positions)
+
+
+def project_top(net, images, mean, top, rule="deconvnet", lrn="skip", device="cpu"):
+    """Projections and image patches of a TopK, all in one deconvnet batch.
+
+    Returns (projections (M, k, 3, h, w), patches (M, k, 3, h, w)), both cut to
+    the receptive field of each unit (zero-filled where it leaves the image);
+    patches are in [0, 1].
+    """
+    m, k = top.values.shape
+    flat_images = top.images.reshape(-1)
+    unique, inverse = np.unique(flat_images, return_inverse=True)
+    x = to_device(normalize(images[unique], mean), device)
+    projections = to_numpy(Deconvnet(net).project_many(
+        x, top.layer, inverse, np.repeat(top.channels, k), top.positions.reshape(-1, 2), rule, lrn))
+    field = receptive_field(net, top.layer, images.shape[1:])
+    cut_p, cut_i = [], []
+    for n, (img, (i, j)) in enumerate(zip(flat_images, top.positions.reshape(-1, 2))):
+        cut_p.append(cut_patch(projections[n], field, i, j))
+        cut_i.append(cut_patch(images[img].astype(np.float32) / 255.0, field, i, j))
+    shape = (m, k) + cut_p[0].shape
+    return np.stack(cut_p).reshape(shape), np.stack(cut_i).reshape(shape)
