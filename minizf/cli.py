@@ -71,6 +71,113 @@ def cmd_evaluate(args):
     return 0
 
 
+def _model(args):
+    from .data import bundled_model
+    from .train import load_model
+    return load_model(args.model) if args.model else bundled_model("zf_small")
+
+
+def _done(paths):
+    for path in paths if isinstance(paths, list) else [paths]:
+        print("wrote", path)
+    return 0
+
+
+def cmd_tour(args):
+    from .tour import tour
+    index = tour(args.out, args.model, args.twin, n_images=args.images, maps=args.maps,
+                 progress=not args.quiet)
+    print(f"wrote {index} (open it in a browser)")
+    return 0
+
+
+def cmd_topk(args):
+    from .data import bundled_images
+    from .tour import figure_top9
+    net, mean, _ = _model(args)
+    path, caption = figure_top9(net, mean, bundled_images(), args.layer, args.maps, args.out, args.seed)
+    print(caption)
+    return _done(path)
+
+
+def cmd_occlude(args):
+    import numpy as np
+
+    from . import analysis, plot
+    from .data import bundled_images, load_image
+    net, mean, meta = _model(args)
+    classes = meta.get("classes") or [str(c) for c in range(net.output_shapes(net.input_shape)[-1][1][0])]
+    size = net.input_shape[1]
+    if args.image.isdigit():
+        images = bundled_images()
+        where = {int(i): n for n, i in enumerate(images.indices)}
+        if int(args.image) not in where:
+            raise ValueError(f"test image {args.image} is not in the bundled sample; give an image file")
+        n = where[int(args.image)]
+        image, label = images.images[n], int(images.labels[n])
+    else:
+        image = np.round(load_image(args.image, size) * 255).astype(np.uint8)
+        label = None
+    if args.label is not None:
+        if args.label not in classes:
+            raise ValueError(f"--label must be one of {classes}, got {args.label!r}")
+        label = classes.index(args.label)
+    if label is None:   # no true class known: use the network's own answer on the clean image
+        from .tour import predict_class
+        label = predict_class(net, mean, image)
+    result = analysis.occlusion(net, image, label, mean, args.layer, args.size, args.stride)
+    name = os.path.splitext(os.path.basename(args.image))[0]
+    return _done(plot.occlusion_figure(image.astype(np.float32) / 255, result, classes, label,
+                                       os.path.join(args.out, f"occlusion_{name}.png")))
+
+
+def cmd_invariance(args):
+    from .data import bundled_images
+    from .tour import figure_invariance
+    net, mean, _ = _model(args)
+    path, caption = figure_invariance(net, mean, bundled_images(), args.out)
+    print(caption)
+    return _done(path)
+
+
+def cmd_evolution(args):
+    from .data import bundled_images
+    from .tour import figure_evolution
+    _, mean, meta = _model(args)
+    path, caption = figure_evolution(meta, mean, bundled_images(), args.out)
+    print(caption)
+    return _done(path)
+
+
+def cmd_correspondence(args):
+    from .data import bundled_images
+    from .tour import figure_correspondence
+    net, mean, _ = _model(args)
+    path, result = figure_correspondence(net, mean, bundled_images(), args.out)
+    layers = list(result.random)
+    print(f"{'occluded part':<16}" + "".join(f"Delta {layer:<12}" for layer in layers))
+    for part, d in result.parts.items():
+        print(f"{part:<16}" + "".join(f"{d[layer]:<18.3f}" for layer in layers))
+    print(f"{'random':<16}" + "".join(f"{m:.3f} +- {sd:.3f}{'':<6}" for m, sd in result.random.values()))
+    return _done(path)
+
+
+def cmd_filters(args):
+    from .data import bundled_model
+    from .tour import figure_filters
+    net, _, _ = _model(args)
+    try:
+        twin = bundled_model("krizhevsky_small")[0] if args.twin is None else None
+    except ValueError:
+        twin = None
+    if args.twin:
+        from .train import load_model
+        twin = load_model(args.twin)[0]
+    path, caption = figure_filters(net, twin, args.out)
+    print(caption)
+    return _done(path)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="minizf", description="Zeiler & Fergus's deconvnet and experiments, from scratch.")
@@ -112,6 +219,43 @@ def build_parser():
     p.add_argument("--subset", type=int, default=0)
     p.add_argument("--out", default=None, help="confusion matrix PNG path")
     p.set_defaults(run=cmd_evaluate)
+
+    def figure_command(name, help_text, run, out="figures"):
+        q = sub.add_parser(name, help=help_text, description=help_text)
+        q.add_argument("--model", default=None, help="model file (default: the bundled data/zf_small.npz)")
+        q.add_argument("--out", default=out, help=f"output folder (default {out})")
+        q.set_defaults(run=run)
+        return q
+
+    q = figure_command("tour", "all figures of Sec. 4 (Figs. 2, 4, 5, 6, 7, Table 1) from the bundled "
+                       "model and images, with an index.html", cmd_tour, out="tour")
+    q.add_argument("--twin", default=None, help="Krizhevsky-style model file for Fig. 6")
+    q.add_argument("--images", type=int, default=500, help="test images to scan for top-9 (default 500)")
+    q.add_argument("--maps", type=int, default=6, help="feature maps per layer in the top-9 figures")
+    q.add_argument("--quiet", action="store_true")
+    q = figure_command("topk", "Fig. 2: the 9 strongest activations of random feature maps over the "
+                       "bundled test images, projected by the deconvnet beside their image patches", cmd_topk)
+    q.add_argument("--layer", default="conv5")
+    q.add_argument("--maps", type=int, default=8)
+    q.add_argument("--seed", type=int, default=0)
+    q = figure_command("occlude", "Fig. 7: slide a grey square over IMAGE (a file, or the index of a "
+                       "bundled CIFAR-10 test image) and map the strongest layer-5 feature, the "
+                       "probability of the class and the most probable class", cmd_occlude)
+    q.add_argument("image")
+    q.add_argument("--label", default=None, help="true class name (default: the bundled label, or the "
+                   "network's prediction for an image file)")
+    q.add_argument("--layer", default="relu5")
+    q.add_argument("--size", type=int, default=8, help="side of the square in pixels")
+    q.add_argument("--stride", type=int, default=2)
+    figure_command("invariance", "Fig. 5: feature distances at layers 1 and 7 and the true-class "
+                   "probability as images are translated, scaled and rotated", cmd_invariance)
+    figure_command("evolution", "Fig. 4: projections of the strongest activations at each training "
+                   "snapshot, showing how features settle during training", cmd_evolution)
+    figure_command("correspondence", "Table 1 (Sec. 4.3): occlude the same part (eyes, nose) of 5 cat "
+                   "faces and measure how consistently layers 5 and 7 change (Delta)", cmd_correspondence)
+    q = figure_command("filters", "Fig. 6 / Sec. 4.1: first-layer filters of the ZF and Krizhevsky-style "
+                       "models with dead-filter counts and frequency coverage", cmd_filters)
+    q.add_argument("--twin", default=None, help="Krizhevsky-style model file (default: the bundled one)")
     return parser
 
 

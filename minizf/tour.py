@@ -16,6 +16,13 @@ from .data import ASSETS, bundled_images, bundled_model
 from .train import load_model
 
 
+def predict_class(net, mean, image):
+    """The network's most probable class for one uint8 image (3, H, W)."""
+    from .backend import to_numpy
+    from .data import normalize
+    return int(to_numpy(net.forward(normalize(image[None], mean))).argmax())
+
+
 def pick_maps(net, layer, count, seed=0):
     """A seeded random choice of ``count`` feature maps of a layer (sorted)."""
     channels = net.output_shapes(net.input_shape)[net.index(layer)][1][0]
@@ -151,14 +158,13 @@ def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True)
     if twin or (ASSETS / "krizhevsky_small.npz").exists():
         twin_net = (load_model(twin) if twin else bundled_model("krizhevsky_small"))[0]
     images = bundled_images()
-    images.images, images.labels = images.images[:n_images + 5], images.labels[:n_images + 5]
-    images.indices = images.indices[:n_images + 5]
+    scan = images.subset(np.arange(min(n_images, len(images))), name=images.name)   # for top-9 scans
     steps = [
         ("Training (Sec. 3)", lambda: figure_curves(meta, out)),
-        ("Top-9 activations, conv2 (Fig. 2)", lambda: figure_top9(net, mean, images, "conv2", maps, out)),
-        ("Top-9 activations, conv3 (Fig. 2)", lambda: figure_top9(net, mean, images, "conv3", maps, out)),
-        ("Top-9 activations, conv5 (Fig. 2)", lambda: figure_top9(net, mean, images, "conv5", maps, out)),
-        ("Feature evolution (Fig. 4)", lambda: figure_evolution(meta, mean, images, out)),
+        ("Top-9 activations, conv2 (Fig. 2)", lambda: figure_top9(net, mean, scan, "conv2", maps, out)),
+        ("Top-9 activations, conv3 (Fig. 2)", lambda: figure_top9(net, mean, scan, "conv3", maps, out)),
+        ("Top-9 activations, conv5 (Fig. 2)", lambda: figure_top9(net, mean, scan, "conv5", maps, out)),
+        ("Feature evolution (Fig. 4)", lambda: figure_evolution(meta, mean, scan, out, n_images=min(200, len(scan)))),
         ("Invariance (Fig. 5)", lambda: figure_invariance(net, mean, images, out)),
         ("Architecture selection (Fig. 6, Sec. 4.1)", lambda: figure_filters(net, twin_net, out)),
         ("Occlusion (Fig. 7)", lambda: figure_occlusion(net, mean, images, out)),

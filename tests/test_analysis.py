@@ -1,0 +1,137 @@
+"""The experiments of Sec. 4 on a tiny network and a few images, against direct computations."""
+import numpy as np
+import pytest
+
+from minizf import Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential, analysis
+from minizf.analysis.architecture import band_energy, dead_filters
+from minizf.analysis.correspondence import hamming_delta, occlude_box
+from minizf.analysis.occlusion import occluded_images
+from minizf.data import normalize
+from minizf.deconv import Deconvnet, cut_patch, receptive_field
+from minizf.functional import log_softmax
+
+
+def tiny_net():
+    net = Sequential([
+        ("conv1", Conv2D(3, 4, 3, pad=1)), ("relu1", ReLU()), ("pool1", MaxPool2D(3, 2, ceil_mode=True)),
+        ("conv5", Conv2D(4, 5, 3, pad=1)), ("relu5", ReLU()), ("pool5", MaxPool2D(3, 2, ceil_mode=True)),
+        ("flatten", Flatten()), ("fc7", Linear(5 * 4 * 4, 6)), ("relu7", ReLU()), ("fc8", Linear(6, 3)),
+    ], input_shape=(3, 16, 16)).astype(np.float64)
+    rng = np.random.default_rng(0)
+    for _, p, _ in net.named_parameters():
+        p[...] = 0.3 * rng.standard_normal(p.shape)
+    return net
+
+
+@pytest.fixture
+def setup():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (23, 3, 16, 16), dtype=np.uint8)
+    mean = images.mean(axis=0).astype(np.float64) / 255
+    return tiny_net(), images, mean
+
+
+def test_top_k_equals_a_brute_force_sort(setup):
+    net, images, mean = setup
+    channels = np.array([0, 3, 4])
+    top = analysis.top_activations(net, images, mean, "conv5", channels, k=9, batch_size=5)
+    acts = net.forward(normalize(images, mean), upto="conv5")[:, channels]     # all at once
+    per_image = acts.reshape(len(images), len(channels), -1).max(axis=2)         # one maximum per image
+    for m in range(len(channels)):
+        order = np.argsort(-per_image[:, m], kind="stable")[:9]
+        np.testing.assert_array_equal(top.images[m], order)
+        np.testing.assert_allclose(top.values[m], per_image[order, m], rtol=1e-12)
+        for k, (img, (i, j)) in enumerate(zip(top.images[m], top.positions[m])):
+            assert acts[img, m, i, j] == top.values[m, k]
+    assert all(len(set(row)) == 9 for row in top.images)          # 9 different images
+
+
+def test_projected_top_k_are_the_deconvnet_projections(setup):
+    net, images, mean = setup
+    top = analysis.top_activations(net, images, mean, "pool1", [1, 2], k=4)
+    projections, patches = analysis.project_top(net, images, mean, top)
+    field = receptive_field(net, "pool1")
+    assert projections.shape == patches.shape == (2, 4, 3) + field.size
+    img, (i, j) = top.images[1, 2], top.positions[1, 2]
+    one = Deconvnet(net).project(normalize(images[img:img + 1], mean), "pool1", 2, (i, j))[0]
+    np.testing.assert_allclose(projections[1, 2], cut_patch(one, field, i, j), rtol=1e-12)
+    np.testing.assert_allclose(patches[1, 2], cut_patch(images[img] / 255.0, field, i, j), rtol=1e-6)
+
+
+def test_occlusion_map_equals_a_direct_forward(setup):
+    net, images, mean = setup
+    result = analysis.occlusion(net, images[0], 2, mean, layer="relu5", size=4, stride=3, batch_size=7)
+    assert result.activation.shape == result.prob_true.shape == (len(result.rows), len(result.cols))
+    fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)
+    r, c = 2, 1
+    occluded = images[0].copy()
+    occluded[:, result.rows[r]:result.rows[r] + 4, result.cols[c]:result.cols[c] + 4] = fill[:, None, None]
+    scores = net.forward(normalize(occluded[None], mean), keep=True)
+    probs = np.exp(log_softmax(scores))[0]
+    assert result.activation[r, c] == pytest.approx(net.activations["relu5"][0, result.channel].sum())
+    assert result.prob_true[r, c] == pytest.approx(probs[2])
+    assert result.top_class[r, c] == probs.argmax()
+
+
+def test_occluded_images_cover_the_grid():
+    image = np.zeros((3, 8, 8), dtype=np.uint8)
+    batch, rows, cols = occluded_images(image, 3, 2, fill=(9, 9, 9))
+    assert list(rows) == [0, 2, 4] and list(cols) == [0, 2, 4] and len(batch) == 9
+    assert (batch[4, :, 2:5, 2:5] == 9).all() and batch[4].sum() == 9 * 27
+
+
+@pytest.mark.parametrize("kind,identity", [("translate", 0), ("scale", 1.0), ("rotate", 0)])
+def test_no_transformation_gives_distance_zero(setup, kind, identity):
+    net, images, mean = setup
+    result = analysis.invariance(net, images[:2], [0, 1], mean, kind, [identity, 3 if kind != "scale" else 1.5],
+                                 layers=("pool1", "relu7"))
+    for layer in ("pool1", "relu7"):
+        np.testing.assert_allclose(result.distances[layer][:, 0], 0.0, atol=1e-12)
+        assert (result.distances[layer][:, 1] > 0).all()
+
+
+def test_translation_moves_the_image_down():
+    image = np.zeros((3, 6, 6), dtype=np.uint8)
+    image[:, 0] = 200
+    moved = analysis.transform(image, "translate", 2, fill=(7, 7, 7))
+    assert (moved[:, 2] == 200).all() and (moved[:, :2] == 7).all()
+
+
+def test_hamming_delta():
+    eps = np.random.default_rng(0).standard_normal((5, 40))
+    assert hamming_delta(np.stack([eps[0]] * 5)) == 0.0                  # identical changes
+    flipped = np.stack([eps[0], -eps[0]])
+    assert hamming_delta(flipped) == 1.0                                  # opposite everywhere
+    half = eps[0].copy()
+    half[:20] *= -1
+    assert hamming_delta(np.stack([eps[0], half])) == 0.5
+
+
+def test_correspondence_on_identical_images_is_zero(setup):
+    net, images, mean = setup
+    same = np.repeat(images[:1], 4, axis=0)
+    boxes = {"part": np.array([[4, 4, 3, 3]] * 4)}
+    result = analysis.correspondence(net, same, boxes, mean, layers=("relu5", "relu7"), random_trials=2)
+    assert result.parts["part"] == {"relu5": 0.0, "relu7": 0.0}
+    assert set(result.random) == {"relu5", "relu7"}
+    assert (occlude_box(images[0], (1, 2, 3, 4), (5, 5, 5))[:, 1:4, 2:6] == 5).all()
+
+
+def test_filter_statistics():
+    yy, xx = np.mgrid[0:7, 0:7]
+    smooth = np.broadcast_to(np.cos(2 * np.pi * xx / 28.0), (3, 7, 7))      # low frequency
+    checker = np.broadcast_to((-1.0) ** (xx + yy), (3, 7, 7))               # the highest frequency
+    W = np.stack([smooth, checker, 1e-4 * checker, checker])
+    shares = band_energy(W)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    assert shares[0].argmax() == 0 and shares[1].argmax() == 2
+    assert list(dead_filters(W)) == [False, False, True, False]
+    stats = analysis.filter_stats(W)
+    assert stats["dead"] == 1 and stats["filters"] == 4
+
+
+def test_evolution_shapes(setup):
+    net, images, mean = setup
+    epochs, rows = analysis.evolution([(1, net, mean), (5, tiny_net(), mean)], images[:6],
+                                      [("conv1", 0), ("pool1", 2)])
+    assert list(epochs) == [1, 5] and rows[0].shape == (2, 3, 3, 3) and rows[1].shape[0] == 2

@@ -1,0 +1,39 @@
+"""`minizf tour` end to end on the bundled model and images (fewer images than the default)."""
+import re
+import subprocess
+import sys
+
+import pytest
+
+from minizf.data import ASSETS
+
+
+@pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
+def test_tour_writes_every_figure_and_an_index(tmp_path):
+    out = tmp_path / "tour"
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "tour", "--out", str(out), "--images", "60",
+                           "--maps", "2", "--quiet"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    index = (out / "index.html").read_text()
+    for figure in ("Fig. 2", "Fig. 4", "Fig. 5", "Fig. 6", "Fig. 7", "Table 1", "Sec. 3"):
+        assert figure in index
+    images = re.findall(r'<img src="([^"]+)"', index)
+    assert len(images) >= 9
+    for name in images:
+        assert (out / name).stat().st_size > 5000, name
+
+
+def test_figure_commands_have_help_naming_the_paper():
+    for command, figure in [("topk", "Fig. 2"), ("occlude", "Fig. 7"), ("invariance", "Fig. 5"),
+                            ("evolution", "Fig. 4"), ("correspondence", "Table 1"), ("filters", "Fig. 6")]:
+        out = subprocess.run([sys.executable, "-m", "minizf.cli", command, "--help"], capture_output=True,
+                             text=True)
+        assert out.returncode == 0 and figure in out.stdout, command
+
+
+@pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
+def test_occlude_command_on_a_photo(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "occlude", str(ASSETS / "samples" / "chelsea.jpg"),
+                           "--label", "cat", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "occlusion_chelsea.png").stat().st_size > 5000
