@@ -130,3 +130,50 @@ def test_two_epochs_on_real_images_lower_the_loss(tmp_path):
     t.run()
     first, second = (r["train_loss"] for r in t.state["history"])
     assert second < first
+
+
+def test_plateau_annealing(tmp_path):
+    # A learning rate too small to move float32 weights: the validation error never
+    # improves after epoch 1, so the rate is halved after every 2 epochs without progress.
+    t = trainer(tmp_path, epochs=5, lr=1e-30, plateau_patience=2, anneal_factor=2.0)
+    t.run()
+    lrs = [r["lr"] for r in t.state["history"]]
+    assert lrs == [1e-30, 1e-30, 1e-30, 5e-31, 5e-31]
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_matches(tmp_path):
+    import signal
+    whole = trainer(tmp_path / "whole")
+    whole.run()
+    t = trainer(tmp_path / "cut")
+    step, calls = t._train_step, []
+
+    def step_then_ctrl_c(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)   # as if the user pressed Ctrl-C during batch 2
+        return step(*args)
+
+    t._train_step = step_then_ctrl_c
+    with pytest.raises(KeyboardInterrupt):
+        t.run()
+    assert json.loads(np.load(tmp_path / "cut" / "checkpoint.npz")["state"].tobytes())["batch"] == 2
+    resumed = trainer(tmp_path / "cut")
+    resumed.run(resume=True)
+    for name, p in weights(whole).items():
+        np.testing.assert_array_equal(weights(resumed)[name], p, err_msg=name)
+
+
+def test_evaluate_command_writes_a_confusion_matrix(tmp_path):
+    import subprocess
+    import sys
+    t = trainer(tmp_path, epochs=1)
+    t.run()
+    folder = tmp_path / "cifar"
+    from .test_data import make_cifar
+    make_cifar(folder / "cifar-10-batches-py")
+    out = subprocess.run([sys.executable, "-m", "minizf.cli", "evaluate", str(tmp_path / "model.npz"),
+                          "--data", str(folder), "--ten-crop", "--out", str(tmp_path / "cm.png")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "top-1 error" in out.stdout and (tmp_path / "cm.png").stat().st_size > 5000
