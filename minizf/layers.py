@@ -107,7 +107,9 @@ class Layer:
         raise NotImplementedError
 
     def backward(self, dy):
-        raise NotImplementedError
+        """dL/dx for dL/dy. Default, for layers without parameters: the input gradient alone."""
+        self._check_signal(dy)
+        return self.backward_input(dy)
 
     def reverse(self, signal, rule="deconvnet", lrn="skip"):
         """One step of the reverse (deconvnet) pass. Default: backward w.r.t. the input only."""
@@ -257,10 +259,6 @@ class MaxPool2D(Layer):
         y, self.switches = F.max_pool2d(x, self.kernel_size, self.stride, self.pad, self.ceil_mode)
         return y
 
-    def backward(self, dy):
-        self._check_signal(dy)
-        return self.backward_input(dy)
-
     def take_batch(self, indices):
         super().take_batch(indices)
         self.switches = self.switches[indices]
@@ -290,10 +288,6 @@ class LRN(Layer):
     def forward(self, x, train=False):
         self._remember_input(x)
         return F.lrn(x, self.size, self.alpha, self.beta, self.k)
-
-    def backward(self, dy):
-        self._check_signal(dy)
-        return self.backward_input(dy)
 
     def backward_input(self, dy):
         return F.lrn_backward(dy, self.x, self.size, self.alpha, self.beta, self.k)
@@ -352,10 +346,6 @@ class Dropout(Layer):
         y, self.mask = F.dropout(x, self.p, self.rng(device_of(x)))
         return y
 
-    def backward(self, dy):
-        self._check_signal(dy)
-        return self.backward_input(dy)
-
     def take_batch(self, indices):
         super().take_batch(indices)
         if self.mask is not None:
@@ -410,10 +400,6 @@ class Flatten(Layer):
     def forward(self, x, train=False):
         self._remember_input(x)
         return x.reshape(x.shape[0], -1)
-
-    def backward(self, dy):
-        self._check_signal(dy)
-        return self.backward_input(dy)
 
     def backward_input(self, dy):
         return dy.reshape(self.x.shape)

@@ -14,6 +14,14 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path):
+    """Write a figure as PNG (making the folder), close it, return the path."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+    return path
+
+
 def to_display(image, signed=False):
     """An array (3, H, W) or (H, W) -> an array for imshow, values in [0, 1].
 
@@ -51,10 +59,7 @@ def image_grid(images, path, titles=None, ncols=None, signed=False, suptitle=Non
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def curve(xs, ys, path, xlabel="", ylabel="", title="", labels=None, logy=False):
@@ -71,10 +76,7 @@ def curve(xs, ys, path, xlabel="", ylabel="", title="", labels=None, logy=False)
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def training_curves(history, path):
@@ -93,10 +95,7 @@ def training_curves(history, path):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def confusion_figure(counts, classes, path, title=""):
@@ -112,10 +111,7 @@ def confusion_figure(counts, classes, path, title=""):
     ax.set_yticks(range(len(classes)), classes, fontsize=8)
     ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 # ----------------------------------------------------------------------------- the paper's figures
@@ -131,13 +127,6 @@ def tile(images, ncols, signed=False, pad=1):
         out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = \
             shown if shown.ndim == 3 else shown[..., None]
     return out
-
-
-def _save(fig, path):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    _pyplot().close(fig)
-    return path
 
 
 def top9_figure(projections, patches, channels, layer, path, per_row=4):
