@@ -211,14 +211,16 @@ def test_every_layer_rule_and_lrn_mode_of_the_small_model():
                 assert p.shape == x.shape and p.dtype == np.float32 and np.isfinite(p).all()
 
 
-def test_projection_through_the_full_zf_model():
+def test_projection_from_every_layer_of_the_full_zf_model():
     net = models.zfnet(num_classes=10)
     x = np.random.default_rng(5).random((1, 3, 224, 224)).astype(np.float32)
     deconv = Deconvnet(net)
-    for layer in ["conv5", "pool5", "fc6", "fc8"]:
-        for rule, lrn in [("deconvnet", "skip"), ("guided", "backward")]:
-            p = deconv.project(x, layer, channel=1, rule=rule, lrn=lrn)
-            assert p.shape == x.shape and np.isfinite(p).all()
+    combos = [(rule, lrn) for rule in RULES for lrn in ("skip", "backward")]
+    for n, layer in enumerate(net.names):                 # every layer, the six combinations in turn
+        rule, lrn = combos[n % len(combos)]
+        p = deconv.project(x, layer, channel=1, rule=rule, lrn=lrn)
+        assert p.shape == x.shape and np.isfinite(p).all(), (layer, rule, lrn)
+        assert np.abs(p).max() > 0 or deconv.selection.value[0] <= 0, (layer, rule, lrn)
 
 
 # ZF Fig. 3 and Krizhevsky: size = 1 + sum (k_i - 1) * J_{i-1}, computed by hand.
