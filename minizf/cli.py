@@ -21,6 +21,7 @@ def cmd_info(args):
 
 def cmd_train(args):
     from . import data, models
+    from .backend import get_device
     from .plot import training_curves
     from .train import TrainConfig, Trainer
     train_set = data.load_cifar10(args.data, "train")
@@ -36,7 +37,7 @@ def cmd_train(args):
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
                          renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
     trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
-                      progress=not args.quiet)
+                      progress=not args.quiet, device=get_device(args.device))
     try:
         status = trainer.run(resume=args.resume, max_batches=args.max_batches)
     except KeyboardInterrupt:
@@ -208,6 +209,7 @@ def build_parser():
     p.add_argument("--val-subset", type=int, default=0, help="validate on the first N test images only")
     p.add_argument("--max-batches", type=int, default=None, help="pause after this many batches")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("evaluate", help="top-1/top-5 error of a model on the CIFAR-10 test set",

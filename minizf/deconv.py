@@ -59,6 +59,9 @@ class Deconvnet:
         if images.shape != channels.shape or images.ndim != 1:
             raise ValueError(f"Deconvnet: images {images.shape} and channels {channels.shape} "
                              "must be two 1-D arrays of the same length")
+        if images.size and (images.min() < 0 or images.max() >= x.shape[0]):
+            raise ValueError(f"Deconvnet: image indices must lie in [0, {x.shape[0]}), got "
+                             f"[{images.min()}, {images.max()}]")
         unique, inverse = np.unique(images, return_inverse=True)
         acts = self.net.forward(x[unique], upto=layer)        # switches of each image, once
         self.net.take_batch(inverse)                           # one entry per selection

@@ -181,13 +181,14 @@ class Trainer:
     """
 
     def __init__(self, net, model_name, train_set, val_set=None, config=None, out_dir="runs/run",
-                 model_options=None, progress=True, log=print):
+                 model_options=None, progress=True, log=print, device="cpu"):
         self.net, self.model_name = net, model_name
         self.model_options = dict(model_options or {})
         self.train_set, self.val_set = train_set, val_set
         self.config = config or TrainConfig()
         self.out_dir = str(out_dir)
         self.progress, self.log = progress, log
+        self.device = device        # batches are made on the CPU and moved there
         self.ce = SoftmaxCrossEntropy()
         self.sgd = SGD(self.config.momentum, self.config.weight_decay)
         self.dropouts = [layer for _, layer in net if isinstance(layer, Dropout)]
@@ -238,7 +239,11 @@ class Trainer:
 
     # ---- one epoch
     def _start_epoch(self, epoch):
-        """Fresh random streams for this epoch, or the saved ones when resuming mid-epoch."""
+        """Fresh random streams for this epoch, or the saved ones when resuming mid-epoch.
+
+        (Dropout masks on a GPU come from CuPy's generator, whose state is not
+        saved: there a mid-epoch resume is exact up to those masks.)
+        """
         seed = self.config.seed
         aug = np.random.default_rng(_stream_seed(seed, epoch, 1))
         for i, layer in enumerate(self.dropouts):
@@ -261,7 +266,8 @@ class Trainer:
     def _train_step(self, images, labels, aug):
         cfg = self.config
         x = random_crops(normalize(images, self.mean), images.shape[-1], cfg.crop_pad, aug, cfg.flip)
-        loss = self.ce.forward(self.net.forward(x, train=True), labels)
+        x, labels_d = to_device(x, self.device), to_device(labels, self.device)
+        loss = self.ce.forward(self.net.forward(x, train=True), labels_d)
         if not math.isfinite(loss):
             raise FloatingPointError(
                 f"training loss became {loss} at epoch {self.state['epoch'] + 1}, batch "
@@ -291,6 +297,8 @@ class Trainer:
             from .data import mean_image
             init_weights(self.net, self.config.init, self.config.seed)
             self.mean = mean_image(self.train_set)
+        self.net.to(self.device)
+        self.sgd.velocity = {k: to_device(v, self.device) for k, v in self.sgd.velocity.items()}
         stop = {"asked": False}
         old_handler = None
         try:
@@ -348,7 +356,7 @@ class Trainer:
                "train_acc": running["correct"] / running["seen"], "seconds": running["seconds"]}
         if self.val_set is not None:
             t0 = time.perf_counter()
-            result = evaluate(self.net, self.val_set, self.mean)
+            result = evaluate(self.net, self.val_set, self.mean, device=self.device)
             row.update(val_loss=result["loss"], val_acc=result["top1"], val_top5=result["top5"],
                        eval_seconds=time.perf_counter() - t0)
         self.state["history"].append(row)
