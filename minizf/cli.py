@@ -39,7 +39,7 @@ def cmd_train(args):
     trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
                       progress=not args.quiet, device=get_device(args.device))
     try:
-        status = trainer.run(resume=args.resume, max_batches=args.max_batches)
+        status = trainer.run(resume=args.resume, max_batches=args.max_batches, init_from=args.init_from)
     except KeyboardInterrupt:
         return 130
     history = trainer.state["history"]
@@ -202,6 +202,7 @@ def build_parser():
     p.add_argument("--lr-steps", type=_ints, default=(), help="epochs after which lr /= 10, e.g. 20,26")
     p.add_argument("--patience", type=int, default=0, help="also anneal after N epochs without val improvement")
     p.add_argument("--init", choices=("he", "paper"), default="he")
+    p.add_argument("--init-from", default=None, help="start from the weights of a model file")
     p.add_argument("--renorm", type=float, default=0.1, help="RMS radius of conv1 filters (0: off)")
     p.add_argument("--drop", type=_ints, default=(), help="Table 3 ablation: layers to remove, e.g. 3,4")
     p.add_argument("--seed", type=int, default=0)

@@ -280,10 +280,13 @@ class Trainer:
         correct = int((to_numpy(self.ce.probs).argmax(axis=1) == labels).sum())
         return loss, correct
 
-    def run(self, resume=False, max_batches=None):
+    def run(self, resume=False, max_batches=None, init_from=None):
         """Train to ``config.epochs``. Returns "done", or "paused" after ``max_batches`` batches.
 
-        Ctrl-C saves a checkpoint after the batch in progress and re-raises KeyboardInterrupt.
+        init_from: a model file to start from (its weights and mean image) instead
+        of a fresh initialisation, e.g. to continue from a bundled model when the
+        checkpoint is gone. Ctrl-C saves a checkpoint after the batch in progress
+        and re-raises KeyboardInterrupt.
         """
         import signal
 
@@ -293,6 +296,10 @@ class Trainer:
             self.load_checkpoint()
             self.log(f"resuming {self.path('checkpoint.npz')} at epoch {self.state['epoch'] + 1}, "
                      f"batch {self.state['batch']}")
+        elif init_from:
+            net, self.mean, _ = load_model(init_from)
+            self.net.load_state_dict(net.state_dict(), str(init_from))
+            self.log(f"starting from the weights of {init_from}")
         else:
             from .data import mean_image
             init_weights(self.net, self.config.init, self.config.seed)

@@ -177,3 +177,15 @@ def test_evaluate_command_writes_a_confusion_matrix(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "top-1 error" in out.stdout and (tmp_path / "cm.png").stat().st_size > 5000
+
+
+def test_init_from_a_model_file(tmp_path):
+    first = trainer(tmp_path / "a", epochs=1)
+    first.run()
+    second = trainer(tmp_path / "b", epochs=1)
+    second.run(max_batches=1, init_from=tmp_path / "a" / "model.npz")   # one SGD step from there
+    assert np.array_equal(second.mean, first.mean)
+    fresh = trainer(tmp_path / "c", epochs=1)
+    fresh.run(max_batches=1)                                             # one step from a fresh init
+    w = {name: weights(t)["conv2.W"] for name, t in [("first", first), ("second", second), ("fresh", fresh)]}
+    assert np.abs(w["second"] - w["first"]).max() < 0.1 * np.abs(w["fresh"] - w["first"]).max()
