@@ -129,14 +129,14 @@ def tile(images, ncols, signed=False, pad=1):
     return out
 
 
-def top9_figure(projections, patches, channels, layer, path, per_row=4):
+def top9_figure(projections, patches, channels, layer, path, per_row=3):
     """Fig. 2: for each map, its top-9 projections (3x3) beside the image patches (3x3).
 
     projections, patches: (M, 9, 3, h, w)."""
     plt = _pyplot()
     m = len(channels)
     rows = -(-m // per_row)
-    fig, axes = plt.subplots(rows, 2 * per_row, figsize=(2.6 * per_row, 1.45 * rows + 0.5), squeeze=False)
+    fig, axes = plt.subplots(rows, 2 * per_row, figsize=(5.2 * per_row, 2.7 * rows + 0.5), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for n, channel in enumerate(channels):

@@ -55,7 +55,7 @@ def test_projected_top_k_are_the_deconvnet_projections(setup):
     img, (i, j) = top.images[1, 2], top.positions[1, 2]
     one = Deconvnet(net).project(normalize(images[img:img + 1], mean), "pool1", 2, (i, j))[0]
     np.testing.assert_allclose(projections[1, 2], cut_patch(one, field, i, j), rtol=1e-12)
-    np.testing.assert_allclose(patches[1, 2], cut_patch(images[img] / 255.0, field, i, j), rtol=1e-6)
+    np.testing.assert_allclose(patches[1, 2], cut_patch(images[img] / 255.0, field, i, j, fill=0.5), rtol=1e-6)
 
 
 def test_occlusion_map_equals_a_direct_forward(setup):

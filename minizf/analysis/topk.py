@@ -63,8 +63,8 @@ def project_top(net, images, mean, top, rule="deconvnet", lrn="skip", device="cp
     """Projections and image patches of a TopK, all in one deconvnet batch.
 
     Returns (projections (M, k, 3, h, w), patches (M, k, 3, h, w)), both cut to
-    the receptive field of each unit (zero-filled where it leaves the image);
-    patches are in [0, 1].
+    the receptive field of each unit; where the field leaves the image,
+    projections are 0 and patches mid-grey (0.5). Patches are in [0, 1].
     """
     m, k = top.values.shape
     flat_images = top.images.reshape(-1)
@@ -76,6 +76,6 @@ def project_top(net, images, mean, top, rule="deconvnet", lrn="skip", device="cp
     cut_p, cut_i = [], []
     for n, (img, (i, j)) in enumerate(zip(flat_images, top.positions.reshape(-1, 2))):
         cut_p.append(cut_patch(projections[n], field, i, j))
-        cut_i.append(cut_patch(images[img].astype(np.float32) / 255.0, field, i, j))
+        cut_i.append(cut_patch(images[img].astype(np.float32) / 255.0, field, i, j, fill=0.5))
     shape = (m, k) + cut_p[0].shape
     return np.stack(cut_p).reshape(shape), np.stack(cut_i).reshape(shape)
