@@ -40,3 +40,15 @@ def test_window_is_clipped_at_the_edge_channels(size):
     x[0, 0] = 2.0
     y = lrn(x, size, alpha=1.0, beta=1.0, k=1.0)
     assert y[0, 0, 0, 0] == pytest.approx(2.0 / (1.0 + 4.0))
+
+
+def test_lrn_in_chunks_of_the_batch_gives_the_same_result(monkeypatch):
+    import minizf.functional.columns as columns
+    from minizf.functional import lrn_backward
+    x = np.random.default_rng(2).standard_normal((5, 6, 3, 3))
+    dy = np.random.default_rng(3).standard_normal(x.shape)
+    whole = lrn(x, 3, 1.0, 0.75, 1.0), lrn_backward(dy, x, 3, 1.0, 0.75, 1.0)
+    monkeypatch.setattr(columns, "CACHE_CHUNK_BYTES", 1)          # one image at a time
+    np.testing.assert_array_equal(lrn(x, 3, 1.0, 0.75, 1.0), whole[0])
+    np.testing.assert_array_equal(lrn_backward(dy, x, 3, 1.0, 0.75, 1.0), whole[1])
+    np.testing.assert_allclose(whole[0], lrn_direct(x, 3, 1.0, 0.75, 1.0), rtol=1e-12)

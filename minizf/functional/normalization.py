@@ -11,6 +11,7 @@ Conventions differ: Caffe and PyTorch divide alpha by the window size, so
 is this same map.
 """
 from ..backend import get_array_module
+from .columns import over_batch_chunks
 
 
 def window_sum(a, before, after):
@@ -37,7 +38,9 @@ def lrn_scale(x, size=5, alpha=1e-4, k=2.0):
 
 def lrn(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
     """Normalize: x (N, C, H, W) -> x * s^-beta (same shape)."""
-    return x * get_array_module(x).power(lrn_scale(x, size, alpha, k), -beta)
+    def normalize(part):
+        return part * get_array_module(part).power(lrn_scale(part, size, alpha, k), -beta)
+    return over_batch_chunks(normalize, x)       # a few images at a time, in cache
 
 
 def lrn_backward(dy, x, size=5, alpha=1e-4, beta=0.75, k=2.0):
@@ -47,9 +50,10 @@ def lrn_backward(dy, x, size=5, alpha=1e-4, beta=0.75, k=2.0):
     Channel i lies in the windows of j in [i - (size-1)//2, i + size//2]: the
     mirror of N(i), which matters only for even sizes.
     """
-    xp = get_array_module(x)
-    s = lrn_scale(x, size, alpha, k)
-    s_pow = xp.power(s, -beta)
-    y = x * s_pow
-    back = window_sum(dy * y / s, (size - 1) // 2, size // 2)
-    return dy * s_pow - (2.0 * alpha * beta) * x * back
+    def gradient(dy, x):
+        s = lrn_scale(x, size, alpha, k)
+        s_pow = get_array_module(x).power(s, -beta)
+        y = x * s_pow
+        back = window_sum(dy * y / s, (size - 1) // 2, size // 2)
+        return dy * s_pow - (2.0 * alpha * beta) * x * back
+    return over_batch_chunks(gradient, dy, x)    # a few images at a time, in cache

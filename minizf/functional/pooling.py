@@ -8,13 +8,8 @@ With overlapping windows (3x3, stride 2) one input element can win several
 windows, and then the values it receives are *added*.
 """
 from ..backend import get_array_module, scatter_add
-from .columns import batch_chunks, pad_hw
+from .columns import over_batch_chunks, pad_hw
 from .shapes import output_size, pair
-
-#: Pool this many bytes of input at a time: small enough that the nine window
-#: passes over a chunk run in the processor's cache (measured ~2x faster on a
-#: CPU than one pass over a whole 128-image batch).
-POOL_CHUNK_BYTES = 2**20
 
 
 def pool_grid(x_shape, kernel_size, stride=None, pad=0, ceil_mode=False):
@@ -32,18 +27,13 @@ def max_pool2d(x, kernel_size, stride=None, pad=0, ceil_mode=False):
 
     On ties the first maximum in row-major window order wins (as in PyTorch).
     """
-    xp = get_array_module(x)
     grid = pool_grid(x.shape, kernel_size, stride, pad, ceil_mode)
-    (oh, ow) = grid[0]
-    y = xp.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
-    switches = xp.empty(y.shape, dtype=xp.int32 if x.shape[2] * x.shape[3] < 2**31 else xp.int64)
-    for sl in batch_chunks(x.shape[0], x[:1].nbytes, POOL_CHUNK_BYTES):
-        y[sl], switches[sl] = _pool_chunk(x[sl], *grid)
-    return y, switches
+    # A few images at a time, so the kh*kw passes below run in cache.
+    return over_batch_chunks(lambda part: _pool_chunk(part, *grid), x)
 
 
 def _pool_chunk(x, out_size, kernel, stride, pad):
-    """max_pool2d of a few images: the maxima and their switches."""
+    """max_pool2d of a few images: the maxima and their switches (int32 indices h*W+w)."""
     xp = get_array_module(x)
     H, W = x.shape[2:]
     (oh, ow), (kh, kw), (sh, sw), (ph, pw) = out_size, kernel, stride, pad
@@ -70,8 +60,10 @@ def _pool_chunk(x, out_size, kernel, stride, pad):
         xp.multiply(hit, small(kk - k), out=points, dtype=small)
         xp.maximum(score, points, out=score)
     # Offset k = (i, j) of output (r, c) is input pixel (r*sh - ph + i, c*sw - pw + j).
-    corner = ((xp.arange(oh) * sh - ph).reshape(oh, 1) * W + (xp.arange(ow) * sw - pw).reshape(1, ow))
-    shift = xp.asarray([i * W + j for i in range(kh) for j in range(kw)])
+    index = xp.int32 if H * W < 2**31 else xp.int64
+    corner = ((xp.arange(oh) * sh - ph).reshape(oh, 1) * W
+              + (xp.arange(ow) * sw - pw).reshape(1, ow)).astype(index)
+    shift = xp.asarray([i * W + j for i in range(kh) for j in range(kw)], dtype=index)
     return best, corner + xp.take(shift, kk - score)
 
 
