@@ -8,6 +8,8 @@ while ``col2im(im2col(x)) != x`` in general.
 Both loop over the kh * kw kernel offsets only; each step moves one strided
 slice of the whole batch at once.
 """
+import numpy as np
+
 from ..backend import get_array_module
 from .shapes import output_size, pair
 
@@ -15,6 +17,9 @@ from .shapes import output_size, pair
 #: About the size of a core's L2 cache: measured fastest on this project's CPUs
 #: (see benchmarks/), and it bounds memory for any batch size.
 COL_BUFFER_BYTES = 4 * 2**20
+#: On a GPU, caches are not the point and every chunk costs kernel launches:
+#: chunks there are only a bound on memory.
+GPU_BUFFER_BYTES = 512 * 2**20
 
 
 def window_grid(x_shape, kernel_size, stride, pad):
@@ -89,6 +94,8 @@ def over_batch_chunks(fn, *arrays, limit=None):
     """fn applied to a few images at a time and the results put together: the same as
     ``fn(*arrays)`` for any fn that treats each image on its own (fn returns an array or a tuple)."""
     xp = get_array_module(arrays[0])
+    if xp is not np and limit is None:
+        return fn(*arrays)                  # a GPU has no use for cache-sized pieces
     n = arrays[0].shape[0]
     per_image = sum(a[:1].nbytes for a in arrays)
     outs, single = None, False

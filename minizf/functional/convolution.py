@@ -16,7 +16,10 @@ while they are still in the processor's cache, which is faster than one huge
 buffer, and memory stays bounded whatever the batch size. The weight gradient
 rebuilds the columns chunk by chunk instead of keeping them from the forward.
 """
+import numpy as np
+
 from ..backend import get_array_module
+from . import columns
 from .columns import batch_chunks, col2im, im2col, window_grid
 
 
@@ -26,8 +29,10 @@ def col_bytes(x_shape, kernel_size, stride, pad, itemsize):
     return x_shape[1] * kh * kw * oh * ow * itemsize
 
 
-def _chunks(x_shape, kernel_size, stride, pad, itemsize):
-    return batch_chunks(x_shape[0], col_bytes(x_shape, kernel_size, stride, pad, itemsize))
+def _chunks(x_shape, kernel_size, stride, pad, itemsize, xp):
+    """Batch slices whose columns fit the buffer limit (cache-sized on a CPU, large on a GPU)."""
+    limit = None if xp is np else columns.GPU_BUFFER_BYTES
+    return batch_chunks(x_shape[0], col_bytes(x_shape, kernel_size, stride, pad, itemsize), limit)
 
 
 def _rows_to_nchw(y_rows, n, oh, ow):
@@ -48,7 +53,7 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     (oh, ow), *_ = window_grid(x.shape, W.shape[2:], stride, pad)
     Wm = W.reshape(F, -1)
     y = xp.empty((N, F, oh, ow), dtype=x.dtype)
-    for sl in _chunks(x.shape, W.shape[2:], stride, pad, x.itemsize):
+    for sl in _chunks(x.shape, W.shape[2:], stride, pad, x.itemsize, xp):
         col = im2col(x[sl], W.shape[2:], stride, pad)               # (C*kh*kw, n*OH*OW)
         y[sl] = _rows_to_nchw(Wm @ col, col.shape[1] // (oh * ow), oh, ow)
     if b is not None:
@@ -65,7 +70,7 @@ def conv2d_backward_input(dy, W, x_shape, stride=1, pad=0):
     F = W.shape[0]
     dx = xp.empty(tuple(x_shape), dtype=dy.dtype)
     WmT = W.reshape(F, -1).T                                        # (C*kh*kw, F)
-    for sl in _chunks(x_shape, W.shape[2:], stride, pad, dy.itemsize):
+    for sl in _chunks(x_shape, W.shape[2:], stride, pad, dy.itemsize, xp):
         part = dy[sl]
         dcol = WmT @ _nchw_to_rows(part)                            # (C*kh*kw, n*OH*OW)
         dx[sl] = col2im(dcol, (part.shape[0],) + tuple(x_shape[1:]), W.shape[2:], stride, pad)
@@ -78,7 +83,7 @@ def conv2d_backward_weight(dy, x, kernel_size, stride=1, pad=0):
     F, C = dy.shape[1], x.shape[1]
     (_, _), (kh, kw), _, _ = window_grid(x.shape, kernel_size, stride, pad)
     dW = xp.zeros((F, C * kh * kw), dtype=dy.dtype)
-    for sl in _chunks(x.shape, (kh, kw), stride, pad, x.itemsize):
+    for sl in _chunks(x.shape, (kh, kw), stride, pad, x.itemsize, xp):
         dW += _nchw_to_rows(dy[sl]) @ im2col(x[sl], (kh, kw), stride, pad).T
     return dW.reshape(F, C, kh, kw)
 
