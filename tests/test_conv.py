@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-import minizf.functional.columns as columns
+import minizf.functional.chunks as chunks
 from minizf import Conv2D
 from minizf.check import adjoint_check, gradcheck
 from minizf.functional import conv2d, conv2d_backward, conv2d_backward_input, conv2d_backward_weight
@@ -65,7 +65,7 @@ def test_chunked_batch_gives_the_same_result(monkeypatch):
     x, W, b = _arrays((5, 3, 9, 9), (4, 3, 3, 3), dtype=np.float64)
     dy = np.random.default_rng(3).standard_normal((5, 4, 5, 5))
     whole = conv2d(x, W, b, 2, 1), conv2d_backward(dy, x, W, 2, 1)
-    monkeypatch.setattr(columns, "COL_BUFFER_BYTES", 1)   # one image per chunk
+    monkeypatch.setattr(chunks, "COL_BUFFER_BYTES", 1)   # one image per chunk
     chunked = conv2d(x, W, b, 2, 1), conv2d_backward(dy, x, W, 2, 1)
     np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-13)
     for a, c in zip(whole[1], chunked[1]):

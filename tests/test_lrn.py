@@ -43,12 +43,12 @@ def test_window_is_clipped_at_the_edge_channels(size):
 
 
 def test_lrn_in_chunks_of_the_batch_gives_the_same_result(monkeypatch):
-    import minizf.functional.columns as columns
+    import minizf.functional.chunks as chunks
     from minizf.functional import lrn_backward
     x = np.random.default_rng(2).standard_normal((5, 6, 3, 3))
     dy = np.random.default_rng(3).standard_normal(x.shape)
     whole = lrn(x, 3, 1.0, 0.75, 1.0), lrn_backward(dy, x, 3, 1.0, 0.75, 1.0)
-    monkeypatch.setattr(columns, "CACHE_CHUNK_BYTES", 1)          # one image at a time
+    monkeypatch.setattr(chunks, "CACHE_CHUNK_BYTES", 1)          # one image at a time
     np.testing.assert_array_equal(lrn(x, 3, 1.0, 0.75, 1.0), whole[0])
     np.testing.assert_array_equal(lrn_backward(dy, x, 3, 1.0, 0.75, 1.0), whole[1])
     np.testing.assert_allclose(whole[0], lrn_direct(x, 3, 1.0, 0.75, 1.0), rtol=1e-12)

@@ -91,10 +91,10 @@ def test_ceil_mode_drops_a_window_that_would_start_in_the_padding():
 
 
 def test_pooling_in_chunks_of_the_batch_gives_the_same_result(monkeypatch):
-    import minizf.functional.columns as columns
+    import minizf.functional.chunks as chunks
     x = np.random.default_rng(3).standard_normal((5, 2, 9, 9))
     whole = max_pool2d(x, 3, 2, 1, True)
-    monkeypatch.setattr(columns, "CACHE_CHUNK_BYTES", 1)          # one image at a time
+    monkeypatch.setattr(chunks, "CACHE_CHUNK_BYTES", 1)          # one image at a time
     for a, b in zip(whole, max_pool2d(x, 3, 2, 1, True)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(whole[1], max_pool_direct(x, (3, 3), (2, 2), (1, 1), True)[1])

@@ -3,7 +3,7 @@
 Each forward has a backward beside it in the same module, and the
 deconvnet reuses these backward functions as they are.
 """
-from . import columns
+from . import chunks, columns
 from .convolution import (col_bytes, conv2d, conv2d_backward, conv2d_backward_input,
                           conv2d_backward_weight)
 from .inverted_dropout import dropout, dropout_backward, dropout_mask
@@ -16,7 +16,7 @@ from .rectifier import rectify, relu, relu_backward
 from .shapes import output_size, pair
 
 __all__ = [
-    "col2im", "col_bytes", "columns", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
+    "chunks", "col2im", "col_bytes", "columns", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
     "dropout", "dropout_backward", "dropout_mask", "im2col", "linear", "linear_backward",
     "linear_backward_input", "log_softmax", "lrn", "lrn_backward", "lrn_scale",
     "max_pool2d", "max_pool2d_backward", "output_size", "pair", "pool_grid", "rectify",

@@ -11,7 +11,7 @@ backward maps are the transposes of the two linear maps inside it:
 * w.r.t. the weights: ``dy @ col^T``.
 
 The batch is cut into chunks whose column buffer stays below
-``columns.COL_BUFFER_BYTES`` (a few MB): the columns are then written and read
+``chunks.COL_BUFFER_BYTES`` (a few MB): the columns are then written and read
 while they are still in the processor's cache, which is faster than one huge
 buffer, and memory stays bounded whatever the batch size. The weight gradient
 rebuilds the columns chunk by chunk instead of keeping them from the forward.
@@ -19,8 +19,9 @@ rebuilds the columns chunk by chunk instead of keeping them from the forward.
 import numpy as np
 
 from ..backend import get_array_module
-from . import columns
-from .columns import batch_chunks, col2im, im2col, window_grid
+from . import chunks
+from .chunks import batch_chunks
+from .columns import col2im, im2col, window_grid
 
 
 def col_bytes(x_shape, kernel_size, stride, pad, itemsize):
@@ -31,7 +32,7 @@ def col_bytes(x_shape, kernel_size, stride, pad, itemsize):
 
 def _chunks(x_shape, kernel_size, stride, pad, itemsize, xp):
     """Batch slices whose columns fit the buffer limit (cache-sized on a CPU, large on a GPU)."""
-    limit = None if xp is np else columns.GPU_BUFFER_BYTES
+    limit = None if xp is np else chunks.GPU_BUFFER_BYTES
     return batch_chunks(x_shape[0], col_bytes(x_shape, kernel_size, stride, pad, itemsize), limit)
 
 

@@ -11,7 +11,7 @@ Conventions differ: Caffe and PyTorch divide alpha by the window size, so
 is this same map.
 """
 from ..backend import get_array_module
-from .columns import over_batch_chunks
+from .chunks import over_batch_chunks
 
 
 def window_sum(a, before, after):

@@ -8,7 +8,8 @@ With overlapping windows (3x3, stride 2) one input element can win several
 windows, and then the values it receives are *added*.
 """
 from ..backend import get_array_module, scatter_add
-from .columns import over_batch_chunks, pad_hw
+from .chunks import over_batch_chunks
+from .columns import pad_hw
 from .shapes import output_size, pair
 
 
