@@ -136,4 +136,4 @@ errors = [mz.gradcheck(layer, probe, eps=h).max_error for h in steps]
 for h, e in zip(steps, errors):
     print(f"h = {h:.0e}: error {e:.1e}")
 print("wrote", curve(steps, errors, os.path.join(OUT, "02_step_size.png"), xlabel="step h",
-                     ylabel="gradient error", title="central differences: error vs. step", logy=True))
+                     ylabel="gradient error", title="central differences: error vs. step", logy=True, logx=True))

@@ -62,7 +62,7 @@ def image_grid(images, path, titles=None, ncols=None, signed=False, suptitle=Non
     return _save(fig, path)
 
 
-def curve(xs, ys, path, xlabel="", ylabel="", title="", labels=None, logy=False):
+def curve(xs, ys, path, xlabel="", ylabel="", title="", labels=None, logy=False, logx=False):
     """Save a line plot (one or several curves) as a PNG; returns path."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.4))
@@ -72,6 +72,8 @@ def curve(xs, ys, path, xlabel="", ylabel="", title="", labels=None, logy=False)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     if labels:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
