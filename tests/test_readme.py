@@ -29,3 +29,11 @@ def test_the_ten_line_example_runs(capsys):
     assert len(code.splitlines()) <= 12
     exec(compile(code, "README example", "exec"), {})
     assert "conv1.W" in capsys.readouterr().out
+
+
+def test_every_python_example_in_the_readme_runs(capsys):
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)\n```", readme, re.S)
+    assert len(blocks) >= 2
+    for n, code in enumerate(blocks):
+        exec(compile(code, f"README example {n}", "exec"), {})

@@ -60,9 +60,10 @@ def test_dropout_masks_repeat_under_a_seed_and_backward_uses_the_mask():
     np.testing.assert_allclose(layer.backward(dy), dy * (y / x), rtol=1e-14)
 
 
-def test_dropout_gradcheck_with_a_fixed_mask():
-    x = np.random.default_rng(3).standard_normal((3, 8))
-    assert gradcheck(Dropout(0.5, seed=2), x, train=True).max_error < 1e-8
+@given(small, st.floats(0.0, 0.9), st.integers(0, 100))
+def test_dropout_gradcheck_with_a_fixed_mask(shape, p, seed):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    assert gradcheck(Dropout(p, seed=seed), x, train=True).max_error < 1e-8
 
 
 @given(st.integers(1, 6), st.integers(2, 12), st.floats(0.1, 1e3))
@@ -82,11 +83,12 @@ def test_cross_entropy_is_stable_for_huge_scores():
     assert np.isfinite(probs).all()
 
 
-def test_cross_entropy_gradcheck_through_a_linear_layer():
-    rng = np.random.default_rng(5)
-    layer = Linear(6, 4).astype(np.float64)
-    x = rng.standard_normal((5, 6))
-    labels = rng.integers(0, 4, 5)
+@given(st.integers(1, 6), st.integers(2, 7), st.integers(0, 100))
+def test_cross_entropy_gradcheck_through_a_linear_layer(n, c, seed):
+    rng = np.random.default_rng(seed)
+    layer = Linear(6, c).astype(np.float64)
+    x = 3 * rng.standard_normal((n, 6))
+    labels = rng.integers(0, c, n)
     result = gradcheck(layer, x, loss=SoftmaxCrossEntropy(), labels=labels)
     assert result.max_error < 1e-8, str(result)
 
