@@ -31,9 +31,9 @@ def test_the_ten_line_example_runs(capsys):
     assert "conv1.W" in capsys.readouterr().out
 
 
-def test_every_python_example_in_the_readme_runs(capsys):
+def test_every_other_python_example_in_the_readme_runs(capsys):
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)\n```", readme, re.S)
     assert len(blocks) >= 2
-    for n, code in enumerate(blocks):
+    for n, code in enumerate(blocks[1:], start=1):         # block 0 is the ten lines above
         exec(compile(code, f"README example {n}", "exec"), {})
