@@ -14,16 +14,19 @@ import os
 import numpy as np
 
 from minizf import analysis
-from minizf.data import ASSETS, bundled_model
+from minizf.data import ASSETS, bundled_images, bundled_model
 from minizf.plot import filters_figure
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 
 # %%
-zf, _, zf_meta = bundled_model("zf_small")
+zf, zf_mean, zf_meta = bundled_model("zf_small")
 models = [("ZF-small (3x3/1)", zf)]
+mean_of = {"ZF-small (3x3/1)": zf_mean}
 if (ASSETS / "krizhevsky_small.npz").exists():
-    models.append(("Krizhevsky-small (5x5/2)", bundled_model("krizhevsky_small")[0]))
+    twin, twin_mean, _ = bundled_model("krizhevsky_small")
+    models.append(("Krizhevsky-small (5x5/2)", twin))
+    mean_of["Krizhevsky-small (5x5/2)"] = twin_mean
 else:
     print("the Krizhevsky-style twin is not bundled yet: showing the ZF model alone")
 
@@ -44,8 +47,20 @@ for name, net in models:
           f"filter RMS from {rms.min():.3f} to {rms.max():.3f}")
 
 # %%
+# %% [markdown]
+# ## 2. Layer-2 projections
+# For 16 conv2 maps of each model, the strongest activation over the bundled
+# test images, projected to pixels: aliasing from a large first stride shows
+# up as grid-like artefacts here.
+
+# %%
+images = bundled_images()
+projections = []
+for name, net in models:
+    top = analysis.top_activations(net, images.images, mean_of[name], "conv2", np.arange(16), k=1)
+    projections.append(analysis.project_top(net, images.images, mean_of[name], top)[0][:, 0])
 print("wrote", filters_figure([net["conv1"].params["W"] for _, net in models], [n for n, _ in models], stats,
-                              os.path.join(OUT, "08_filters.png")))
+                              os.path.join(OUT, "08_filters.png"), projections))
 for name, net in models:
     history = (zf_meta if net is zf else bundled_model("krizhevsky_small")[2])["history"]
     print(f"{name}: validation accuracy {history[-1].get('val_acc', float('nan')):.3f} after {len(history)} epochs")

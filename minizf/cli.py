@@ -164,17 +164,15 @@ def cmd_correspondence(args):
 
 
 def cmd_filters(args):
-    from .data import bundled_model
+    from .data import ASSETS, bundled_images, bundled_model
     from .tour import figure_filters
-    net, _, _ = _model(args)
-    try:
-        twin = bundled_model("krizhevsky_small")[0] if args.twin is None else None
-    except ValueError:
-        twin = None
-    if args.twin:
-        from .train import load_model
-        twin = load_model(args.twin)[0]
-    path, caption = figure_filters(net, twin, args.out)
+    from .train import load_model
+    net, mean, _ = _model(args)
+    models = [("ZF-small (3x3/1)", net, mean)]
+    if args.twin or (ASSETS / "krizhevsky_small.npz").exists():
+        twin, twin_mean, _ = load_model(args.twin) if args.twin else bundled_model("krizhevsky_small")
+        models.append(("Krizhevsky-small (5x5/2)", twin, twin_mean))
+    path, caption = figure_filters(models, args.out, bundled_images())
     print(caption)
     return _done(path)
 

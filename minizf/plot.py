@@ -199,17 +199,25 @@ def invariance_figure(results, path, names=None):
     return _save(fig, path)
 
 
-def filters_figure(weights, names, stats, path):
-    """Fig. 6: first-layer filters of several models side by side, with their statistics."""
+def filters_figure(weights, names, stats, path, projections=None):
+    """Fig. 6: first-layer filters of several models side by side, with their statistics;
+    below each, optionally, layer-2 projections (a list of (M, 3, h, w) arrays)."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(weights), figsize=(4.2 * len(weights), 4.6), squeeze=False)
-    for ax, W, name, st in zip(axes[0], weights, names, stats):
+    rows = 1 if projections is None else 2
+    fig, axes = plt.subplots(rows, len(weights), figsize=(4.4 * len(weights), 4.6 * rows), squeeze=False)
+    for c, (W, name, st) in enumerate(zip(weights, names, stats)):
         W = np.asarray(W)
+        ax = axes[0, c]
         ax.imshow(tile(W, int(np.ceil(np.sqrt(len(W)))), signed=True), interpolation="nearest")
-        ax.axis("off")
         shares = ", ".join(f"{k} {v:.2f}" for k, v in st["band_share"].items())
         ax.set_title(f"{name}: conv1 {W.shape[2]}x{W.shape[3]}\n{st['dead']}/{st['filters']} dead; "
                      f"energy {shares}", fontsize=8)
+        if projections is not None:
+            p = projections[c]
+            axes[1, c].imshow(tile(p, int(np.ceil(np.sqrt(len(p)))), signed=True), interpolation="nearest")
+            axes[1, c].set_title(f"{name}: strongest conv2 activations, projected", fontsize=8)
+    for ax in axes.ravel():
+        ax.axis("off")
     fig.tight_layout()
     return _save(fig, path)
 

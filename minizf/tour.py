@@ -90,14 +90,23 @@ def figure_invariance(net, mean, images, out, count=5):
                   "(relu7), and the probability of the true class, for 5 test images.")
 
 
-def figure_filters(net, twin, out):
-    weights = [net["conv1"].params["W"]] + ([twin["conv1"].params["W"]] if twin else [])
-    names = ["ZF-small (3x3/1)"] + (["Krizhevsky-small (5x5/2)"] if twin else [])
+def figure_filters(models, out, images=None, maps=16):
+    """models: list of (name, net, mean). First-layer filters and statistics of each, and
+    (with images) the strongest activation of ``maps`` conv2 maps of each, projected."""
+    weights = [net["conv1"].params["W"] for _, net, _ in models]
     stats = [analysis.filter_stats(W) for W in weights]
-    path = plot.filters_figure(weights, names, stats, os.path.join(out, "filters.png"))
+    projections = None
+    if images is not None:
+        projections = []
+        for _, net, mean in models:
+            top = analysis.top_activations(net, images.images, mean, "conv2", pick_maps(net, "conv2", maps), k=1)
+            projections.append(analysis.project_top(net, images.images, mean, top)[0][:, 0])
+    names = [name for name, _, _ in models]
+    path = plot.filters_figure(weights, names, stats, os.path.join(out, "filters.png"), projections)
     text = "; ".join(f"{n}: {s['dead']}/{s['filters']} dead, energy {s['band_share']}" for n, s in zip(names, stats))
-    return path, (f"Fig. 6 / Sec. 4.1 — first-layer filters. Dead = RMS below 0.1 x median; energy = share of "
-                  f"spectral energy in low/mid/high frequency bands. {text}")
+    return path, (f"Fig. 6 / Sec. 4.1 — first-layer filters (top) and projections of the strongest activation "
+                  f"of {maps} conv2 maps (bottom). Dead = RMS below 0.1 x median; energy = share of spectral "
+                  f"energy in low/mid/high frequency bands. {text}")
 
 
 def figure_occlusion(net, mean, images, out, picks=(302, 0, 1), size=8, stride=2):
@@ -154,9 +163,10 @@ def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True)
     from tqdm import tqdm
     os.makedirs(out, exist_ok=True)
     net, mean, meta = load_model(model) if model else bundled_model("zf_small")
-    twin_net = None
+    compared = [("ZF-small (3x3/1)", net, mean)]
     if twin or (ASSETS / "krizhevsky_small.npz").exists():
-        twin_net = (load_model(twin) if twin else bundled_model("krizhevsky_small"))[0]
+        twin_net, twin_mean, _ = load_model(twin) if twin else bundled_model("krizhevsky_small")
+        compared.append(("Krizhevsky-small (5x5/2)", twin_net, twin_mean))
     images = bundled_images()
     scan = images.subset(np.arange(min(n_images, len(images))), name=images.name)   # for top-9 scans
     steps = [
@@ -166,7 +176,7 @@ def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True)
         ("Top-9 activations, conv5 (Fig. 2)", lambda: figure_top9(net, mean, scan, "conv5", maps, out)),
         ("Feature evolution (Fig. 4)", lambda: figure_evolution(meta, mean, scan, out, n_images=min(200, len(scan)))),
         ("Invariance (Fig. 5)", lambda: figure_invariance(net, mean, images, out)),
-        ("Architecture selection (Fig. 6, Sec. 4.1)", lambda: figure_filters(net, twin_net, out)),
+        ("Architecture selection (Fig. 6, Sec. 4.1)", lambda: figure_filters(compared, out, scan)),
         ("Occlusion (Fig. 7)", lambda: figure_occlusion(net, mean, images, out)),
         ("Correspondence (Table 1)", lambda: figure_correspondence(net, mean, images, out)),
     ]
