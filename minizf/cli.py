@@ -35,6 +35,7 @@ def cmd_train(args):
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, lr_steps=args.lr_steps,
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
+                         conv1_std=args.conv1_std,
                          renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
     trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
                       progress=not args.quiet, device=get_device(args.device))
@@ -201,6 +202,7 @@ def build_parser():
     p.add_argument("--patience", type=int, default=0, help="also anneal after N epochs without val improvement")
     p.add_argument("--init", choices=("he", "paper"), default="he")
     p.add_argument("--init-from", default=None, help="start from the weights of a model file")
+    p.add_argument("--conv1-std", type=float, default=None, help="separate init std for conv1, e.g. 0.01")
     p.add_argument("--renorm", type=float, default=0.1, help="RMS radius of conv1 filters (0: off)")
     p.add_argument("--drop", type=_ints, default=(), help="Table 3 ablation: layers to remove, e.g. 3,4")
     p.add_argument("--seed", type=int, default=0)

@@ -37,6 +37,7 @@ class TrainConfig:
     anneal_factor: float = 10.0
     renorm: dict = field(default_factory=lambda: {"conv1": 0.1})   # layer -> RMS radius
     init: str = "he"                     # "paper": N(0, 0.01^2); "he": N(0, 2/fan_in)
+    conv1_std: float = None              # if set, conv1 starts as N(0, conv1_std^2) whatever init says
     crop_pad: int = 4                    # random crops of the input size from a padded image
     flip: bool = True
     seed: int = 0
@@ -51,8 +52,12 @@ class TrainConfig:
 
 
 # ----------------------------------------------------------------------------- weights
-def init_weights(net, scheme, seed=0):
-    """Re-draw every weight: "paper" N(0, 0.01^2) (Sec. 3) or "he" N(0, 2 / fan_in); biases 0."""
+def init_weights(net, scheme, seed=0, conv1_std=None):
+    """Re-draw every weight: "paper" N(0, 0.01^2) (Sec. 3) or "he" N(0, 2 / fan_in); biases 0.
+
+    conv1_std: a separate std for the first layer (small first-layer weights
+    leave its filters to be shaped by the data rather than by the noise they start from).
+    """
     if scheme not in ("paper", "he"):
         raise ValueError(f"init must be 'paper' or 'he', got {scheme!r}")
     rng = np.random.default_rng(seed)
@@ -61,6 +66,8 @@ def init_weights(net, scheme, seed=0):
             W = layer.params["W"]
             fan_in = int(np.prod(W.shape[1:]))
             std = 0.01 if scheme == "paper" else math.sqrt(2.0 / fan_in)
+            if conv1_std is not None and layer is net.named_layers()[0][1]:
+                std = conv1_std
             xp = get_array_module(W)
             layer.params["W"] = xp.asarray(rng.normal(0.0, std, W.shape).astype(W.dtype))
             layer.params["b"] = xp.zeros_like(layer.params["b"])
@@ -302,7 +309,7 @@ class Trainer:
             self.log(f"starting from the weights of {init_from}")
         else:
             from .data import mean_image
-            init_weights(self.net, self.config.init, self.config.seed)
+            init_weights(self.net, self.config.init, self.config.seed, self.config.conv1_std)
             self.mean = mean_image(self.train_set)
         self.net.to(self.device)
         self.sgd.velocity = {k: to_device(v, self.device) for k, v in self.sgd.velocity.items()}

@@ -189,3 +189,15 @@ def test_init_from_a_model_file(tmp_path):
     fresh.run(max_batches=1)                                             # one step from a fresh init
     w = {name: weights(t)["conv2.W"] for name, t in [("first", first), ("second", second), ("fresh", fresh)]}
     assert np.abs(w["second"] - w["first"]).max() < 0.1 * np.abs(w["fresh"] - w["first"]).max()
+
+
+@pytest.mark.parametrize("scheme", ["he", "paper"])
+def test_init_schemes(scheme):
+    from minizf.train import init_weights
+    net = models.zf_small()
+    init_weights(net, scheme, seed=3, conv1_std=0.001)
+    assert net["conv1"].params["W"].std() == pytest.approx(0.001, rel=0.1)
+    W = net["conv4"].params["W"]
+    expected = 0.01 if scheme == "paper" else np.sqrt(2.0 / np.prod(W.shape[1:]))
+    assert W.std() == pytest.approx(expected, rel=0.02)
+    assert all(not net[name].params["b"].any() for name in ("conv1", "conv4", "fc8"))
