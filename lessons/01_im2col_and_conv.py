@@ -3,10 +3,10 @@
 #
 # A convolution slides each filter over the image and takes a dot product at
 # every position. Written as loops that is six nested `for`s. *im2col*
-# ("image to columns") copies every window into a column of a matrix, so the
-# whole convolution becomes **one matrix product**. Its partner *col2im* is
-# the **transpose** of im2col, and that is exactly what backprop (and the
-# deconvnet) need.
+# ("image to columns", the name the literature uses) copies every window into
+# a row of a matrix, so the whole convolution becomes **one matrix product**.
+# Its partner *col2im* is the **transpose** of im2col, and that is exactly
+# what backprop (and the deconvnet) need.
 
 # %%
 import os
@@ -23,21 +23,34 @@ OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(
 # %% [markdown]
 # ## 1. A tiny image and its windows
 # One image, one channel, 4x4 pixels numbered 0..15. A 3x3 window with
-# stride 1 fits at 2x2 positions, so im2col gives 4 columns of 9 values.
+# stride 1 fits at 2x2 positions, so im2col gives 4 rows of 9 values.
 
 # %%
 x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
-col = F.im2col(x, kernel_size=3, stride=1, pad=0)
+rows = F.im2col(x, kernel_size=3, stride=1, pad=0)
 print("image:\n", x[0, 0])
-print("im2col shape (C*kh*kw, N*OH*OW):", col.shape)
-print("column 0 = the top-left window, flattened:", col[:, 0])
-print("column 3 = the bottom-right window:       ", col[:, 3])
+print("im2col shape (N*OH*OW, kh*kw*C):", rows.shape)
+print("row 0 = the top-left window, flattened:", rows[0])
+print("row 3 = the bottom-right window:       ", rows[3])
+
+# %% [markdown]
+# With several channels a row lists the window pixel by pixel, all channels
+# of a pixel together: entry `(i*kw + j)*C + c` is channel c at kernel offset
+# (i, j). (Why that order? im2col copies one kernel offset of the whole batch
+# at a time, and with channels last each copy moves runs of C values, which
+# is fast when there are many channels. For a first layer's 3 channels
+# minizf keeps the same matrix transposed in memory instead; the numbers are
+# the same.)
+
+# %%
+x2 = np.arange(2 * 9, dtype=np.float64).reshape(1, 2, 3, 3)   # channel 0: 0..8, channel 1: 9..17
+print("one 3x3 window of a 2-channel image:", F.im2col(x2, 3)[0])
 
 # %% [markdown]
 # ## 2. Convolution is one matrix product
-# A filter bank W of shape (F, C, kh, kw) flattens to (F, C*kh*kw). Then
-# `W_flat @ col` is (F, N*OH*OW): every filter at every position of every
-# image at once.
+# A filter bank W of shape (F, C, kh, kw) flattens the same way to
+# (F, kh*kw*C) (`F.filter_matrix(W)`). Then `rows @ W_flat.T` is
+# (N*OH*OW, F): every filter at every position of every image at once.
 # We compare it with the plain six-loop definition.
 
 # %%
@@ -46,6 +59,9 @@ x = rng.standard_normal((2, 3, 7, 7))
 W = rng.standard_normal((4, 3, 3, 3))
 b = rng.standard_normal(4)
 y = F.conv2d(x, W, b, stride=2, pad=1)
+by_product = F.im2col(x, 3, 2, 1) @ F.filter_matrix(W).T + b        # (N*OH*OW, F)
+print("one matrix product, reshaped to (N, F, OH, OW), equals conv2d:",
+      np.allclose(by_product.reshape(2, 4, 4, 4).transpose(0, 3, 1, 2), y))
 
 
 def conv_by_loops(x, W, b, stride, pad):
@@ -68,7 +84,7 @@ print("output shape:", y.shape, "| max difference from the loops:",
 
 # %% [markdown]
 # ## 3. col2im is the transpose of im2col, not its inverse
-# Where windows overlap, a pixel is copied into several columns. Going back,
+# Where windows overlap, a pixel is copied into several rows. Going back,
 # col2im *adds* those copies. So `col2im(im2col(x))` counts how often each
 # pixel was read, and the real identity is the adjoint one:
 # `<im2col(x), c> == <x, col2im(c)>` for every x and c.
@@ -78,7 +94,7 @@ ones = np.ones((1, 1, 4, 4))
 print("col2im(im2col(ones)) counts the windows covering each pixel:\n",
       F.col2im(F.im2col(ones, 3), ones.shape, 3)[0, 0])
 err = mz.adjoint_check(lambda v: F.im2col(v, 3, 2, 1), lambda c: F.col2im(c, (2, 3, 7, 7), 3, 2, 1),
-                       x_shape=(2, 3, 7, 7), y_shape=(27, 2 * 16))
+                       x_shape=(2, 3, 7, 7), y_shape=(2 * 16, 27))
 print(f"adjoint identity, relative error: {err:.1e}  (float64 round-off)")
 
 # %% [markdown]

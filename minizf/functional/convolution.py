@@ -1,27 +1,27 @@
 """2-D convolution (cross-correlation, as in every deep-learning library) by im2col.
 
-With the windows of the whole batch as columns, col (C*kh*kw, N*OH*OW), the
-forward pass is one matrix product ``W (F, C*kh*kw) @ col``. The two
-backward maps are the transposes of the two linear maps inside it:
+With the windows of the whole batch as rows, rows (N*OH*OW, kh*kw*C), the
+forward pass is one matrix product ``W_matrix (F, kh*kw*C) @ rows.T``. The
+two backward maps are the transposes of the two linear maps inside it:
 
-* w.r.t. the input: ``col2im(W^T @ dy)``, the *transposed convolution*. This
-  is exactly the deconvnet's "filtering" step (Sec. 2.1): transposing the
-  im2col matrix is the same as flipping each filter vertically and
-  horizontally and swapping its input and output channels.
-* w.r.t. the weights: ``dy @ col^T``.
+* w.r.t. the input: ``col2im(dy_rows @ W_matrix)``, the *transposed
+  convolution*. This is exactly the deconvnet's "filtering" step (Sec. 2.1):
+  transposing the im2col matrix is the same as flipping each filter
+  vertically and horizontally and swapping its input and output channels.
+* w.r.t. the weights: ``dy_rows.T @ rows``.
 
-The batch is cut into chunks whose column buffer stays below
-``chunks.COL_BUFFER_BYTES`` (a few MB): the columns are then written and read
+The batch is cut into chunks whose im2col buffer stays below
+``chunks.COL_BUFFER_BYTES`` (a few MB): the rows are then written and read
 while they are still in the processor's cache, which is faster than one huge
 buffer, and memory stays bounded whatever the batch size. The weight gradient
-rebuilds the columns chunk by chunk instead of keeping them from the forward.
+rebuilds the rows chunk by chunk instead of keeping them from the forward.
 """
 import numpy as np
 
 from ..backend import get_array_module
 from . import chunks
 from .chunks import batch_chunks
-from .columns import col2im, im2col, window_grid
+from .columns import col2im, filter_matrix, filters_from_matrix, im2col, matmul_for_col2im, window_grid
 
 
 def col_bytes(x_shape, kernel_size, stride, pad, itemsize):
@@ -31,18 +31,18 @@ def col_bytes(x_shape, kernel_size, stride, pad, itemsize):
 
 
 def _chunks(x_shape, kernel_size, stride, pad, itemsize, xp):
-    """Batch slices whose columns fit the buffer limit (cache-sized on a CPU, large on a GPU)."""
+    """Batch slices whose im2col rows fit the buffer limit (cache-sized on a CPU, large on a GPU)."""
     limit = None if xp is np else chunks.GPU_BUFFER_BYTES
     return batch_chunks(x_shape[0], col_bytes(x_shape, kernel_size, stride, pad, itemsize), limit)
 
 
-def _rows_to_nchw(y_rows, n, oh, ow):
-    """(F, n*OH*OW) -> (n, F, OH, OW)."""
-    return y_rows.reshape(-1, n, oh, ow).transpose(1, 0, 2, 3)
+def _to_nchw(y_t, n, oh, ow):
+    """(F, n*OH*OW) -> (n, F, OH, OW): moves runs of OH*OW values, no 2-D transpose."""
+    return y_t.reshape(-1, n, oh, ow).transpose(1, 0, 2, 3)
 
 
-def _nchw_to_rows(dy):
-    """(n, F, OH, OW) -> (F, n*OH*OW), a contiguous copy."""
+def _from_nchw(dy):
+    """(n, F, OH, OW) -> (F, n*OH*OW), a contiguous copy: the transpose of dy's rows."""
     xp = get_array_module(dy)
     return xp.ascontiguousarray(dy.transpose(1, 0, 2, 3)).reshape(dy.shape[1], -1)
 
@@ -52,11 +52,11 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     xp = get_array_module(x)
     N, F = x.shape[0], W.shape[0]
     (oh, ow), *_ = window_grid(x.shape, W.shape[2:], stride, pad)
-    Wm = W.reshape(F, -1)
+    Wm = filter_matrix(W)                                           # (F, kh*kw*C)
     y = xp.empty((N, F, oh, ow), dtype=x.dtype)
     for sl in _chunks(x.shape, W.shape[2:], stride, pad, x.itemsize, xp):
-        col = im2col(x[sl], W.shape[2:], stride, pad)               # (C*kh*kw, n*OH*OW)
-        y[sl] = _rows_to_nchw(Wm @ col, col.shape[1] // (oh * ow), oh, ow)
+        rows = im2col(x[sl], W.shape[2:], stride, pad)              # (n*OH*OW, kh*kw*C)
+        y[sl] = _to_nchw(Wm @ rows.T, rows.shape[0] // (oh * ow), oh, ow)
     if b is not None:
         y += b.reshape(1, F, 1, 1)
     return y
@@ -68,13 +68,13 @@ def conv2d_backward_input(dy, W, x_shape, stride=1, pad=0):
     Linear in dy, no bias: the deconvnet's filtering step uses this very function.
     """
     xp = get_array_module(dy)
-    F = W.shape[0]
     dx = xp.empty(tuple(x_shape), dtype=dy.dtype)
-    WmT = W.reshape(F, -1).T                                        # (C*kh*kw, F)
+    Wm = filter_matrix(W)                                           # (F, kh*kw*C)
     for sl in _chunks(x_shape, W.shape[2:], stride, pad, dy.itemsize, xp):
-        part = dy[sl]
-        dcol = WmT @ _nchw_to_rows(part)                            # (C*kh*kw, n*OH*OW)
-        dx[sl] = col2im(dcol, (part.shape[0],) + tuple(x_shape[1:]), W.shape[2:], stride, pad)
+        part_shape = (dy[sl].shape[0],) + tuple(x_shape[1:])
+        dy_rows = _from_nchw(dy[sl]).T                              # (n*OH*OW, F)
+        drows = matmul_for_col2im(dy_rows, Wm, part_shape, W.shape[2:], stride, pad)
+        dx[sl] = col2im(drows, part_shape, W.shape[2:], stride, pad)
     return dx
 
 
@@ -83,10 +83,10 @@ def conv2d_backward_weight(dy, x, kernel_size, stride=1, pad=0):
     xp = get_array_module(dy)
     F, C = dy.shape[1], x.shape[1]
     (_, _), (kh, kw), _, _ = window_grid(x.shape, kernel_size, stride, pad)
-    dW = xp.zeros((F, C * kh * kw), dtype=dy.dtype)
+    dWm = xp.zeros((F, kh * kw * C), dtype=dy.dtype)
     for sl in _chunks(x.shape, (kh, kw), stride, pad, x.itemsize, xp):
-        dW += _nchw_to_rows(dy[sl]) @ im2col(x[sl], (kh, kw), stride, pad).T
-    return dW.reshape(F, C, kh, kw)
+        dWm += _from_nchw(dy[sl]) @ im2col(x[sl], (kh, kw), stride, pad)
+    return filters_from_matrix(dWm, (F, C, kh, kw))
 
 
 def conv2d_backward(dy, x, W, stride=1, pad=0):
