@@ -39,18 +39,31 @@ def synchronize(device):
             torch.cuda.synchronize()
 
 
+def median_times(fns, device="cpu", repeat=5, warmup=1):
+    """Median wall time (seconds) of each fn in fns, a None fn giving None.
+
+    The functions take turns (a, b, a, b, ...), so that a machine whose speed
+    drifts during the run (shared CPUs, clock changes) slows all of them alike
+    and their ratio stays fair.
+    """
+    live = [fn for fn in fns if fn is not None]
+    for _ in range(warmup):
+        for fn in live:
+            fn()
+    synchronize(device)
+    times = {id(fn): [] for fn in live}
+    for _ in range(repeat):
+        for fn in live:
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            times[id(fn)].append(time.perf_counter() - start)
+    return [None if fn is None else statistics.median(times[id(fn)]) for fn in fns]
+
+
 def median_time(fn, device="cpu", repeat=5, warmup=1):
     """Median wall time of fn() in seconds, after warm-up runs."""
-    for _ in range(warmup):
-        fn()
-    synchronize(device)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_times([fn], device, repeat, warmup)[0]
 
 
 def sgemm_gflops(device="cpu", n=2048):

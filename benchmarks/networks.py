@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 import numpy as np
-from common import median_time, parse_device, report, torch, torch_setup
+from common import median_times, parse_device, report, torch, torch_setup
 
 from minizf import SoftmaxCrossEntropy, models
 from minizf.backend import to_device
@@ -66,7 +66,7 @@ def small_step(device, batch=128):
 
     def ours():
         ce.forward(net.forward(xd, train=True), yd)
-        net.backward(ce.backward())
+        net.backward(ce.backward(), input_grad=False)   # as training: no image gradient
         sgd.step(net, 0.01)
 
     theirs = None
@@ -168,10 +168,10 @@ def main():
              ("deconvnet 96 projections from conv5 224px", deconv_batch, None, 3)]
     for name, make, gflop, repeat in cases:
         ours, theirs = make(device)
-        row = {"name": name, "minizf_ms": 1e3 * median_time(ours, device, 2 if quick else repeat),
-               "gflop": gflop}
-        if theirs is not None:
-            row["torch_ms"] = 1e3 * median_time(theirs, device, 2 if quick else repeat)
+        t_ours, t_theirs = median_times([ours, theirs], device, 2 if quick else repeat)
+        row = {"name": name, "minizf_ms": 1e3 * t_ours, "gflop": gflop}
+        if t_theirs is not None:
+            row["torch_ms"] = 1e3 * t_theirs
         rows.append(row)
         del ours, theirs
     if device == "cpu" and torch is not None:

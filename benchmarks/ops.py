@@ -8,7 +8,7 @@ model's first layers at batch 8. Prints a table and writes results/ops_DEVICE.js
 import os
 
 import numpy as np
-from common import median_time, parse_device, report, torch, torch_setup
+from common import median_times, parse_device, report, torch, torch_setup
 
 from minizf import functional as F
 from minizf.backend import to_device, to_numpy
@@ -37,9 +37,10 @@ class Bench:
         return torch.tensor(to_numpy(a), device=self.tdev, requires_grad=grad)
 
     def add(self, name, ours, theirs=None, gflop=None):
-        row = {"name": name, "minizf_ms": 1e3 * median_time(ours, self.device), "gflop": gflop}
-        if torch is not None and theirs is not None:
-            row["torch_ms"] = 1e3 * median_time(theirs, self.device)
+        t_ours, t_theirs = median_times([ours, theirs if torch is not None else None], self.device)
+        row = {"name": name, "minizf_ms": 1e3 * t_ours, "gflop": gflop}
+        if t_theirs is not None:
+            row["torch_ms"] = 1e3 * t_theirs
         self.rows.append(row)
 
 

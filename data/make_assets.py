@@ -6,7 +6,7 @@
   run, stored as float16 (half the size; `load_model` returns float32), with
   the mean image and the run's metrics;
 * zf_small_snapshots.npz: conv1-conv3 weights at the snapshot epochs, float16,
-  for the feature-evolution figure (Fig. 4);
+  for the feature-evolution figure (Fig. 4), added to the epochs already there;
 * cifar10_sample.npz: the first 500 CIFAR-10 test images plus those named in
   correspondence_cats.json, as uint8 with their test-set indices.
 """
@@ -34,7 +34,10 @@ def export_model(run, name):
 
 
 def export_snapshots(run, name):
-    arrays = {}
+    """Snapshot weights of the run; epochs already bundled but gone from the run folder are kept
+    (the bundled run lost its epoch 1-10 snapshot files with a machine, not their exported weights)."""
+    path = os.path.join(HERE, f"{name}_snapshots.npz")
+    arrays = dict(np.load(path)) if os.path.exists(path) else {}
     folder = os.path.join(run, "snapshots")
     for file in sorted(os.listdir(folder)):
         epoch = int(file.split("_")[1].split(".")[0])
@@ -42,7 +45,7 @@ def export_snapshots(run, name):
         for layer in SNAPSHOT_LAYERS:
             arrays[f"epoch_{epoch:03d}/{layer}.W"] = net[layer].params["W"].astype(np.float16)
             arrays[f"epoch_{epoch:03d}/{layer}.b"] = net[layer].params["b"].astype(np.float16)
-    save_npz_atomic(os.path.join(HERE, f"{name}_snapshots.npz"), arrays)
+    save_npz_atomic(path, arrays)
     print(f"{name}_snapshots: {sorted({k.split('/')[0] for k in arrays})}")
 
 

@@ -111,6 +111,11 @@ class Layer:
         self._check_signal(dy)
         return self.backward_input(dy)
 
+    def backward_params(self, dy):
+        """Fill ``grads`` when the input gradient is not wanted (a first layer's input is
+        data). Default: ``backward`` with its result dropped; Conv2D skips the work."""
+        self.backward(dy)
+
     def reverse(self, signal, rule="deconvnet", lrn="skip"):
         """One step of the reverse (deconvnet) pass. Default: backward w.r.t. the input only."""
         check_reverse_options(rule, lrn)
@@ -190,11 +195,14 @@ class Conv2D(Layer):
         self._remember_input(x)
         return F.conv2d(x, self.params["W"], self.params["b"], self.stride, self.pad)
 
-    def backward(self, dy):
+    def backward(self, dy, input_grad=True):
         self._check_signal(dy)
         dx, self.grads["W"], self.grads["b"] = F.conv2d_backward(
-            dy, self.x, self.params["W"], self.stride, self.pad)
+            dy, self.x, self.params["W"], self.stride, self.pad, input_grad)
         return dx
+
+    def backward_params(self, dy):
+        self.backward(dy, input_grad=False)
 
     def backward_input(self, dy):
         # The transposed convolution: the deconvnet's "filtering" step.

@@ -91,13 +91,21 @@ class Sequential:
     def __call__(self, x, train=False):
         return self.forward(x, train)
 
-    def backward(self, dy):
-        """Backprop dy (shape of the last forward output) to the input; fills every layer's grads."""
+    def backward(self, dy, input_grad=True):
+        """Backprop dy (shape of the last forward output) to the input; fills every layer's grads.
+
+        input_grad=False: return None and let the first layer skip its input
+        gradient (training never uses the gradient of the images).
+        """
         if not self._ran:
             raise RuntimeError("Sequential: backward called before forward")
-        for name in reversed(self._ran):
+        for name in reversed(self._ran[1:]):
             dy = self[name].backward(dy)
-        return dy
+        first = self[self._ran[0]]
+        if not input_grad:
+            first.backward_params(dy)
+            return None
+        return first.backward(dy)
 
     def reverse(self, signal, start_layer, rule="deconvnet", lrn="skip"):
         """Pass ``signal`` (shaped like ``start_layer``'s output) down to pixels.

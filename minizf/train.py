@@ -280,7 +280,7 @@ class Trainer:
                 f"training loss became {loss} at epoch {self.state['epoch'] + 1}, batch "
                 f"{self.state['batch']}; stopped. The last good checkpoint is "
                 f"{self.path('checkpoint.npz')} (try a smaller --lr)")
-        self.net.backward(self.ce.backward())
+        self.net.backward(self.ce.backward(), input_grad=False)
         self.sgd.step(self.net, self.state["lr"])
         if cfg.renorm:
             renormalize_filters(self.net, cfg.renorm)

@@ -57,6 +57,19 @@ def test_reverse_with_the_gradient_rule_is_backward():
                                net.backward(dy), rtol=1e-12, atol=1e-15)
 
 
+def test_backward_without_the_input_gradient_gives_the_same_parameter_gradients():
+    rng = np.random.default_rng(4)
+    net = zf_shaped_net().astype(np.float64)
+    x = rng.standard_normal((2, 2, 8, 8))
+    dy = rng.standard_normal(net.forward(x).shape)
+    assert net.backward(dy).shape == x.shape
+    full = {name: g.copy() for name, _, g in net.named_parameters()}
+    net.forward(x)
+    assert net.backward(dy, input_grad=False) is None
+    for name, _, g in net.named_parameters():
+        np.testing.assert_array_equal(g, full[name], err_msg=name)
+
+
 def test_forward_keeps_activations_and_stops_at_a_layer():
     net = zf_shaped_net()
     x = np.ones((1, 2, 8, 8), dtype=np.float32)

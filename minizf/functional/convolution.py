@@ -62,6 +62,12 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     return y
 
 
+def _input_grad(dy_t, Wm, x_shape, kernel_size, stride, pad):
+    """One chunk's transposed convolution: dy_t (F, n*OH*OW) -> dx (n, C, H, W)."""
+    drows = matmul_for_col2im(dy_t.T, Wm, x_shape, kernel_size, stride, pad)   # (n*OH*OW, kh*kw*C)
+    return col2im(drows, x_shape, kernel_size, stride, pad)
+
+
 def conv2d_backward_input(dy, W, x_shape, stride=1, pad=0):
     """Transposed convolution: dy (N, F, OH, OW), W (F, C, kh, kw) -> dx of x_shape (N, C, H, W).
 
@@ -72,26 +78,36 @@ def conv2d_backward_input(dy, W, x_shape, stride=1, pad=0):
     Wm = filter_matrix(W)                                           # (F, kh*kw*C)
     for sl in _chunks(x_shape, W.shape[2:], stride, pad, dy.itemsize, xp):
         part_shape = (dy[sl].shape[0],) + tuple(x_shape[1:])
-        dy_rows = _from_nchw(dy[sl]).T                              # (n*OH*OW, F)
-        drows = matmul_for_col2im(dy_rows, Wm, part_shape, W.shape[2:], stride, pad)
-        dx[sl] = col2im(drows, part_shape, W.shape[2:], stride, pad)
+        dx[sl] = _input_grad(_from_nchw(dy[sl]), Wm, part_shape, W.shape[2:], stride, pad)
     return dx
+
+
+def _gradients(dy, x, W, kernel_size, stride, pad):
+    """dx (None when W is None) and dW, chunk by chunk, sharing each chunk's dy rows."""
+    xp = get_array_module(dy)
+    F, C = dy.shape[1], x.shape[1]
+    (_, _), (kh, kw), _, _ = window_grid(x.shape, kernel_size, stride, pad)
+    Wm = None if W is None else filter_matrix(W)
+    dx = None if W is None else xp.empty(x.shape, dtype=dy.dtype)
+    dWm = xp.zeros((F, kh * kw * C), dtype=dy.dtype)
+    for sl in _chunks(x.shape, (kh, kw), stride, pad, x.itemsize, xp):
+        dy_t = _from_nchw(dy[sl])                                   # (F, n*OH*OW)
+        if W is not None:
+            dx[sl] = _input_grad(dy_t, Wm, x[sl].shape, (kh, kw), stride, pad)
+        dWm += dy_t @ im2col(x[sl], (kh, kw), stride, pad)
+    return dx, filters_from_matrix(dWm, (F, C, kh, kw))
 
 
 def conv2d_backward_weight(dy, x, kernel_size, stride=1, pad=0):
     """Weight gradient: dy (N, F, OH, OW), x (N, C, H, W) -> dW (F, C, kh, kw)."""
-    xp = get_array_module(dy)
-    F, C = dy.shape[1], x.shape[1]
-    (_, _), (kh, kw), _, _ = window_grid(x.shape, kernel_size, stride, pad)
-    dWm = xp.zeros((F, kh * kw * C), dtype=dy.dtype)
-    for sl in _chunks(x.shape, (kh, kw), stride, pad, x.itemsize, xp):
-        dWm += _from_nchw(dy[sl]) @ im2col(x[sl], (kh, kw), stride, pad)
-    return filters_from_matrix(dWm, (F, C, kh, kw))
+    return _gradients(dy, x, None, kernel_size, stride, pad)[1]
 
 
-def conv2d_backward(dy, x, W, stride=1, pad=0):
-    """All three gradients: dy (N, F, OH, OW) -> dx (N, C, H, W), dW (F, C, kh, kw), db (F,)."""
-    dx = conv2d_backward_input(dy, W, x.shape, stride, pad)
-    dW = conv2d_backward_weight(dy, x, W.shape[2:], stride, pad)
-    db = dy.sum(axis=(0, 2, 3))
-    return dx, dW, db
+def conv2d_backward(dy, x, W, stride=1, pad=0, input_grad=True):
+    """All three gradients: dy (N, F, OH, OW) -> dx (N, C, H, W), dW (F, C, kh, kw), db (F,).
+
+    input_grad=False skips dx (returned as None): a first layer's input is
+    data, whose gradient training never uses.
+    """
+    dx, dW = _gradients(dy, x, W if input_grad else None, W.shape[2:], stride, pad)
+    return dx, dW, dy.sum(axis=(0, 2, 3))
