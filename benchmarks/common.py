@@ -44,16 +44,20 @@ def median_times(fns, device="cpu", repeat=5, warmup=1):
 
     The functions take turns (a, b, a, b, ...), so that a machine whose speed
     drifts during the run (shared CPUs, clock changes) slows all of them alike
-    and their ratio stays fair.
+    and their ratio stays fair. Each timed call follows an untimed call of the
+    same function: the thread pools of the other framework (OpenBLAS, OpenMP)
+    busy-wait for a while after their work, and would otherwise steal the
+    cores at the start of the timed call.
     """
     live = [fn for fn in fns if fn is not None]
     for _ in range(warmup):
         for fn in live:
             fn()
-    synchronize(device)
     times = {id(fn): [] for fn in live}
     for _ in range(repeat):
         for fn in live:
+            fn()
+            synchronize(device)
             start = time.perf_counter()
             fn()
             synchronize(device)

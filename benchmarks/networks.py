@@ -163,7 +163,7 @@ def main():
     device = parse_device()
     quick = "--quick" in sys.argv
     rows = []
-    cases = [("small ZF train step b128 32px", small_step, None, 5),
+    cases = [("small ZF train step b128 32px", small_step, None, 7),
              ("ZF 224px fwd+bwd b8", big_fwd_bwd, None, 3),
              ("deconvnet 96 projections from conv5 224px", deconv_batch, None, 3)]
     for name, make, gflop, repeat in cases:

@@ -76,7 +76,7 @@ for b in range(0, N_TRAIN, batch_size):
     idx = np.sort(order[b:b + batch_size])
     x = data.random_crops(data.normalize(train.images[idx], mean), 32, 4, rng)
     loss = ce.forward(net.forward(x, train=True), train.labels[idx])
-    net.backward(ce.backward())
+    net.backward(ce.backward(), input_grad=False)   # no gradient for the images themselves
     sgd.step(net, lr)
     renormalize_filters(net, {"conv1": 0.5})
     losses.append(loss)
