@@ -7,6 +7,8 @@
   the mean image and the run's metrics;
 * zf_small_snapshots.npz: conv1-conv3 weights at the snapshot epochs, float16,
   for the feature-evolution figure (Fig. 4), added to the epochs already there;
+* zf_small_metrics.json / krizhevsky_small_metrics.json: the training options
+  and per-epoch metrics (train and validation loss and accuracy, seconds);
 * cifar10_sample.npz: the first 500 CIFAR-10 test images plus those named in
   correspondence_cats.json, as uint8 with their test-set indices.
 """
@@ -31,6 +33,16 @@ def export_model(run, name):
         os.path.join(run, "model.npz")) else os.path.join(run, "checkpoint.npz"))
     save_model(os.path.join(HERE, f"{name}.npz"), net, mean, meta, dtype=np.float16)
     print(f"{name}: epoch {meta['epoch']}, history {len(meta['history'])} epochs")
+
+
+def export_metrics(name):
+    """name_metrics.json: the training options and per-epoch metrics stored in the bundled model file."""
+    _, _, meta = load_model(os.path.join(HERE, f"{name}.npz"))
+    path = os.path.join(HERE, f"{name}_metrics.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump({k: meta[k] for k in ("model", "config", "epoch", "history")}, f, indent=1)
+    os.replace(path + ".tmp", path)
+    print(f"{name}_metrics.json: {len(meta['history'])} epochs")
 
 
 def export_snapshots(run, name):
@@ -64,4 +76,6 @@ if __name__ == "__main__":
     export_snapshots(sys.argv[1], "zf_small")
     if len(sys.argv) > 2:
         export_model(sys.argv[2], "krizhevsky_small")
+    for bundled in ("zf_small", "krizhevsky_small"):
+        export_metrics(bundled)
     export_sample()
