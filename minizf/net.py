@@ -102,8 +102,8 @@ class Sequential:
         for name in reversed(self._ran[1:]):
             dy = self[name].backward(dy)
         first = self[self._ran[0]]
-        if not input_grad:
-            first.backward_params(dy)
+        if not input_grad:      # a layer class of one's own may lack backward_params
+            getattr(first, "backward_params", first.backward)(dy)
             return None
         return first.backward(dy)
 
