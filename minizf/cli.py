@@ -178,6 +178,24 @@ def cmd_filters(args):
     return _done(path)
 
 
+def cmd_features(args):
+    from . import analysis, data, plot
+    net, mean, _ = _model(args)
+    train, test = data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
+    layers = args.layers.split(",")
+    print(f"linear probes on {args.train} training and {args.test} test images of CIFAR-10 ...")
+    results = analysis.feature_analysis(net, (train.images[:args.train], train.labels[:args.train]),
+                                        (test.images[:args.test], test.labels[:args.test]), mean,
+                                        layers, epochs=args.epochs)
+    print(f"{'layer':<8}{'train acc':>10}{'test acc':>10}")
+    for layer, r in results.items():
+        print(f"{layer:<8}{r.train_accuracy:>10.3f}{r.test_accuracy:>10.3f}")
+    return _done(plot.curve(layers, [[r.train_accuracy for r in results.values()],
+                                     [r.test_accuracy for r in results.values()]],
+                            os.path.join(args.out, "features.png"), xlabel="layer", ylabel="accuracy",
+                            title="Table 7: softmax on frozen features", labels=["train", "test"]))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="minizf", description="Zeiler & Fergus's deconvnet and experiments, from scratch.")
@@ -259,6 +277,14 @@ def build_parser():
     q = figure_command("filters", "Fig. 6 / Sec. 4.1: first-layer filters of the ZF and Krizhevsky-style "
                        "models with dead-filter counts and frequency coverage", cmd_filters)
     q.add_argument("--twin", default=None, help="Krizhevsky-style model file (default: the bundled one)")
+    q = figure_command("features", "Table 7 (Sec. 5): train a softmax classifier on the frozen features "
+                       "of each layer (conv maps pooled to 4x4) and compare test accuracy by depth",
+                       cmd_features)
+    q.add_argument("--data", default=None, help="folder with CIFAR-10 (default $MINIZF_DATA or ../shared/data)")
+    q.add_argument("--layers", default="relu1,relu2,relu3,relu4,relu5,relu7")
+    q.add_argument("--train", type=int, default=5000, help="training images for the classifiers")
+    q.add_argument("--test", type=int, default=2000, help="test images")
+    q.add_argument("--epochs", type=int, default=30)
     return parser
 
 

@@ -135,3 +135,36 @@ def test_evolution_shapes(setup):
     epochs, rows = analysis.evolution([(1, net, mean), (5, tiny_net(), mean)], images[:6],
                                       [("conv1", 0), ("pool1", 2)])
     assert list(epochs) == [1, 5] and rows[0].shape == (2, 3, 3, 3) and rows[1].shape[0] == 2
+
+
+def test_pool_to_grid_averages_each_block():
+    maps = np.random.default_rng(5).standard_normal((2, 3, 8, 12))
+    pooled = analysis.pool_to_grid(maps, 4)
+    for r in range(4):
+        for c in range(4):
+            block = maps[:, :, 2 * r:2 * r + 2, 3 * c:3 * c + 3]
+            np.testing.assert_allclose(pooled[:, :, r, c], block.mean(axis=(2, 3)), rtol=1e-12)
+    with pytest.raises(ValueError, match="5x5 grid"):
+        analysis.pool_to_grid(maps, 5)
+
+
+def test_layer_features_are_the_pooled_activations_of_each_layer(setup):
+    net, images, mean = setup
+    features = analysis.layer_features(net, images, mean, ["relu1", "relu7"], grid=4, batch_size=7)
+    x = normalize(images, mean)
+    relu1 = net.forward(x, upto="relu1")                                          # (23, 4, 16, 16)
+    blocks = relu1.reshape(23, 4, 4, 4, 4, 4).mean(axis=(3, 5)).reshape(23, -1)   # 4x4 blocks of 4x4
+    np.testing.assert_allclose(features["relu1"], blocks, rtol=1e-10)
+    np.testing.assert_allclose(features["relu7"], net.forward(x, upto="relu7"), rtol=1e-10)
+
+
+def test_linear_probe_separates_separable_classes_and_not_random_labels():
+    rng = np.random.default_rng(6)
+    centres = 4 * rng.standard_normal((3, 20))
+    labels = rng.integers(0, 3, 600)
+    x = (centres[labels] + rng.standard_normal((600, 20))).astype(np.float32)
+    good = analysis.linear_probe(x[:400], labels[:400], x[400:], labels[400:], 3, epochs=10)
+    assert good.test_accuracy > 0.95 and good.losses[-1] < good.losses[0]
+    shuffled = rng.permutation(labels)          # labels unrelated to the features
+    chance = analysis.linear_probe(x[:400], shuffled[:400], x[400:], shuffled[400:], 3, epochs=10)
+    assert chance.test_accuracy < 0.5

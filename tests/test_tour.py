@@ -7,6 +7,8 @@ import pytest
 
 from minizf.data import ASSETS
 
+from .test_data import make_cifar
+
 
 @pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
 def test_tour_writes_every_figure_and_an_index(tmp_path):
@@ -25,7 +27,8 @@ def test_tour_writes_every_figure_and_an_index(tmp_path):
 
 def test_figure_commands_have_help_naming_the_paper():
     for command, figure in [("topk", "Fig. 2"), ("occlude", "Fig. 7"), ("invariance", "Fig. 5"),
-                            ("evolution", "Fig. 4"), ("correspondence", "Table 1"), ("filters", "Fig. 6")]:
+                            ("evolution", "Fig. 4"), ("correspondence", "Table 1"), ("filters", "Fig. 6"),
+                            ("features", "Table 7")]:
         out = subprocess.run([sys.executable, "-m", "minizf.cli", command, "--help"], capture_output=True,
                              text=True)
         assert out.returncode == 0 and figure in out.stdout, command
@@ -37,3 +40,14 @@ def test_occlude_command_on_a_photo(tmp_path):
                            "--label", "cat", "--out", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "occlusion_chelsea.png").stat().st_size > 5000
+
+
+@pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
+def test_features_command_on_a_small_cifar_folder(tmp_path):
+    make_cifar(tmp_path / "cifar-10-batches-py", per_batch=12)
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "features", "--data", str(tmp_path),
+                           "--layers", "relu2,relu7", "--train", "40", "--test", "12", "--epochs", "3",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"relu7\s+[01]\.\d{3}\s+[01]\.\d{3}", done.stdout), done.stdout
+    assert (tmp_path / "out" / "features.png").stat().st_size > 5000

@@ -1,14 +1,15 @@
-"""The paper's experiments (Sec. 4), composed from the layers, the deconvnet and the data.
+"""The paper's experiments (Sec. 4, and Table 7 of Sec. 5), composed from the layers, the deconvnet and the data.
 
 Each module computes arrays only; ``minizf.plot`` draws them.
 """
 from .architecture import band_energy, dead_filters, filter_stats
 from .correspondence import correspondence, hamming_delta, occlude_box
 from .evolution import evolution
+from .features import feature_analysis, layer_features, linear_probe, pool_to_grid
 from .invariance import invariance, transform
 from .occlusion import occlusion
 from .topk import project_top, top_activations
 
-__all__ = ["band_energy", "correspondence", "dead_filters", "evolution", "filter_stats",
-           "hamming_delta", "invariance", "occlude_box", "occlusion", "project_top",
-           "top_activations", "transform"]
+__all__ = ["band_energy", "correspondence", "dead_filters", "evolution", "feature_analysis",
+           "filter_stats", "hamming_delta", "invariance", "layer_features", "linear_probe",
+           "occlude_box", "occlusion", "pool_to_grid", "project_top", "top_activations", "transform"]
