@@ -14,20 +14,16 @@ import os
 import numpy as np
 
 from minizf import analysis
-from minizf.data import ASSETS, bundled_images, bundled_model
+from minizf.data import bundled_images, bundled_model
 from minizf.plot import filters_figure
+from minizf.tour import with_twin
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 
 # %%
 zf, zf_mean, zf_meta = bundled_model("zf_small")
-models = [("ZF-small (3x3/1)", zf)]
-mean_of = {"ZF-small (3x3/1)": zf_mean}
-if (ASSETS / "krizhevsky_small.npz").exists():
-    twin, twin_mean, _ = bundled_model("krizhevsky_small")
-    models.append(("Krizhevsky-small (5x5/2)", twin))
-    mean_of["Krizhevsky-small (5x5/2)"] = twin_mean
-else:
+models = with_twin(zf, zf_mean)               # [(name, net, mean)]: ZF-small and, if bundled, its twin
+if len(models) == 1:
     print("the Krizhevsky-style twin is not bundled yet: showing the ZF model alone")
 
 # %% [markdown]
@@ -38,7 +34,7 @@ else:
 
 # %%
 stats = []
-for name, net in models:
+for name, net, _ in models:
     W = net["conv1"].params["W"]
     st = analysis.filter_stats(W)
     stats.append(st)
@@ -46,7 +42,6 @@ for name, net in models:
     print(f"{name}: {st['dead']}/{st['filters']} dead; energy shares {st['band_share']}; "
           f"filter RMS from {rms.min():.3f} to {rms.max():.3f}")
 
-# %%
 # %% [markdown]
 # ## 2. Layer-2 projections
 # For 16 conv2 maps of each model, the strongest activation over the bundled
@@ -56,11 +51,11 @@ for name, net in models:
 # %%
 images = bundled_images()
 projections = []
-for name, net in models:
-    top = analysis.top_activations(net, images.images, mean_of[name], "conv2", np.arange(16), k=1)
-    projections.append(analysis.project_top(net, images.images, mean_of[name], top)[0][:, 0])
-print("wrote", filters_figure([net["conv1"].params["W"] for _, net in models], [n for n, _ in models], stats,
-                              os.path.join(OUT, "08_filters.png"), projections))
-for name, net in models:
+for name, net, mean in models:
+    top = analysis.top_activations(net, images.images, mean, "conv2", np.arange(16), k=1)
+    projections.append(analysis.project_top(net, images.images, mean, top)[0][:, 0])
+print("wrote", filters_figure([net["conv1"].params["W"] for _, net, _ in models], [n for n, _, _ in models],
+                              stats, os.path.join(OUT, "08_filters.png"), projections))
+for name, net, _ in models:
     history = (zf_meta if net is zf else bundled_model("krizhevsky_small")[2])["history"]
     print(f"{name}: validation accuracy {history[-1].get('val_acc', float('nan')):.3f} after {len(history)} epochs")

@@ -165,15 +165,10 @@ def cmd_correspondence(args):
 
 
 def cmd_filters(args):
-    from .data import ASSETS, bundled_images, bundled_model
-    from .tour import figure_filters
-    from .train import load_model
+    from .data import bundled_images
+    from .tour import figure_filters, with_twin
     net, mean, _ = _model(args)
-    models = [("ZF-small (3x3/1)", net, mean)]
-    if args.twin or (ASSETS / "krizhevsky_small.npz").exists():
-        twin, twin_mean, _ = load_model(args.twin) if args.twin else bundled_model("krizhevsky_small")
-        models.append(("Krizhevsky-small (5x5/2)", twin, twin_mean))
-    path, caption = figure_filters(models, args.out, bundled_images())
+    path, caption = figure_filters(with_twin(net, mean, args.twin), args.out, bundled_images())
     print(caption)
     return _done(path)
 

@@ -90,6 +90,16 @@ def figure_invariance(net, mean, images, out, count=5):
                   "(relu7), and the probability of the true class, for 5 test images.")
 
 
+def with_twin(net, mean, twin=None):
+    """[(name, net, mean)] for Fig. 6: the ZF model and, if there is one, its Krizhevsky-style
+    twin (the file ``twin``, else the bundled one)."""
+    models = [("ZF-small (3x3/1)", net, mean)]
+    if twin or (ASSETS / "krizhevsky_small.npz").exists():
+        twin_net, twin_mean, _ = load_model(twin) if twin else bundled_model("krizhevsky_small")
+        models.append(("Krizhevsky-small (5x5/2)", twin_net, twin_mean))
+    return models
+
+
 def figure_filters(models, out, images=None, maps=16):
     """models: list of (name, net, mean). First-layer filters and statistics of each, and
     (with images) the strongest activation of ``maps`` conv2 maps of each, projected."""
@@ -163,10 +173,7 @@ def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True)
     from tqdm import tqdm
     os.makedirs(out, exist_ok=True)
     net, mean, meta = load_model(model) if model else bundled_model("zf_small")
-    compared = [("ZF-small (3x3/1)", net, mean)]
-    if twin or (ASSETS / "krizhevsky_small.npz").exists():
-        twin_net, twin_mean, _ = load_model(twin) if twin else bundled_model("krizhevsky_small")
-        compared.append(("Krizhevsky-small (5x5/2)", twin_net, twin_mean))
+    compared = with_twin(net, mean, twin)
     images = bundled_images()
     scan = images.subset(np.arange(min(n_images, len(images))), name=images.name)   # for top-9 scans
     steps = [
