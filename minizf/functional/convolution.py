@@ -13,14 +13,16 @@ two backward maps are the transposes of the two linear maps inside it:
 The batch is cut into chunks whose im2col buffer stays below
 ``chunks.COL_BUFFER_BYTES`` (a few MB): the rows are then written and read
 while they are still in the processor's cache, which is faster than one huge
-buffer, and memory stays bounded whatever the batch size. The weight gradient
-rebuilds the rows chunk by chunk instead of keeping them from the forward.
+buffer, and memory stays bounded whatever the batch size. On a CPU each core
+takes a contiguous share of the chunks (im2col, product and copies, all on
+that core); the weight gradient is summed per share, then over the shares.
+It rebuilds the rows chunk by chunk instead of keeping them from the forward.
 """
 import numpy as np
 
 from ..backend import get_array_module
 from . import chunks
-from .chunks import batch_chunks
+from .chunks import batch_chunks, map_shares
 from .columns import col2im, filter_matrix, filters_from_matrix, im2col, matmul_for_col2im, window_grid
 
 
@@ -30,10 +32,16 @@ def col_bytes(x_shape, kernel_size, stride, pad, itemsize):
     return x_shape[1] * kh * kw * oh * ow * itemsize
 
 
-def _chunks(x_shape, kernel_size, stride, pad, itemsize, xp):
-    """Batch slices whose im2col rows fit the buffer limit (cache-sized on a CPU, large on a GPU)."""
-    limit = None if xp is np else chunks.GPU_BUFFER_BYTES
-    return batch_chunks(x_shape[0], col_bytes(x_shape, kernel_size, stride, pad, itemsize), limit)
+def _chunk_shares(fn, x_shape, kernel_size, stride, pad, itemsize, xp):
+    """fn(slices) for contiguous shares of the batch's chunks, one share per core; [results].
+
+    Chunks keep each im2col buffer below the limit (cache-sized on a CPU,
+    large on a GPU, which takes all chunks in one share).
+    """
+    if xp is not np:
+        return [fn(batch_chunks(x_shape[0], col_bytes(x_shape, kernel_size, stride, pad, itemsize),
+                                chunks.GPU_BUFFER_BYTES))]
+    return map_shares(fn, batch_chunks(x_shape[0], col_bytes(x_shape, kernel_size, stride, pad, itemsize)))
 
 
 def _to_nchw(y_t, n, oh, ow):
@@ -54,11 +62,14 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     (oh, ow), *_ = window_grid(x.shape, W.shape[2:], stride, pad)
     Wm = filter_matrix(W)                                           # (F, kh*kw*C)
     y = xp.empty((N, F, oh, ow), dtype=x.dtype)
-    for sl in _chunks(x.shape, W.shape[2:], stride, pad, x.itemsize, xp):
-        rows = im2col(x[sl], W.shape[2:], stride, pad)              # (n*OH*OW, kh*kw*C)
-        y[sl] = _to_nchw(Wm @ rows.T, rows.shape[0] // (oh * ow), oh, ow)
-    if b is not None:
-        y += b.reshape(1, F, 1, 1)
+
+    def convolve(slices):
+        for sl in slices:
+            rows = im2col(x[sl], W.shape[2:], stride, pad)          # (n*OH*OW, kh*kw*C)
+            y[sl] = _to_nchw(Wm @ rows.T, rows.shape[0] // (oh * ow), oh, ow)
+            if b is not None:
+                y[sl] += b.reshape(1, F, 1, 1)
+    _chunk_shares(convolve, x.shape, W.shape[2:], stride, pad, x.itemsize, xp)
     return y
 
 
@@ -76,26 +87,41 @@ def conv2d_backward_input(dy, W, x_shape, stride=1, pad=0):
     xp = get_array_module(dy)
     dx = xp.empty(tuple(x_shape), dtype=dy.dtype)
     Wm = filter_matrix(W)                                           # (F, kh*kw*C)
-    for sl in _chunks(x_shape, W.shape[2:], stride, pad, dy.itemsize, xp):
-        part_shape = (dy[sl].shape[0],) + tuple(x_shape[1:])
-        dx[sl] = _input_grad(_from_nchw(dy[sl]), Wm, part_shape, W.shape[2:], stride, pad)
+
+    def transpose_convolve(slices):
+        for sl in slices:
+            part_shape = (dy[sl].shape[0],) + tuple(x_shape[1:])
+            dx[sl] = _input_grad(_from_nchw(dy[sl]), Wm, part_shape, W.shape[2:], stride, pad)
+    _chunk_shares(transpose_convolve, x_shape, W.shape[2:], stride, pad, dy.itemsize, xp)
     return dx
 
 
 def _gradients(dy, x, W, kernel_size, stride, pad):
-    """dx (None when W is None) and dW, chunk by chunk, sharing each chunk's dy rows."""
+    """dx (None when W is None), dW and db, chunk by chunk, sharing each chunk's dy rows.
+
+    Each core sums dW and db over its own share of the batch; the shares'
+    sums are added at the end.
+    """
     xp = get_array_module(dy)
     F, C = dy.shape[1], x.shape[1]
     (_, _), (kh, kw), _, _ = window_grid(x.shape, kernel_size, stride, pad)
     Wm = None if W is None else filter_matrix(W)
     dx = None if W is None else xp.empty(x.shape, dtype=dy.dtype)
-    dWm = xp.zeros((F, kh * kw * C), dtype=dy.dtype)
-    for sl in _chunks(x.shape, (kh, kw), stride, pad, x.itemsize, xp):
-        dy_t = _from_nchw(dy[sl])                                   # (F, n*OH*OW)
-        if W is not None:
-            dx[sl] = _input_grad(dy_t, Wm, x[sl].shape, (kh, kw), stride, pad)
-        dWm += dy_t @ im2col(x[sl], (kh, kw), stride, pad)
-    return dx, filters_from_matrix(dWm, (F, C, kh, kw))
+
+    def share_gradients(slices):
+        dWm = xp.zeros((F, kh * kw * C), dtype=dy.dtype)
+        db = xp.zeros(F, dtype=dy.dtype)
+        for sl in slices:
+            dy_t = _from_nchw(dy[sl])                               # (F, n*OH*OW)
+            if W is not None:
+                dx[sl] = _input_grad(dy_t, Wm, x[sl].shape, (kh, kw), stride, pad)
+            dWm += dy_t @ im2col(x[sl], (kh, kw), stride, pad)
+            db += dy_t.sum(axis=1)
+        return dWm, db
+
+    shares = _chunk_shares(share_gradients, x.shape, (kh, kw), stride, pad, x.itemsize, xp)
+    dWm, db = (sum(parts[1:], parts[0]) for parts in zip(*shares))
+    return dx, filters_from_matrix(dWm, (F, C, kh, kw)), db
 
 
 def conv2d_backward_weight(dy, x, kernel_size, stride=1, pad=0):
@@ -109,5 +135,4 @@ def conv2d_backward(dy, x, W, stride=1, pad=0, input_grad=True):
     input_grad=False skips dx (returned as None): a first layer's input is
     data, whose gradient training never uses.
     """
-    dx, dW = _gradients(dy, x, W if input_grad else None, W.shape[2:], stride, pad)
-    return dx, dW, dy.sum(axis=(0, 2, 3))
+    return _gradients(dy, x, W if input_grad else None, W.shape[2:], stride, pad)

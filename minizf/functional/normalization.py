@@ -17,17 +17,16 @@ from .chunks import over_batch_chunks
 def window_sum(a, before, after):
     """Sum over channel windows: a (N, C, ...) -> s with s[:, c] = sum of a[:, c-before : c+after+1].
 
-    Windows are clipped at the first and last channel (zero padding). A loop
-    over the window's offsets, each adding one shifted slice of the whole array.
+    Windows are clipped at the first and last channel (as if zero-padded). A
+    loop over the window's offsets, each adding one shifted slice of the whole
+    array to the channels that have a neighbour at that offset.
     """
-    xp = get_array_module(a)
     C = a.shape[1]
-    widths = [(0, 0)] * a.ndim
-    widths[1] = (before, after)
-    padded = xp.pad(a, widths)
-    s = padded[:, 0:C].copy()
-    for d in range(1, before + after + 1):
-        s += padded[:, d:d + C]
+    s = a.copy()
+    for d in range(1, min(before, C - 1) + 1):     # channel c gets a[c - d]
+        s[:, d:] += a[:, :C - d]
+    for d in range(1, min(after, C - 1) + 1):      # channel c gets a[c + d]
+        s[:, :C - d] += a[:, d:]
     return s
 
 

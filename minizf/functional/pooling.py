@@ -8,7 +8,7 @@ With overlapping windows (3x3, stride 2) one input element can win several
 windows, and then the values it receives are *added*.
 """
 from ..backend import get_array_module, scatter_add
-from .chunks import over_batch_chunks
+from .chunks import for_batch_chunks, over_batch_chunks
 from .columns import pad_hw
 from .shapes import output_size, pair
 
@@ -79,9 +79,15 @@ def unpool(signal, switches, input_shape):
     if signal.shape != switches.shape or tuple(signal.shape[:2]) != (N, C):
         raise ValueError(f"unpool: signal {tuple(signal.shape)} and switches "
                          f"{tuple(switches.shape)} must both be (N={N}, C={C}, OH, OW)")
-    plane = (xp.arange(N * C) * (H * W)).reshape(N, C, 1, 1)  # start of each (n, c) plane
-    out = xp.zeros(N * C * H * W, dtype=signal.dtype)
-    scatter_add(out, (switches + plane).ravel(), signal.ravel())
+    out = xp.empty((N, C * H * W), dtype=signal.dtype)
+
+    def chunk(sl):                          # a few images, each written only here
+        part = out[sl]
+        part[...] = 0
+        n = part.shape[0]
+        plane = (xp.arange(n * C) * (H * W)).reshape(n, C, 1, 1)   # start of each (n, c) plane
+        scatter_add(part.reshape(-1), (switches[sl] + plane).ravel(), signal[sl].ravel())
+    for_batch_chunks(chunk, N, C * H * W * signal.itemsize, xp)
     return out.reshape(N, C, H, W)
 
 
