@@ -191,6 +191,39 @@ def cmd_features(args):
                             title="Table 7: softmax on frozen features", labels=["train", "test"]))
 
 
+def cmd_ablation(args):
+    import json
+
+    from . import analysis, data, plot
+    from .backend import get_device
+    from .train import TrainConfig
+    train, val = data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
+    if args.subset:
+        train = train.subset(range(min(args.subset, len(train))))
+    if args.val_subset:
+        val = val.subset(range(min(args.val_subset, len(val))))
+    keys = args.variants.split(",") if args.variants else None
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         lr_steps=args.lr_steps, seed=args.seed, snapshots=())
+    print(f"Table 3 ablation: {args.model} variants, {len(train)} training and {len(val)} "
+          f"validation images, {args.epochs} epochs each, in {args.out}")
+    results = analysis.ablation(train, val, config, args.out, args.model, keys, progress=not args.quiet,
+                                device=get_device(args.device))
+    print(f"{'variant':<12}{'parameters':>12}{'train error':>13}{'val error':>11}  Table 3 row")
+    for r in results:
+        print(f"{r.key:<12}{r.parameters:>12,}{r.train_error:>13.3f}{r.val_error:>11.3f}  {r.description}")
+    rows = [{"key": r.key, "description": r.description, "options": r.options, "parameters": r.parameters,
+             "train_error": r.train_error, "val_error": r.val_error} for r in results]
+    with open(os.path.join(args.out, "ablation.json"), "w") as f:
+        json.dump({"model": args.model, "train_images": len(train), "val_images": len(val),
+                   "epochs": args.epochs, "rows": rows}, f, indent=1)
+    return _done([os.path.join(args.out, "ablation.json"),
+                  plot.bars([r.key for r in results], [[r.train_error for r in results],
+                                                       [r.val_error for r in results]],
+                            os.path.join(args.out, "ablation.png"), ylabel="top-1 error",
+                            title=f"Table 3: ablations of {args.model}", labels=["train", "validation"])])
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="minizf", description="Zeiler & Fergus's deconvnet and experiments, from scratch.")
@@ -280,7 +313,34 @@ def build_parser():
     q.add_argument("--train", type=int, default=5000, help="training images for the classifiers")
     q.add_argument("--test", type=int, default=2000, help="test images")
     q.add_argument("--epochs", type=int, default=30)
+
+    q = sub.add_parser("ablation", help="Table 3 (Sec. 5.1): remove or resize layers, retrain each "
+                       "variant the same way, compare train and validation errors",
+                       description="Table 3 (Sec. 5.1): train each architecture variant (see "
+                                   "minizf.analysis.VARIANTS) on CIFAR-10 with one schedule and compare "
+                                   "errors. Each variant checkpoints in OUT/KEY; run the same command "
+                                   "again to resume.")
+    q.add_argument("--data", default=None, help="folder with CIFAR-10 (default $MINIZF_DATA or ../shared/data)")
+    q.add_argument("--model", default="zf-small", help="the model to vary (default zf-small)")
+    q.add_argument("--variants", default=None, help="comma-separated keys (default all): " +
+                   ",".join(key for key, _, _ in _ablation_variants()))
+    q.add_argument("--epochs", type=int, default=10)
+    q.add_argument("--subset", type=int, default=10000, help="training images (default 10000; 0: all)")
+    q.add_argument("--val-subset", type=int, default=2000, help="validation images (default 2000; 0: all)")
+    q.add_argument("--batch-size", type=int, default=128)
+    q.add_argument("--lr", type=float, default=0.01)
+    q.add_argument("--lr-steps", type=_ints, default=(), help="epochs after which lr /= 10")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--out", default="runs/ablation")
+    q.add_argument("--quiet", action="store_true")
+    q.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
+    q.set_defaults(run=cmd_ablation)
     return parser
+
+
+def _ablation_variants():
+    from .analysis.ablation import VARIANTS
+    return VARIANTS
 
 
 def main(argv=None):

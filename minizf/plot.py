@@ -81,6 +81,26 @@ def curve(xs, ys, path, xlabel="", ylabel="", title="", labels=None, logy=False,
     return _save(fig, path)
 
 
+def bars(names, values, path, ylabel="", title="", labels=None):
+    """Save a bar chart, one group of bars per name (one bar per series in ``values``); returns path."""
+    plt = _pyplot()
+    series = values if labels else [values]
+    fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(names) + 2), 3.8))
+    width = 0.8 / len(series)
+    for k, ys in enumerate(series):
+        drawn = ax.bar(np.arange(len(names)) + (k - (len(series) - 1) / 2) * width, ys, width,
+                       label=labels[k] if labels else None)
+        ax.bar_label(drawn, fmt="%.2f", fontsize=7)
+    ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", fontsize=8)
+    ax.set(ylabel=ylabel, title=title)
+    ax.set_ylim(0, 1.25 * max(max(ys) for ys in series))      # room for the labels and the legend
+    if labels:
+        ax.legend(fontsize=8, ncols=len(series), loc="upper center")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def training_curves(history, path):
     """Loss and accuracy per epoch from a training history (list of dicts); returns path."""
     plt = _pyplot()

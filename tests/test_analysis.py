@@ -168,3 +168,59 @@ def test_linear_probe_separates_separable_classes_and_not_random_labels():
     shuffled = rng.permutation(labels)          # labels unrelated to the features
     chance = analysis.linear_probe(x[:400], shuffled[:400], x[400:], shuffled[400:], 3, epochs=10)
     assert chance.test_accuracy < 0.5
+
+
+# ---- Table 3: ablations
+def _layer_names(net):
+    return [name for name, _ in net]
+
+
+def test_every_ablation_variant_makes_the_change_it_names():
+    from minizf import models
+    full = models.zf_small()
+    nets = {key: models.zf_small(**options) for key, _, options in analysis.variants()}
+    assert [key for key, _, _ in analysis.variants()][0] == "full"
+    assert _layer_names(nets["full"]) == _layer_names(full)
+    assert "fc7" not in _layer_names(nets["no-7"]) and "fc6" in _layer_names(nets["no-7"])
+    assert not {"fc6", "fc7"} & set(_layer_names(nets["no-6-7"]))
+    assert not {"conv3", "conv4"} & set(_layer_names(nets["no-3-4"]))
+    assert not {"conv3", "conv4", "fc6", "fc7"} & set(_layer_names(nets["no-3-4-6-7"]))
+    assert nets["fc-half"]["fc6"].out_features == 256 and nets["fc-double"]["fc7"].out_features == 1024
+    assert [nets["wide-conv"][f"conv{i}"].out_channels for i in (3, 4, 5)] == [256, 512, 256]
+    assert nets["wide-conv-fc"]["fc6"].out_features == 1024
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    for key, net in nets.items():
+        assert net.forward(x).shape == (2, 10), key
+
+
+def test_unknown_ablation_variants_are_named():
+    with pytest.raises(ValueError, match="no-5"):
+        analysis.variants(["full", "no-5"])
+    assert [key for key, _, _ in analysis.variants(["no-7", "full"])] == ["full", "no-7"]   # paper's order
+
+
+def test_ablation_trains_each_variant_and_resumes(tmp_path):
+    from minizf import models
+    from minizf.data import ArrayDataset
+    from minizf.train import TrainConfig
+    rng = np.random.default_rng(0)
+    train = ArrayDataset(rng.integers(0, 256, (40, 3, 32, 32), dtype=np.uint8), rng.integers(0, 10, 40),
+                         [str(c) for c in range(10)])
+    val = train.subset(range(16))
+    config = TrainConfig(epochs=1, batch_size=20, snapshots=())
+    results = analysis.ablation(train, val, config, tmp_path, keys=["full", "no-6-7"], progress=False,
+                                log=lambda *_: None)
+    assert [r.key for r in results] == ["full", "no-6-7"]
+    assert results[1].parameters == models.parameter_count(models.zf_small(drop=(6, 7)))
+    assert results[1].parameters < results[0].parameters
+    for r in results:
+        assert 0.0 <= r.train_error <= 1.0 and 0.0 <= r.val_error <= 1.0 and len(r.history) == 1
+        assert (tmp_path / r.key / "model.npz").exists()
+    # The same call again reuses the trained variants (no new checkpoint); a longer schedule extends them.
+    written = (tmp_path / "full" / "checkpoint.npz").stat().st_mtime_ns
+    again = analysis.ablation(train, val, config, tmp_path, keys=["full"], progress=False, log=lambda *_: None)
+    assert again[0].history == results[0].history and again[0].val_error == results[0].val_error
+    assert (tmp_path / "full" / "checkpoint.npz").stat().st_mtime_ns == written
+    longer = analysis.ablation(train, val, TrainConfig(epochs=2, batch_size=20, snapshots=()), tmp_path,
+                               keys=["full"], progress=False, log=lambda *_: None)
+    assert [row["epoch"] for row in longer[0].history] == [1, 2]

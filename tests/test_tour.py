@@ -28,7 +28,7 @@ def test_tour_writes_every_figure_and_an_index(tmp_path):
 def test_figure_commands_have_help_naming_the_paper():
     for command, figure in [("topk", "Fig. 2"), ("occlude", "Fig. 7"), ("invariance", "Fig. 5"),
                             ("evolution", "Fig. 4"), ("correspondence", "Table 1"), ("filters", "Fig. 6"),
-                            ("features", "Table 7")]:
+                            ("features", "Table 7"), ("ablation", "Table 3")]:
         out = subprocess.run([sys.executable, "-m", "minizf.cli", command, "--help"], capture_output=True,
                              text=True)
         assert out.returncode == 0 and figure in out.stdout, command
@@ -51,3 +51,18 @@ def test_features_command_on_a_small_cifar_folder(tmp_path):
     assert done.returncode == 0, done.stderr
     assert re.search(r"relu7\s+[01]\.\d{3}\s+[01]\.\d{3}", done.stdout), done.stdout
     assert (tmp_path / "out" / "features.png").stat().st_size > 5000
+
+
+def test_ablation_command_on_a_small_cifar_folder(tmp_path):
+    make_cifar(tmp_path / "cifar-10-batches-py", per_batch=8)
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "ablation", "--data", str(tmp_path),
+                           "--variants", "no-7,full", "--epochs", "1", "--batch-size", "16", "--quiet",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # zf_small's parameters, layer by layer (weights + biases):
+    # conv 3*64*9+64, 64*128*9+128, 128*192*9+192, 192*192*9+192, 192*128*9+128; fc 2048*512+512,
+    # 512*512+512, 512*10+10: 1,792 + 73,856 + 221,376 + 331,968 + 221,312 + 1,049,088 + 262,656 + 5,130.
+    assert re.search(r"full\s+2,167,178\s+[01]\.\d{3}\s+[01]\.\d{3}", done.stdout), done.stdout
+    assert done.stdout.index("full ") < done.stdout.index("no-7 ")          # the paper's order
+    assert (tmp_path / "out" / "ablation.png").stat().st_size > 5000
+    assert '"no-7"' in (tmp_path / "out" / "ablation.json").read_text()

@@ -1,7 +1,8 @@
-"""The paper's experiments (Sec. 4, and Table 7 of Sec. 5), composed from the layers, the deconvnet and the data.
+"""The paper's experiments (Sec. 4, and Tables 3 and 7 of Sec. 5), composed from the layers, the deconvnet and the data.
 
 Each module computes arrays only; ``minizf.plot`` draws them.
 """
+from .ablation import VARIANTS, AblationResult, ablation, variants
 from .architecture import band_energy, dead_filters, filter_stats
 from .correspondence import correspondence, hamming_delta, occlude_box
 from .evolution import evolution
@@ -10,6 +11,7 @@ from .invariance import invariance, transform
 from .occlusion import occlusion
 from .topk import project_top, top_activations
 
-__all__ = ["band_energy", "correspondence", "dead_filters", "evolution", "feature_analysis",
-           "filter_stats", "hamming_delta", "invariance", "layer_features", "linear_probe",
-           "occlude_box", "occlusion", "pool_to_grid", "project_top", "top_activations", "transform"]
+__all__ = ["VARIANTS", "AblationResult", "ablation", "band_energy", "correspondence", "dead_filters",
+           "evolution", "feature_analysis", "filter_stats", "hamming_delta", "invariance",
+           "layer_features", "linear_probe", "occlude_box", "occlusion", "pool_to_grid", "project_top",
+           "top_activations", "transform", "variants"]
