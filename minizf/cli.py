@@ -224,6 +224,38 @@ def cmd_ablation(args):
                             title=f"Table 3: ablations of {args.model}", labels=["train", "validation"])])
 
 
+def cmd_transfer(args):
+    import json
+
+    import numpy as np
+
+    from . import analysis, data, plot
+    net, mean, meta = _model(args)
+    if args.images:                     # Caltech-101 layout: one sub-folder per class
+        dataset = data.load_image_folder(args.images, size=mean.shape[-1])
+    else:
+        dataset = data.load_cifar10(args.data, "test")
+    per_class = [int(n) for n in args.per_class.split(",")]
+    print(f"transfer: softmax on frozen {args.layer} of {meta['model']} vs training from scratch, "
+          f"{dataset.name}: {len(dataset.classes)} classes, {len(dataset)} images, {args.folds} folds")
+    results = analysis.transfer(net, mean, dataset, per_class, args.test_per_class, args.folds, args.layer,
+                                scratch_epochs=args.scratch_epochs, model_name=meta["model"],
+                                model_options=meta.get("model_options", {}), seed=args.seed)
+    rows = [{"per_class": r.per_class, "pretrained": r.pretrained, "scratch": r.scratch} for r in results]
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "transfer.json"), "w") as f:
+        json.dump({"model": meta["model"], "dataset": dataset.name, "layer": args.layer, "rows": rows}, f,
+                  indent=1)
+    curves = [[float(np.mean(r.pretrained)) for r in results]]
+    if args.scratch_epochs:
+        curves.append([float(np.mean(r.scratch)) for r in results])
+    return _done([os.path.join(args.out, "transfer.json"),
+                  plot.curve(per_class, curves, os.path.join(args.out, "transfer.png"),
+                             xlabel="training images per class", ylabel="mean class accuracy",
+                             title=f"Fig. 9: {dataset.name}",
+                             labels=["pretrained + softmax", "from scratch"][:len(curves)])])
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="minizf", description="Zeiler & Fergus's deconvnet and experiments, from scratch.")
@@ -335,6 +367,21 @@ def build_parser():
     q.add_argument("--quiet", action="store_true")
     q.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
     q.set_defaults(run=cmd_ablation)
+
+    q = figure_command("transfer", "Tables 4-5, Fig. 9 (Sec. 5.2): a softmax on the frozen layer-7 "
+                       "features, trained on a few images per class, against the same network trained "
+                       "from scratch on them", cmd_transfer)
+    q.add_argument("--images", default=None, help="an image folder with one sub-folder per class "
+                   "(Caltech-101 layout); default: the CIFAR-10 test set (images the bundled model never "
+                   "trained on, but its own classes)")
+    q.add_argument("--data", default=None, help="folder with CIFAR-10 (default $MINIZF_DATA or ../shared/data)")
+    q.add_argument("--per-class", default="5,15,30", help="training images per class (default 5,15,30)")
+    q.add_argument("--test-per-class", type=int, default=50)
+    q.add_argument("--folds", type=int, default=5, help="random splits to average (default 5)")
+    q.add_argument("--layer", default="relu7")
+    q.add_argument("--scratch-epochs", type=int, default=30, help="epochs of the from-scratch "
+                   "comparison (0: skip it; it trains one network per fold)")
+    q.add_argument("--seed", type=int, default=0)
     return parser
 
 

@@ -224,3 +224,46 @@ def test_ablation_trains_each_variant_and_resumes(tmp_path):
     longer = analysis.ablation(train, val, TrainConfig(epochs=2, batch_size=20, snapshots=()), tmp_path,
                                keys=["full"], progress=False, log=lambda *_: None)
     assert [row["epoch"] for row in longer[0].history] == [1, 2]
+
+
+# ---- Tables 4-5, Fig. 9: transfer to few images per class
+def test_few_shot_split_takes_per_class_images_and_tests_on_others():
+    from minizf.analysis import few_shot_split
+    labels = np.repeat([0, 1, 2], [10, 6, 30])
+    train, test = few_shot_split(labels, 4, 5, np.random.default_rng(0))
+    assert not set(train) & set(test)
+    assert np.bincount(labels[train]).tolist() == [4, 4, 4]
+    assert np.bincount(labels[test]).tolist() == [5, 2, 5]          # class 1 has only 2 left
+    other, _ = few_shot_split(labels, 4, 5, np.random.default_rng(1))
+    assert set(other) != set(train)
+    with pytest.raises(ValueError, match="class 1 has 6 images"):
+        few_shot_split(labels, 6, 5, np.random.default_rng(0))
+
+
+def test_mean_class_accuracy_weighs_every_class_alike():
+    from minizf.analysis import mean_class_accuracy
+    labels = np.array([0, 0, 0, 0, 1, 2, 2])
+    predictions = np.array([0, 0, 0, 1, 0, 2, 1])
+    per_class = [np.mean([p == c for p, l in zip(predictions, labels) if l == c]) for c in (0, 1, 2)]
+    assert mean_class_accuracy(labels, predictions) == pytest.approx(sum(per_class) / 3)   # 0.75, 0, 0.5
+    assert mean_class_accuracy(labels, predictions) != pytest.approx(np.mean(predictions == labels))
+
+
+def test_transfer_learns_separable_classes_and_not_shuffled_labels():
+    from minizf.data import ArrayDataset
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 30)
+    images = rng.integers(0, 60, (90, 3, 16, 16)).astype(np.uint8)
+    for c in range(3):
+        images[labels == c, c] += 150                                # class c: channel c bright
+    mean = images.mean(axis=0).astype(np.float64) / 255
+    separable = ArrayDataset(images, labels, ["r", "g", "b"])
+    results = analysis.transfer(tiny_net(), mean, separable, per_class=(3, 10), test_per_class=10, folds=2, layer="relu5",
+                                probe_epochs=40, log=lambda *_: None)
+    assert [r.per_class for r in results] == [3, 10]
+    assert all(r.scratch is None and len(r.pretrained) == 2 for r in results)
+    assert min(results[1].pretrained) > 0.9
+    shuffled = ArrayDataset(images, rng.permutation(labels), ["r", "g", "b"])
+    noise = analysis.transfer(tiny_net(), mean, shuffled, per_class=(10,), test_per_class=10, folds=3, layer="relu5",
+                              probe_epochs=40, log=lambda *_: None)
+    assert np.mean(noise[0].pretrained) < 0.65

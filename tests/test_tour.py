@@ -28,7 +28,7 @@ def test_tour_writes_every_figure_and_an_index(tmp_path):
 def test_figure_commands_have_help_naming_the_paper():
     for command, figure in [("topk", "Fig. 2"), ("occlude", "Fig. 7"), ("invariance", "Fig. 5"),
                             ("evolution", "Fig. 4"), ("correspondence", "Table 1"), ("filters", "Fig. 6"),
-                            ("features", "Table 7"), ("ablation", "Table 3")]:
+                            ("features", "Table 7"), ("ablation", "Table 3"), ("transfer", "Fig. 9")]:
         out = subprocess.run([sys.executable, "-m", "minizf.cli", command, "--help"], capture_output=True,
                              text=True)
         assert out.returncode == 0 and figure in out.stdout, command
@@ -66,3 +66,26 @@ def test_ablation_command_on_a_small_cifar_folder(tmp_path):
     assert done.stdout.index("full ") < done.stdout.index("no-7 ")          # the paper's order
     assert (tmp_path / "out" / "ablation.png").stat().st_size > 5000
     assert '"no-7"' in (tmp_path / "out" / "ablation.json").read_text()
+
+
+@pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
+def test_transfer_command_on_an_image_folder(tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for c, color in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255)]):      # Caltech layout
+        (tmp_path / "images" / f"class{c}").mkdir(parents=True)
+        for i in range(8):
+            pixels = (rng.random((40, 48, 3)) * 60 + np.array(color) * 0.7).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / f"class{c}" / f"{i}.png")
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "transfer", "--images", str(tmp_path / "images"),
+                           "--per-class", "2,4", "--folds", "2", "--test-per-class", "3", "--scratch-epochs", "2",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((tmp_path / "out" / "transfer.json").read_text())["rows"]
+    assert [row["per_class"] for row in rows] == [2, 4]
+    assert all(len(row["pretrained"]) == 2 and len(row["scratch"]) == 2 for row in rows)
+    assert np.mean(rows[1]["pretrained"]) > 0.9           # three plain colours: easy for layer 7
+    assert (tmp_path / "out" / "transfer.png").stat().st_size > 5000

@@ -1,4 +1,4 @@
-"""The paper's experiments (Sec. 4, and Tables 3 and 7 of Sec. 5), composed from the layers, the deconvnet and the data.
+"""The paper's experiments (Sec. 4, and Tables 3, 4-5, 7 and Fig. 9 of Sec. 5), composed from the layers, the deconvnet and the data.
 
 Each module computes arrays only; ``minizf.plot`` draws them.
 """
@@ -10,8 +10,10 @@ from .features import feature_analysis, layer_features, linear_probe, pool_to_gr
 from .invariance import invariance, transform
 from .occlusion import occlusion
 from .topk import project_top, top_activations
+from .transfer import TransferResult, few_shot_split, mean_class_accuracy, train_from_scratch, transfer
 
 __all__ = ["VARIANTS", "AblationResult", "ablation", "band_energy", "correspondence", "dead_filters",
            "evolution", "feature_analysis", "filter_stats", "hamming_delta", "invariance",
            "layer_features", "linear_probe", "occlude_box", "occlusion", "pool_to_grid", "project_top",
-           "top_activations", "transform", "variants"]
+           "top_activations", "transform", "variants", "TransferResult", "few_shot_split",
+           "mean_class_accuracy", "train_from_scratch", "transfer"]

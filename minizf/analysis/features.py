@@ -60,6 +60,7 @@ class ProbeResult:
     train_accuracy: float
     test_accuracy: float
     losses: list          # mean training loss per epoch
+    test_predictions: np.ndarray = None   # the class predicted for each test row
 
 
 def linear_probe(train_x, train_y, test_x, test_y, num_classes, epochs=30, lr=0.05,
@@ -73,7 +74,8 @@ def linear_probe(train_x, train_y, test_x, test_y, num_classes, epochs=30, lr=0.
     mu, sd = train_x.mean(axis=0), train_x.std(axis=0) + 1e-6
     train_x, test_x = (train_x - mu) / sd, (test_x - mu) / sd
     rng = np.random.default_rng(seed)
-    probe = Sequential([("fc", Linear(train_x.shape[1], num_classes, weight_std=0.01, rng=rng))])
+    probe = Sequential([("fc", Linear(train_x.shape[1], num_classes, weight_std=0.01, rng=rng,
+                                      dtype=train_x.dtype))])
     ce, sgd = SoftmaxCrossEntropy(), SGD(0.9, weight_decay)
     losses = []
     for _ in range(epochs):
@@ -85,6 +87,6 @@ def linear_probe(train_x, train_y, test_x, test_y, num_classes, epochs=30, lr=0.
             sgd.step(probe, lr)
         losses.append(total / len(order))
 
-    def accuracy(x, y):
-        return float((probe.forward(x).argmax(axis=1) == y).mean())
-    return ProbeResult(accuracy(train_x, train_y), accuracy(test_x, test_y), losses)
+    train_pred, test_pred = probe.forward(train_x).argmax(axis=1), probe.forward(test_x).argmax(axis=1)
+    return ProbeResult(float((train_pred == train_y).mean()), float((test_pred == test_y).mean()), losses,
+                       test_pred)
