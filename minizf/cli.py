@@ -204,7 +204,8 @@ def cmd_ablation(args):
         val = val.subset(range(min(args.val_subset, len(val))))
     keys = args.variants.split(",") if args.variants else None
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         lr_steps=args.lr_steps, seed=args.seed, snapshots=())
+                         lr_steps=args.lr_steps, seed=args.seed, snapshots=(),
+                         renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
     print(f"Table 3 ablation: {args.model} variants, {len(train)} training and {len(val)} "
           f"validation images, {args.epochs} epochs each, in {args.out}")
     results = analysis.ablation(train, val, config, args.out, args.model, keys, progress=not args.quiet,
@@ -362,6 +363,7 @@ def build_parser():
     q.add_argument("--batch-size", type=int, default=128)
     q.add_argument("--lr", type=float, default=0.01)
     q.add_argument("--lr-steps", type=_ints, default=(), help="epochs after which lr /= 10")
+    q.add_argument("--renorm", type=float, default=0.1, help="RMS radius of conv1 filters (0: off)")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--out", default="runs/ablation")
     q.add_argument("--quiet", action="store_true")

@@ -10,17 +10,22 @@ from minizf import (LRN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU, Sequ
 from minizf.check import gradcheck, gradcheck_layers
 
 
-def zf_shaped_net():
-    """conv-relu-pool-lrn, conv-relu-pool-lrn, conv-relu, fc-relu-dropout, fc (8x8 input)."""
+def zf_shaped_net(seed=0):
+    """conv-relu-pool-lrn, conv-relu-pool-lrn, conv-relu, fc-relu-dropout, fc (8x8 input).
+
+    Its weights come from its own generator: the same net whatever ran before
+    (minizf's shared generator would hand out draws that depend on test order).
+    """
+    rng = np.random.default_rng(seed)
     return Sequential([
-        ("conv1", Conv2D(2, 3, 3, stride=1, pad=1)), ("relu1", ReLU()),
+        ("conv1", Conv2D(2, 3, 3, stride=1, pad=1, rng=rng)), ("relu1", ReLU()),
         ("pool1", MaxPool2D(3, 2, ceil_mode=True)), ("norm1", LRN(3, alpha=0.5, k=1.0)),
-        ("conv2", Conv2D(3, 4, 3, pad=1)), ("relu2", ReLU()),
+        ("conv2", Conv2D(3, 4, 3, pad=1, rng=rng)), ("relu2", ReLU()),
         ("pool2", MaxPool2D(3, 2, ceil_mode=True)), ("norm2", LRN(3, alpha=0.5, k=1.0)),
-        ("conv3", Conv2D(4, 4, 3, pad=1)), ("relu3", ReLU()),
+        ("conv3", Conv2D(4, 4, 3, pad=1, rng=rng)), ("relu3", ReLU()),
         ("flatten", Flatten()),
-        ("fc6", Linear(16, 6)), ("relu6", ReLU()), ("drop6", Dropout(0.5, seed=0)),
-        ("fc7", Linear(6, 3)),
+        ("fc6", Linear(16, 6, rng=rng)), ("relu6", ReLU()), ("drop6", Dropout(0.5, seed=0)),
+        ("fc7", Linear(6, 3, rng=rng)),
     ])
 
 
@@ -80,7 +85,8 @@ def test_forward_keeps_activations_and_stops_at_a_layer():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    a, b = zf_shaped_net(), zf_shaped_net()
+    a, b = zf_shaped_net(seed=0), zf_shaped_net(seed=1)
+    assert not np.array_equal(a["conv1"].params["W"], b["conv1"].params["W"])
     path = tmp_path / "weights.npz"
     a.save(path)
     b.load(path)
