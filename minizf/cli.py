@@ -12,10 +12,12 @@ def _ints(text):
 
 def cmd_info(args):
     from .backend import cuda_available
+    from .functional.chunks import num_threads
     from .models import MODELS
     print(f"minizf {__version__}")
     print("models: " + ", ".join(MODELS))
     print(f"devices: cpu{', cuda' if cuda_available() else ''}")
+    print(f"cpu threads: {num_threads()} (each takes a share of the batch; set MINIZF_THREADS to change)")
     return 0
 
 

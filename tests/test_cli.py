@@ -17,3 +17,10 @@ def test_version():
 def test_info_lists_models():
     out = run("info")
     assert out.returncode == 0 and "zf-small" in out.stdout and "devices: cpu" in out.stdout
+
+
+def test_info_says_how_many_threads_share_a_batch():
+    import os
+    out = subprocess.run([sys.executable, "-m", "minizf.cli", "info"], capture_output=True, text=True,
+                         env=dict(os.environ, MINIZF_THREADS="3"))
+    assert out.returncode == 0 and "cpu threads: 3" in out.stdout
