@@ -21,17 +21,23 @@ def cmd_info(args):
     return 0
 
 
+def _cifar_slices(args):
+    """CIFAR-10 train and test sets, cut to the first --subset / --val-subset images (0: all)."""
+    from . import data
+    train, val = data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
+    if args.subset:
+        train = train.subset(range(min(args.subset, len(train))))
+    if args.val_subset:
+        val = val.subset(range(min(args.val_subset, len(val))))
+    return train, val
+
+
 def cmd_train(args):
-    from . import data, models
+    from . import models
     from .backend import get_device
     from .plot import training_curves
     from .train import TrainConfig, Trainer
-    train_set = data.load_cifar10(args.data, "train")
-    val_set = data.load_cifar10(args.data, "test")
-    if args.subset:
-        train_set = train_set.subset(range(args.subset))
-    if args.val_subset:
-        val_set = val_set.subset(range(args.val_subset))
+    train_set, val_set = _cifar_slices(args)
     options = {"drop": list(args.drop)} if args.drop else {}
     net = models.build(args.model, **options)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -196,14 +202,10 @@ def cmd_features(args):
 def cmd_ablation(args):
     import json
 
-    from . import analysis, data, plot
+    from . import analysis, plot
     from .backend import get_device
     from .train import TrainConfig
-    train, val = data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
-    if args.subset:
-        train = train.subset(range(min(args.subset, len(train))))
-    if args.val_subset:
-        val = val.subset(range(min(args.val_subset, len(val))))
+    train, val = _cifar_slices(args)
     keys = args.variants.split(",") if args.variants else None
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          lr_steps=args.lr_steps, seed=args.seed, snapshots=(),

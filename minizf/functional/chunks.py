@@ -113,6 +113,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+def add_shares(shares):
+    """Element-wise sums over the shares' results: [(a1, b1), (a2, b2), ...] -> (a1 + a2 + ..., b1 + ...)."""
+    return tuple(sum(parts[1:], parts[0]) for parts in zip(*shares))
+
+
 def batch_chunks(n, bytes_per_item, limit=None):
     """Slices that split a batch of n so each chunk's buffer stays under ``limit`` bytes."""
     limit = COL_BUFFER_BYTES if limit is None else limit

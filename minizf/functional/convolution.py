@@ -22,7 +22,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from . import chunks
-from .chunks import batch_chunks, map_shares
+from .chunks import add_shares, batch_chunks, map_shares
 from .columns import col2im, filter_matrix, filters_from_matrix, im2col, matmul_for_col2im, window_grid
 
 
@@ -120,7 +120,7 @@ def _gradients(dy, x, W, kernel_size, stride, pad):
         return dWm, db
 
     shares = _chunk_shares(share_gradients, x.shape, (kh, kw), stride, pad, x.itemsize, xp)
-    dWm, db = (sum(parts[1:], parts[0]) for parts in zip(*shares))
+    dWm, db = add_shares(shares)
     return dx, filters_from_matrix(dWm, (F, C, kh, kw)), db
 
 

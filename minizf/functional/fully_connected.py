@@ -4,7 +4,7 @@ On a CPU each core takes its own share of the batch's rows (``chunks``), as
 the convolutions do; the weight gradient adds up the shares' products.
 """
 from ..backend import get_array_module
-from .chunks import over_shares
+from .chunks import add_shares, over_shares
 
 
 def linear(x, W, b=None):
@@ -31,11 +31,5 @@ def linear_backward_input(dy, W):
 def linear_backward(dy, x, W):
     """dy (N, out) -> dx (N, in), dW (out, in), db (out,)."""
     xp = get_array_module(dy)
-    dx = xp.empty(x.shape, dtype=dy.dtype)
-
-    def rows(sl):
-        xp.matmul(dy[sl], W, out=dx[sl])
-        return dy[sl].T @ x[sl], dy[sl].sum(axis=0)
-    shares = over_shares(rows, dy.shape[0], xp)
-    dW, db = (sum(parts[1:], parts[0]) for parts in zip(*shares))
-    return dx, dW, db
+    dW, db = add_shares(over_shares(lambda sl: (dy[sl].T @ x[sl], dy[sl].sum(axis=0)), dy.shape[0], xp))
+    return linear_backward_input(dy, W), dW, db
