@@ -1,16 +1,21 @@
 """How the bundled assets in data/ were made (run from the repository root).
 
-    python data/make_assets.py RUN_DIR [TWIN_RUN_DIR]
+    python data/make_assets.py cifar RUN_DIR [TWIN_RUN_DIR]     # zf_small, krizhevsky_small, CIFAR sample
+    python data/make_assets.py photos RUN_DIR TWIN_RUN_DIR      # zf64, krizhevsky64, Imagenette sample
 
-* zf_small.npz / krizhevsky_small.npz: the final weights of a `minizf train`
-  run, stored as float16 (half the size; `load_model` returns float32), with
-  the mean image and the run's metrics;
+* zf_small.npz / krizhevsky_small.npz / zf64.npz / krizhevsky64.npz: the final
+  weights of a `minizf train` run, stored as float16 (half the size;
+  `load_model` returns float32), with the mean image and the run's metrics;
 * zf_small_snapshots.npz: conv1-conv3 weights at the snapshot epochs, float16,
   for the feature-evolution figure (Fig. 4), added to the epochs already there;
-* zf_small_metrics.json / krizhevsky_small_metrics.json: the training options
-  and per-epoch metrics (train and validation loss and accuracy, seconds);
+  zf64_snapshots.npz: conv1-conv5 at epochs 1, 5 and 20 (the final model is
+  the last column);
+* *_metrics.json: the training options and per-epoch metrics (train and
+  validation loss and accuracy, seconds);
 * cifar10_sample.npz: the first 500 CIFAR-10 test images plus those named in
-  correspondence_cats.json, as uint8 with their test-set indices.
+  correspondence_cats.json, as uint8 with their test-set indices;
+* imagenette_sample/: 50 random Imagenette val photos per class plus the
+  figures' picks (PHOTO_PICKS, correspondence_springers.json), copied as they are.
 """
 import json
 import os
@@ -45,16 +50,19 @@ def export_metrics(name):
     print(f"{name}_metrics.json: {len(meta['history'])} epochs")
 
 
-def export_snapshots(run, name):
-    """Snapshot weights of the run; epochs already bundled but gone from the run folder are kept
-    (the bundled run lost its epoch 1-10 snapshot files with a machine, not their exported weights)."""
+def export_snapshots(run, name, layers=SNAPSHOT_LAYERS, epochs=None):
+    """Snapshot weights of the run (``epochs``: which ones, default all); epochs already bundled
+    but gone from the run folder are kept (the bundled zf_small run lost its epoch 1-10 snapshot
+    files with a machine, not their exported weights)."""
     path = os.path.join(HERE, f"{name}_snapshots.npz")
     arrays = dict(np.load(path)) if os.path.exists(path) else {}
     folder = os.path.join(run, "snapshots")
     for file in sorted(os.listdir(folder)):
         epoch = int(file.split("_")[1].split(".")[0])
+        if epochs is not None and epoch not in epochs:
+            continue
         net, _, _ = load_model(os.path.join(folder, file))
-        for layer in SNAPSHOT_LAYERS:
+        for layer in layers:
             arrays[f"epoch_{epoch:03d}/{layer}.W"] = net[layer].params["W"].astype(np.float16)
             arrays[f"epoch_{epoch:03d}/{layer}.b"] = net[layer].params["b"].astype(np.float16)
     save_npz_atomic(path, arrays)
@@ -71,11 +79,52 @@ def export_sample(n=500):
     print(f"cifar10_sample: {len(indices)} images")
 
 
+#: Photos the figures need beside the random sample: Table 1's springer faces, Fig. 7's local objects.
+PHOTO_PICKS = ["church/ILSVRC2012_val_00004912.jpg", "golf_ball/ILSVRC2012_val_00022792.jpg",
+               "parachute/ILSVRC2012_val_00006561.jpg", "english_springer/n02102040_1100.jpg"]
+
+
+def export_photos(per_class=50, seed=0):
+    """imagenette_sample/CLASS/FILE.jpg: per_class random Imagenette val photos of each class plus the
+    picks, copied byte for byte (JPEG files are ten times smaller than their pixels)."""
+    import shutil
+    val = data.data_root() / "imagenette" / "val"
+    spec = json.load(open(os.path.join(HERE, "correspondence_springers.json")))
+    picks = set(PHOTO_PICKS) | {f"{spec['class']}/{name}" for name in spec["files"]}
+    rng = np.random.default_rng(seed)
+    out = os.path.join(HERE, data.PHOTO_SAMPLE)
+    shutil.rmtree(out, ignore_errors=True)
+    for cls in sorted(os.listdir(val)):
+        files = sorted(os.listdir(val / cls))
+        chosen = {files[i] for i in rng.choice(len(files), per_class, replace=False)}
+        chosen |= {p.split("/")[1] for p in picks if p.startswith(cls + "/")}
+        os.makedirs(os.path.join(out, cls))
+        for name in sorted(chosen):
+            shutil.copyfile(val / cls / name, os.path.join(out, cls, name))
+    print(f"{data.PHOTO_SAMPLE}: {sum(len(f) for _, _, f in os.walk(out))} photos")
+
+
+def main(argv):
+    kind, runs = argv[0], argv[1:]
+    if kind == "cifar":
+        export_model(runs[0], "zf_small")
+        export_snapshots(runs[0], "zf_small")
+        if len(runs) > 1:
+            export_model(runs[1], "krizhevsky_small")
+        bundled = ("zf_small", "krizhevsky_small")
+        export_sample()
+    elif kind == "photos":
+        export_model(runs[0], "zf64")
+        export_snapshots(runs[0], "zf64", layers=("conv1", "conv2", "conv3", "conv4", "conv5"),
+                         epochs=(1, 5, 20))
+        export_model(runs[1], "krizhevsky64")
+        bundled = ("zf64", "krizhevsky64")
+        export_photos()
+    else:
+        sys.exit(__doc__)
+    for name in bundled:
+        export_metrics(name)
+
+
 if __name__ == "__main__":
-    export_model(sys.argv[1], "zf_small")
-    export_snapshots(sys.argv[1], "zf_small")
-    if len(sys.argv) > 2:
-        export_model(sys.argv[2], "krizhevsky_small")
-    for bundled in ("zf_small", "krizhevsky_small"):
-        export_metrics(bundled)
-    export_sample()
+    main(sys.argv[1:] or ["help"])

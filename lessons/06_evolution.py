@@ -12,30 +12,31 @@ import os
 import numpy as np
 
 from minizf import analysis
-from minizf.data import bundled_images, bundled_model
 from minizf.plot import evolution_figure
-from minizf.tour import load_snapshots
+from minizf.tour import default_model, images_for, load_snapshots, with_final
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 N = 60 if os.environ.get("MINIZF_QUICK") else 200
 
 # %% [markdown]
 # ## 1. The snapshots
-# `data/zf_small_snapshots.npz` holds the conv1-conv3 weights of the bundled
-# run at its snapshot epochs (the later layers are left out to keep the
-# repository small).
+# `data/zf64_snapshots.npz` holds the conv1-conv5 weights of the bundled
+# run at a few epochs (the fully connected layers are left out to keep the
+# repository small); the final model is the last column.
 
 # %%
-net, mean, meta = bundled_model("zf_small")
+net, mean, meta = default_model()
 snapshots, layers = load_snapshots(meta, mean)
+snapshots = with_final(snapshots, net, mean, meta)
 print("epochs:", [epoch for epoch, _, _ in snapshots], "| layers:", layers)
-images = bundled_images().subset(np.arange(N))
+images = images_for(net)
+images = images.subset(np.random.default_rng(0).permutation(len(images))[:N], images.name)
 
 # %% [markdown]
 # ## 2. Project the strongest activation of each map at each epoch
 
 # %%
-choices = [("conv1", 5), ("conv2", 10), ("conv2", 40), ("conv3", 7), ("conv3", 100)]
+choices = [(layer, c) for layer in layers for c in (5, 40)]
 epochs, rows = analysis.evolution(snapshots, images.images, choices)
 for (layer, channel), row in zip(choices, rows):
     change = [float(np.abs(row[k + 1] - row[k]).mean() / (np.abs(row[k]).mean() + 1e-12))
@@ -43,3 +44,17 @@ for (layer, channel), row in zip(choices, rows):
     print(f"{layer} map {channel}: relative change between snapshots {np.round(change, 2)}")
 print("wrote", evolution_figure(epochs, rows, [f"{l} #{c}" for l, c in choices],
                                 os.path.join(OUT, "06_evolution.png")))
+
+# %% [markdown]
+# ## 3. When does each layer settle?
+# Pictures can fool the eye, so a number: for 16 maps per layer, how well
+# each map's strongest response per image at a snapshot correlates with the
+# final model's. A layer has settled once that stays above 0.9. The paper:
+# lower layers within a few epochs, upper layers only after 40-50.
+
+# %%
+similarity = {layer: analysis.response_similarity(snapshots, images.images, layer, np.arange(16))
+              for layer in layers}
+for layer, sim in similarity.items():
+    print(f"{layer}: correlation with the final model by epoch {np.round(sim, 2)}")
+print(analysis.evolution_verdict(similarity, list(epochs)))

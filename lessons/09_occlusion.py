@@ -13,24 +13,26 @@ import os
 import numpy as np
 
 from minizf import analysis
-from minizf.data import bundled_images, bundled_model
 from minizf.plot import occlusion_figure
+from minizf.tour import default_model, images_for, occlusion_picks, occlusion_setting
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 
 # %%
-net, mean, meta = bundled_model("zf_small")
-images = bundled_images()
-n = int(np.flatnonzero(images.indices == 302)[0])        # a cat, face on
+net, mean, meta = default_model()
+images = images_for(net)
+n = occlusion_picks(images)[0]          # a springer's face (64 px photos) or a cat's (CIFAR-10)
 image, label = images.images[n], int(images.labels[n])
+size, stride = occlusion_setting(image.shape[-1])
 
 # %% [markdown]
 # ## 1. All occluded copies in one batch
-# A 8x8 square in steps of 2 pixels gives 13 x 13 = 169 occluded images; they
-# go through the network in batches, keeping every layer's output.
+# On 64 px photos a 12x12 square in steps of 4 pixels gives 14 x 14 = 196
+# occluded images (8x8 in steps of 2 on 32 px); they go through the network
+# in batches, keeping every layer's output.
 
 # %%
-result = analysis.occlusion(net, image, label, mean, layer="relu5", size=8, stride=2)
+result = analysis.occlusion(net, image, label, mean, layer="relu5", size=size, stride=stride)
 print(f"true class {images.classes[label]}: p = {result.prob_true_clean:.3f} without occlusion")
 r, c = np.unravel_index(result.prob_true.argmin(), result.prob_true.shape)
 print(f"lowest p({images.classes[label]}) = {result.prob_true.min():.3f} with the square at "
@@ -40,3 +42,14 @@ print(f"strongest relu5 map: {result.channel}; its total activation ranges "
 print("most probable classes seen:", sorted({images.classes[k] for k in np.unique(result.top_class)}))
 print("wrote", occlusion_figure(image.astype(np.float32) / 255, result, images.classes, label,
                                 os.path.join(OUT, "09_occlusion.png")))
+
+# %% [markdown]
+# ## 2. All four examples and the verdict
+# The paper: p(correct class) drops sharply when the object is covered, and
+# the strongest layer-5 map falls at the same places. Look for a dark spot
+# in (d) over the object, not over the background.
+
+# %%
+results = [analysis.occlusion(net, images.images[k], int(images.labels[k]), mean, size=size, stride=stride)
+           for k in occlusion_picks(images)]
+print(analysis.occlusion_verdict(results, [images.classes[images.labels[k]] for k in occlusion_picks(images)]))

@@ -22,14 +22,26 @@ def cmd_info(args):
 
 
 def _cifar_slices(args):
-    """CIFAR-10 train and test sets, cut to the first --subset / --val-subset images (0: all)."""
+    """The training and validation sets (CIFAR-10 train/test, or Imagenette train/val with
+    --dataset imagenette), cut to the first --subset / --val-subset images (0: all)."""
     from . import data
-    train, val = data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
+    if getattr(args, "dataset", "cifar10") == "imagenette":
+        train, val = data.load_imagenette(args.data, "train"), data.load_imagenette(args.data, "val")
+    else:
+        train, val = data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
     if args.subset:
         train = train.subset(range(min(args.subset, len(train))))
     if args.val_subset:
         val = val.subset(range(min(args.val_subset, len(val))))
     return train, val
+
+
+def _crop_pad(args):
+    """Random crops come from the image padded by 4 px (CIFAR-10, 32 px crops of 32 px images) or,
+    for Imagenette, from the 72 px photo itself (64 px crops): --crop-pad overrides."""
+    if args.crop_pad is not None:
+        return args.crop_pad
+    return 0 if args.dataset == "imagenette" else 4
 
 
 def cmd_train(args):
@@ -43,7 +55,7 @@ def cmd_train(args):
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, lr_steps=args.lr_steps,
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
-                         conv1_std=args.conv1_std,
+                         conv1_std=args.conv1_std, crop_pad=_crop_pad(args),
                          renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
     trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
                       progress=not args.quiet, device=get_device(args.device))
@@ -58,39 +70,112 @@ def cmd_train(args):
     return 0
 
 
-def cmd_evaluate(args):
+def _evaluation_set(args, meta, mean, cache):
+    """The images a model is scored on, labels in the model's class order: --images FOLDER (short
+    side resized to the size the model was trained at, centre crop) or the CIFAR-10 test set."""
     import numpy as np
 
     from . import data
+    size = mean.shape[-1]
+    if size not in cache:
+        if args.images:
+            dataset = data.load_image_folder(args.images, size=size)
+            if args.subset:     # a fixed random sample: the folder is sorted by class
+                pick = np.sort(np.random.default_rng(0).permutation(len(dataset))[:args.subset])
+                dataset = dataset.subset(pick, f"{dataset.name} (random {len(pick)})")
+        else:
+            dataset = data.load_cifar10(args.data, "test")
+            if args.subset:
+                dataset = dataset.subset(range(min(args.subset, len(dataset))))
+        cache[size] = dataset
+    dataset = cache[size]
+    classes = meta.get("classes") or dataset.classes
+    if not args.images:         # CIFAR-10's labels, for a model trained on CIFAR-10
+        if len(classes) != len(dataset.classes):
+            raise ValueError(f"{meta['model']} has {len(classes)} classes, CIFAR-10 has 10: "
+                             "give its images with --images FOLDER")
+        return dataset, dataset.labels, classes
+    unknown = sorted(set(dataset.classes) - set(classes))     # a folder's classes are matched by name
+    if unknown:
+        raise ValueError(f"{meta['model']} knows the classes {classes}; the images hold others: {unknown}")
+    relabel = np.array([classes.index(c) for c in dataset.classes])
+    return dataset, relabel[dataset.labels], classes
+
+
+def cmd_evaluate(args):
+    """Score one model or, with several, each of them and their ensemble (Table 2)."""
+    import json
+
+    import numpy as np
+
     from .plot import confusion_figure
-    from .train import confusion_matrix, evaluate, load_model
-    net, mean, meta = load_model(args.checkpoint)
-    test_set = data.load_cifar10(args.data, "test")
-    if args.subset:
-        test_set = test_set.subset(range(args.subset))
-    result = evaluate(net, test_set, mean, ten_crop=args.ten_crop)
+    from .train import confusion_matrix, ensemble, load_model, predict, score
     kind = "10-crop" if args.ten_crop else "single-crop"
-    print(f"{meta['model']} on {test_set.name} ({len(test_set)} images, {kind}): "
-          f"top-1 error {1 - result['top1']:.4f}, top-5 error {1 - result['top5']:.4f}")
-    counts = confusion_matrix(test_set.labels, result["probs"].argmax(axis=1), len(test_set.classes))
-    out = args.out or os.path.splitext(args.checkpoint)[0] + "_confusion.png"
-    print("wrote", confusion_figure(counts, test_set.classes, out,
-                                    title=f"{meta['model']}: top-1 accuracy {result['top1']:.3f} ({kind})"))
-    np.set_printoptions(linewidth=150)
-    print(counts)
-    return 0
+    cache, rows, probs, reference = {}, [], [], None
+    for path in args.checkpoint:
+        net, mean, meta = load_model(path)
+        dataset, labels, classes = _evaluation_set(args, meta, mean, cache)
+        if reference is None:
+            reference = (dataset.name, labels, classes)
+        elif classes != reference[2] or not np.array_equal(labels, reference[1]):
+            raise ValueError(f"{path}: its classes or images differ from {args.checkpoint[0]}'s; "
+                             "an ensemble needs models of the same classes")
+        crop_pad = meta.get("config", {}).get("crop_pad", 4)
+        p = predict(net, dataset.images, mean, ten_crop=args.ten_crop, crop_pad=crop_pad)
+        probs.append(p)
+        rows.append((os.path.basename(path), meta["model"], score(p, labels)))
+    name, labels, classes = reference
+    if len(probs) > 1:
+        rows.append(("ensemble", f"average of {len(probs)} models", score(ensemble(probs), labels)))
+    print(f"{name}: {len(labels)} images, {kind}")
+    print(f"{'model':<28}{'':<24}{'top-1 error':>12}{'top-5 error':>12}")
+    for file, model, r in rows:
+        print(f"{file:<28}{model:<24}{1 - r['top1']:>12.4f}{1 - r['top5']:>12.4f}")
+    best = rows[-1][2]
+    print("per-class accuracy: " + ", ".join(f"{c} {a:.3f}" for c, a in zip(classes, best["per_class"])))
+    counts = confusion_matrix(labels, best["probs"].argmax(axis=1), len(classes))
+    out = args.out or "."
+    out = out if out.endswith(".png") else os.path.join(out, "confusion.png")
+    written = [confusion_figure(counts, classes, out, title=f"{rows[-1][1]}: top-1 accuracy "
+                                f"{best['top1']:.3f} ({kind})")]
+    if args.json:
+        table = {"dataset": name, "images": int(len(labels)), "crops": kind, "classes": classes,
+                 "models": [{"file": f, "model": m, "top1": r["top1"], "top5": r["top5"], "loss": r["loss"],
+                             "per_class": [None if np.isnan(a) else float(a) for a in r["per_class"]]}
+                            for f, m, r in rows]}
+        _write_json(args.json, table)
+        written.append(args.json)
+    return _done(written)
+
+
+def _write_json(path, table):
+    """Write a results table as JSON (to a temp file, then renamed)."""
+    import json
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(table, f, indent=1)
+    os.replace(path + ".tmp", path)
 
 
 def _model(args):
-    from .data import bundled_model
+    """(net, mean, meta) of --model, else the tour's default bundled model."""
+    from .tour import default_model
     from .train import load_model
-    return load_model(args.model) if args.model else bundled_model("zf_small")
+    return load_model(args.model) if args.model else default_model()
 
 
 def _done(paths):
     for path in paths if isinstance(paths, list) else [paths]:
         print("wrote", path)
     return 0
+
+
+def _report(paths, caption, verdict):
+    """Print a figure's caption and its verdict against the paper, then the files written."""
+    print(caption)
+    if verdict is not None:
+        print(verdict)
+    return _done(paths)
 
 
 def cmd_tour(args):
@@ -102,101 +187,148 @@ def cmd_tour(args):
 
 
 def cmd_topk(args):
-    from .data import bundled_images
-    from .tour import figure_top9
+    from . import analysis
+    from .tour import chance_purity, figure_top9, images_for
     net, mean, _ = _model(args)
-    path, caption = figure_top9(net, mean, bundled_images(), args.layer, args.maps, args.out, args.seed)
+    images = images_for(net)
+    path, caption, purity = figure_top9(net, mean, images, args.layer, args.maps, args.out, args.seed)
     print(caption)
+    print(f"class purity of the top-9 (share in the most common class): {purity:.2f}; "
+          f"random images: {chance_purity(images.labels):.2f}")
     return _done(path)
+
+
+def _occlusion_image(args, net, classes):
+    """(uint8 image, label or None) for `minizf occlude IMAGE`: a bundled CIFAR-10 test index, a
+    bundled photo ("class/file.jpg"), or an image file."""
+    import numpy as np
+
+    from .data import load_image
+    from .tour import images_for
+    if args.image.isdigit():
+        images = images_for(net)
+        where = {int(i): n for n, i in enumerate(getattr(images, "indices", []))}
+        if int(args.image) not in where:
+            raise ValueError(f"test image {args.image} is not in the bundled sample; give an image file")
+        n = where[int(args.image)]
+        return images.images[n], int(images.labels[n])
+    if not os.path.exists(args.image):
+        images = images_for(net)
+        if args.image in getattr(images, "files", []):
+            n = images.files.index(args.image)
+            return images.images[n], int(images.labels[n])
+        raise ValueError(f"{args.image}: no such file")
+    size = net.input_shape[1]
+    return np.round(load_image(args.image, size) * 255).astype(np.uint8), None
 
 
 def cmd_occlude(args):
     import numpy as np
 
     from . import analysis, plot
-    from .data import bundled_images, load_image
+    from .tour import occlusion_setting, predict_class
     net, mean, meta = _model(args)
     classes = meta.get("classes") or [str(c) for c in range(net.output_shapes(net.input_shape)[-1][1][0])]
-    size = net.input_shape[1]
-    if args.image.isdigit():
-        images = bundled_images()
-        where = {int(i): n for n, i in enumerate(images.indices)}
-        if int(args.image) not in where:
-            raise ValueError(f"test image {args.image} is not in the bundled sample; give an image file")
-        n = where[int(args.image)]
-        image, label = images.images[n], int(images.labels[n])
-    else:
-        image = np.round(load_image(args.image, size) * 255).astype(np.uint8)
-        label = None
+    image, label = _occlusion_image(args, net, classes)
     if args.label is not None:
         if args.label not in classes:
             raise ValueError(f"--label must be one of {classes}, got {args.label!r}")
         label = classes.index(args.label)
-    if label is None:   # no true class known: use the network's own answer on the clean image
-        from .tour import predict_class
+    guess = label is None
+    if guess:   # no true class known: use the network's own answer on the clean image, and say so
         label = predict_class(net, mean, image)
-    result = analysis.occlusion(net, image, label, mean, args.layer, args.size, args.stride)
+        print(f"no --label given: using the network's guess, {classes[label]!r}, as the class to track")
+    size, stride = occlusion_setting(image.shape[-1])
+    result = analysis.occlusion(net, image, label, mean, args.layer, args.size or size, args.stride or stride)
     name = os.path.splitext(os.path.basename(args.image))[0]
-    return _done(plot.occlusion_figure(image.astype(np.float32) / 255, result, classes, label,
-                                       os.path.join(args.out, f"occlusion_{name}.png")))
+    path = plot.occlusion_figure(image.astype(np.float32) / 255, result, classes, label,
+                                 os.path.join(args.out, f"occlusion_{name}.png"), guess=guess)
+    print(analysis.occlusion_verdict([result], [classes[label]]))
+    return _done(path)
 
 
 def cmd_invariance(args):
-    from .data import bundled_images
-    from .tour import figure_invariance
+    from .tour import figure_invariance, images_for
     net, mean, _ = _model(args)
-    path, caption = figure_invariance(net, mean, bundled_images(), args.out)
-    print(caption)
-    return _done(path)
+    return _report(*figure_invariance(net, mean, images_for(net), args.out))
 
 
 def cmd_evolution(args):
-    from .data import bundled_images
-    from .tour import figure_evolution
-    _, mean, meta = _model(args)
-    path, caption = figure_evolution(meta, mean, bundled_images(), args.out)
-    print(caption)
-    return _done(path)
+    from .tour import figure_evolution, images_for
+    net, mean, meta = _model(args)
+    images = images_for(net)
+    return _report(*figure_evolution(net, mean, meta, images, args.out, n_images=min(200, len(images)),
+                                     model_path=args.model))
 
 
 def cmd_correspondence(args):
-    from .data import bundled_images
-    from .tour import figure_correspondence
+    from .tour import figure_correspondence, images_for
     net, mean, _ = _model(args)
-    path, result = figure_correspondence(net, mean, bundled_images(), args.out)
+    path, caption, verdict, result = figure_correspondence(net, mean, images_for(net), args.out)
     layers = list(result.random)
     print(f"{'occluded part':<16}" + "".join(f"Delta {layer:<12}" for layer in layers))
     for part, d in result.parts.items():
         print(f"{part:<16}" + "".join(f"{d[layer]:<18.3f}" for layer in layers))
     print(f"{'random':<16}" + "".join(f"{m:.3f} +- {sd:.3f}{'':<6}" for m, sd in result.random.values()))
-    return _done(path)
+    return _report(path, caption, verdict)
 
 
 def cmd_filters(args):
-    from .data import bundled_images
-    from .tour import figure_filters, with_twin
-    net, mean, _ = _model(args)
-    path, caption = figure_filters(with_twin(net, mean, args.twin), args.out, bundled_images())
-    print(caption)
-    return _done(path)
+    from .tour import figure_filters, images_for, with_twin
+    net, mean, meta = _model(args)
+    return _report(*figure_filters(with_twin(net, mean, args.twin, meta), args.out, images_for(net)))
+
+
+def _pretraining_sets(args, net, mean):
+    """The classes a model was trained on, as (train, test) sets it can see: CIFAR-10 train/test
+    for a 32 px model, Imagenette train/val (centre 64 px) for a 64 px one."""
+    import numpy as np
+
+    from . import data
+    if net.input_shape[-1] == 32:
+        return data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
+    size = net.input_shape[-1]
+    sets = []
+    for split in ("train", "val"):
+        ds = data.load_imagenette(args.data, split)
+        ds = ds.subset(np.random.default_rng(0).permutation(len(ds)), ds.name)   # sorted by class: shuffle
+        sets.append(data.ArrayDataset(np.ascontiguousarray(data.centre_crop(ds.images, (size, size))),
+                                      ds.labels, ds.classes, ds.name))
+    return tuple(sets)
 
 
 def cmd_features(args):
-    from . import analysis, data, plot
-    net, mean, _ = _model(args)
-    train, test = data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
+    from . import analysis, plot
+    net, mean, meta = _model(args)
     layers = args.layers.split(",")
-    print(f"linear probes on {args.train} training and {args.test} test images of CIFAR-10 ...")
+    for layer in layers:
+        net.index(layer)
+    if args.json:
+        _check_writable(args.json)
+    train, test = _pretraining_sets(args, net, mean)
+    print(f"{args.classifier} probes on {args.train} training and {args.test} test images of {train.name} / "
+          f"{test.name} ...")
     results = analysis.feature_analysis(net, (train.images[:args.train], train.labels[:args.train]),
                                         (test.images[:args.test], test.labels[:args.test]), mean,
-                                        layers, epochs=args.epochs)
+                                        layers, epochs=args.epochs, classifier=args.classifier)
     print(f"{'layer':<8}{'train acc':>10}{'test acc':>10}")
     for layer, r in results.items():
         print(f"{layer:<8}{r.train_accuracy:>10.3f}{r.test_accuracy:>10.3f}")
-    return _done(plot.curve(layers, [[r.train_accuracy for r in results.values()],
-                                     [r.test_accuracy for r in results.values()]],
-                            os.path.join(args.out, "features.png"), xlabel="layer", ylabel="accuracy",
-                            title="Table 7: softmax on frozen features", labels=["train", "test"]))
+    verdict = analysis.depth_verdict({layer: r.test_accuracy for layer, r in results.items()})
+    print(verdict)
+    written = [plot.curve(layers, [[r.train_accuracy for r in results.values()],
+                                   [r.test_accuracy for r in results.values()]],
+                          os.path.join(args.out, "features.png"), xlabel="layer", ylabel="accuracy",
+                          title=f"Table 7: {args.classifier} on frozen features", labels=["train", "test"])]
+    if args.json:
+        _write_json(args.json, {"model": meta["model"], "dataset": train.name, "classifier": args.classifier,
+                                "train_images": int(min(args.train, len(train))),
+                                "test_images": int(min(args.test, len(test))),
+                                "layers": {layer: {"train": r.train_accuracy, "test": r.test_accuracy}
+                                           for layer, r in results.items()},
+                                "verdict": {"holds": verdict.holds, "text": str(verdict)}})
+        written.append(args.json)
+    return _done(written)
 
 
 def cmd_ablation(args):
@@ -229,36 +361,122 @@ def cmd_ablation(args):
                             title=f"Table 3: ablations of {args.model}", labels=["train", "validation"])])
 
 
-def cmd_transfer(args):
-    import json
+def _image_folder_for(net, mean, folder):
+    """An image folder as the model sees it: short side resized to the size the model was trained
+    at (its mean image's), then the centre cut to the model's input size."""
+    import numpy as np
 
+    from . import data
+    dataset = data.load_image_folder(folder, size=mean.shape[-1])
+    size = net.input_shape[-1]
+    if dataset.images.shape[-1] != size:
+        files = dataset.files
+        dataset = data.ArrayDataset(np.ascontiguousarray(data.centre_crop(dataset.images, (size, size))),
+                                    dataset.labels, dataset.classes, dataset.name)
+        dataset.files = files
+    return dataset
+
+
+def _layer_number(layer):
+    digits = "".join(ch for ch in layer if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def cmd_transfer(args):
     import numpy as np
 
     from . import analysis, data, plot
     net, mean, meta = _model(args)
+    if not args.images and net.input_shape[-1] != 32:
+        caltech = data.data_root(args.data) / "caltech101"
+        if not caltech.is_dir():
+            raise ValueError(f"{meta['model']} takes {net.input_shape[-1]} px photos: give an image folder "
+                             f"with --images (e.g. Caltech-101; none found at {caltech})")
+        args.images = str(caltech)
     if args.images:                     # Caltech-101 layout: one sub-folder per class
-        dataset = data.load_image_folder(args.images, size=mean.shape[-1])
+        dataset = _image_folder_for(net, mean, args.images)
     else:
         dataset = data.load_cifar10(args.data, "test")
     per_class = [int(n) for n in args.per_class.split(",")]
-    print(f"transfer: softmax on frozen {args.layer} of {meta['model']} vs training from scratch, "
-          f"{dataset.name}: {len(dataset.classes)} classes, {len(dataset)} images, {args.folds} folds")
-    results = analysis.transfer(net, mean, dataset, per_class, args.test_per_class, args.folds, args.layer,
-                                scratch_epochs=args.scratch_epochs, model_name=meta["model"],
-                                model_options=meta.get("model_options", {}), seed=args.seed)
-    rows = [{"per_class": r.per_class, "pretrained": r.pretrained, "scratch": r.scratch} for r in results]
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "transfer.json"), "w") as f:
-        json.dump({"model": meta["model"], "dataset": dataset.name, "layer": args.layer, "rows": rows}, f,
-                  indent=1)
-    curves = [[float(np.mean(r.pretrained)) for r in results]]
+    layers = args.layers.split(",")
+    classifiers = args.classifiers.split(",")
+    for layer in layers:
+        net.index(layer)                # a clear error for an unknown layer, before any work
+    if args.json:
+        _check_writable(args.json)
+    scratch = (f", against the same network trained from scratch for {args.scratch_epochs} epochs "
+               "(SGD 0.01, momentum 0.9, batch up to 128, crops and flips; one run per fold)"
+               if args.scratch_epochs else "")
+    print(f"transfer: {'/'.join(classifiers)} on frozen {', '.join(layers)} of {meta['model']}{scratch}; "
+          f"{dataset.name}: {len(dataset.classes)} classes, {len(dataset)} images, {args.folds} folds, "
+          f"up to {args.test_per_class} test images per class")
+    results = analysis.transfer(net, mean, dataset, per_class, args.test_per_class, args.folds,
+                                layers=layers, classifiers=classifiers, scratch_epochs=args.scratch_epochs,
+                                model_name=meta["model"], model_options=meta.get("model_options", {}),
+                                seed=args.seed, progress=not args.quiet)
+    stats = lambda v: {"mean": float(np.mean(v)), "std": float(np.std(v)), "folds": [float(a) for a in v]}  # noqa: E731
+    rows = [{"per_class": r.per_class, "pretrained": {k: stats(v) for k, v in r.probes.items()},
+             "scratch": stats(r.scratch) if r.scratch else None} for r in results]
+    _print_transfer(results, layers, classifiers)
+    verdicts = []
+    if args.scratch_epochs:
+        verdicts.append(analysis.transfer_verdict(results))
+    if len(layers) >= 3:
+        top = results[-1]
+        verdicts.append(analysis.depth_verdict({l: float(np.mean(top.probes[f"{l} {classifiers[0]}"]))
+                                                for l in layers}))
+    for v in verdicts:
+        print(v)
+    table = {"model": meta["model"], "dataset": dataset.name, "classes": len(dataset.classes),
+             "folds": args.folds, "test_per_class": args.test_per_class, "layers": layers,
+             "classifiers": classifiers, "scratch_epochs": args.scratch_epochs, "rows": rows,
+             "verdicts": [{"figure": v.figure, "holds": v.holds, "text": str(v)} for v in verdicts]}
+    written = [os.path.join(args.out, "transfer.json")]
+    _write_json(written[0], table)
+    if args.json:
+        _write_json(args.json, table)
+        written.append(args.json)
+    keys = list(results[0].probes)
+    curves = [[float(np.mean(r.probes[k])) for r in results] for k in keys]
+    spreads = [[float(np.std(r.probes[k])) for r in results] for k in keys]
+    names = [f"pretrained {k}" for k in keys]
     if args.scratch_epochs:
         curves.append([float(np.mean(r.scratch)) for r in results])
-    return _done([os.path.join(args.out, "transfer.json"),
-                  plot.curve(per_class, curves, os.path.join(args.out, "transfer.png"),
-                             xlabel="training images per class", ylabel="mean class accuracy",
-                             title=f"Fig. 9: {dataset.name}",
-                             labels=["pretrained + softmax", "from scratch"][:len(curves)])])
+        spreads.append([float(np.std(r.scratch)) for r in results])
+        names.append("from scratch")
+    written.append(plot.curve(per_class, curves, os.path.join(args.out, "transfer.png"),
+                              xlabel="training images per class", ylabel="mean class accuracy",
+                              title=f"Fig. 9: {dataset.name}", labels=names, errors=spreads))
+    return _done(written)
+
+
+def _print_transfer(results, layers, classifiers):
+    """The transfer table, our mean +- std over folds beside the paper's Caltech-101 numbers."""
+    import numpy as np
+
+    from .analysis import PAPER_TABLE4, PAPER_TABLE7
+    print(f"{'per class':>9}  {'features':<16}{'here':>16}{'paper (Caltech-101)':>22}")
+    for r in results:
+        for key, v in r.probes.items():
+            layer, kind = key.split(" ")
+            paper = PAPER_TABLE7.get(kind, {}).get(_layer_number(layer)) if r.per_class == 30 else None
+            if layer in ("relu7", "fc7") and kind == "softmax" and r.per_class in PAPER_TABLE4:
+                paper = PAPER_TABLE4[r.per_class]["pretrained"][0]
+            print(f"{r.per_class:>9}  {key:<16}{np.mean(v):>9.3f} +- {np.std(v):.3f}"
+                  f"{'' if paper is None else f'{paper / 100:>16.3f}':>22}")
+        if r.scratch:
+            paper = PAPER_TABLE4.get(r.per_class, {}).get("scratch")
+            print(f"{r.per_class:>9}  {'from scratch':<16}{np.mean(r.scratch):>9.3f} +- {np.std(r.scratch):.3f}"
+                  f"{'' if paper is None else f'{paper[0] / 100:>16.3f}':>22}")
+
+
+def _check_writable(path):
+    """Fail before the work, not after it, when an output file cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"--json {path}: is a folder, expected a file name")
+    if os.path.exists(folder) and not os.access(folder, os.W_OK):
+        raise ValueError(f"--json {path}: cannot write in {folder}")
 
 
 def build_parser():
@@ -274,7 +492,11 @@ def build_parser():
                                    "Checkpoints every epoch; --resume continues bit-identically; "
                                    "Ctrl-C saves a checkpoint first.")
     p.add_argument("--model", default="zf-small", help="model name (default zf-small)")
-    p.add_argument("--data", default=None, help="folder with CIFAR-10 (default $MINIZF_DATA or ../shared/data)")
+    p.add_argument("--dataset", choices=("cifar10", "imagenette"), default="cifar10",
+                   help="cifar10 (32 px, for zf-small) or imagenette (72 px photos cropped to 64, for zf64)")
+    p.add_argument("--data", default=None, help="folder with the datasets (default $MINIZF_DATA or ../shared/data)")
+    p.add_argument("--crop-pad", type=int, default=None,
+                   help="pad images by this many pixels before random crops (default 4 for cifar10, 0 for imagenette)")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--out", default="runs/zf-small", help="output folder for checkpoints and logs")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
@@ -296,19 +518,28 @@ def build_parser():
     p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
     p.set_defaults(run=cmd_train)
 
-    p = sub.add_parser("evaluate", help="top-1/top-5 error of a model on the CIFAR-10 test set",
-                       description="Evaluate a model file (model.npz or a checkpoint) on the CIFAR-10 "
-                                   "test set; prints top-1/top-5 error and writes a confusion matrix PNG.")
-    p.add_argument("checkpoint")
+    p = sub.add_parser("evaluate", help="top-1/top-5 error of models and their ensemble (Table 2)",
+                       description="Evaluate model files (model.npz or checkpoints) on the CIFAR-10 test "
+                                   "set or an image folder (--images); prints top-1/top-5 error and the "
+                                   "per-class accuracy, and writes a confusion matrix PNG. With several "
+                                   "models, their ensemble (the average of their class probabilities, "
+                                   "Table 2) is scored too.")
+    p.add_argument("checkpoint", nargs="+", help="one or more model files")
+    p.add_argument("--images", default=None, help="a folder with one sub-folder per class, named as the "
+                   "model's classes (e.g. ../shared/data/imagenette/val); default: the CIFAR-10 test set")
     p.add_argument("--data", default=None)
     p.add_argument("--ten-crop", action="store_true", help="average 10 crops per image (Sec. 3)")
-    p.add_argument("--subset", type=int, default=0)
-    p.add_argument("--out", default=None, help="confusion matrix PNG path")
+    p.add_argument("--subset", type=int, default=0, help="score N images only (a fixed random sample of "
+                   "an image folder; the first N CIFAR-10 test images)")
+    p.add_argument("--out", default=None, help="folder for confusion.png (default: the current folder), "
+                   "or a .png path")
+    p.add_argument("--json", default=None, help="also write the table to this JSON file")
     p.set_defaults(run=cmd_evaluate)
 
     def figure_command(name, help_text, run, out="figures"):
         q = sub.add_parser(name, help=help_text, description=help_text)
-        q.add_argument("--model", default=None, help="model file (default: the bundled data/zf_small.npz)")
+        q.add_argument("--model", default=None, help="model file (default: the bundled data/zf64.npz, "
+                       "else data/zf_small.npz)")
         q.add_argument("--out", default=out, help=f"output folder (default {out})")
         q.set_defaults(run=run)
         return q
@@ -331,8 +562,9 @@ def build_parser():
     q.add_argument("--label", default=None, help="true class name (default: the bundled label, or the "
                    "network's prediction for an image file)")
     q.add_argument("--layer", default="relu5")
-    q.add_argument("--size", type=int, default=8, help="side of the square in pixels")
-    q.add_argument("--stride", type=int, default=2)
+    q.add_argument("--size", type=int, default=None, help="side of the square in pixels (default 8 for "
+                   "32 px images, 12 for 64 px)")
+    q.add_argument("--stride", type=int, default=None, help="step between positions (default 2 for 32 px, 4 for 64 px)")
     figure_command("invariance", "Fig. 5: feature distances at layers 1 and 7 and the true-class "
                    "probability as images are translated, scaled and rotated", cmd_invariance)
     figure_command("evolution", "Fig. 4: projections of the strongest activations at each training "
@@ -342,14 +574,19 @@ def build_parser():
     q = figure_command("filters", "Fig. 6 / Sec. 4.1: first-layer filters of the ZF and Krizhevsky-style "
                        "models with dead-filter counts and frequency coverage", cmd_filters)
     q.add_argument("--twin", default=None, help="Krizhevsky-style model file (default: the bundled one)")
-    q = figure_command("features", "Table 7 (Sec. 5): train a softmax classifier on the frozen features "
-                       "of each layer (conv maps pooled to 4x4) and compare test accuracy by depth",
+    q = figure_command("features", "Table 7 (Sec. 5): train a softmax or linear SVM on the frozen features "
+                       "of each layer (conv maps pooled to 4x4) of the model's own classes (CIFAR-10 or "
+                       "Imagenette) and compare test accuracy by depth; for Caltech-101, use "
+                       "`minizf transfer --layers ... --classifiers svm,softmax`",
                        cmd_features)
-    q.add_argument("--data", default=None, help="folder with CIFAR-10 (default $MINIZF_DATA or ../shared/data)")
+    q.add_argument("--data", default=None, help="folder with the datasets (default $MINIZF_DATA or ../shared/data)")
     q.add_argument("--layers", default="relu1,relu2,relu3,relu4,relu5,relu7")
     q.add_argument("--train", type=int, default=5000, help="training images for the classifiers")
     q.add_argument("--test", type=int, default=2000, help="test images")
     q.add_argument("--epochs", type=int, default=30)
+    q.add_argument("--classifier", choices=("softmax", "svm"), default="softmax",
+                   help="softmax or a linear SVM (one-vs-rest hinge)")
+    q.add_argument("--json", default=None, help="also write the table to this JSON file")
 
     q = sub.add_parser("ablation", help="Table 3 (Sec. 5.1): remove or resize layers, retrain each "
                        "variant the same way, compare train and validation errors",
@@ -374,9 +611,10 @@ def build_parser():
     q.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
     q.set_defaults(run=cmd_ablation)
 
-    q = figure_command("transfer", "Tables 4-5, Fig. 9 (Sec. 5.2): a softmax on the frozen layer-7 "
-                       "features, trained on a few images per class, against the same network trained "
-                       "from scratch on them", cmd_transfer)
+    q = figure_command("transfer", "Tables 4-5, 7 and Fig. 9 (Sec. 5.2): a softmax or linear SVM on the "
+                       "frozen features of layers 5 and 7 (or any), trained on a few images per class, "
+                       "against the same network trained from scratch on them; mean class accuracy "
+                       "+- std over folds, beside the paper's Caltech-101 numbers", cmd_transfer)
     q.add_argument("--images", default=None, help="an image folder with one sub-folder per class "
                    "(Caltech-101 layout); default: the CIFAR-10 test set (images the bundled model never "
                    "trained on, but its own classes)")
@@ -384,10 +622,16 @@ def build_parser():
     q.add_argument("--per-class", default="5,15,30", help="training images per class (default 5,15,30)")
     q.add_argument("--test-per-class", type=int, default=50)
     q.add_argument("--folds", type=int, default=5, help="random splits to average (default 5)")
-    q.add_argument("--layer", default="relu7")
+    q.add_argument("--layers", default="relu5,relu7", help="comma-separated layers whose frozen features "
+                   "are classified (default relu5,relu7: Table 4 for layers 5 and 7; "
+                   "relu1,relu2,relu3,relu4,relu5,relu7 with --per-class 30 makes Table 7)")
+    q.add_argument("--classifiers", default="softmax", help="softmax, svm (a linear SVM) or both, "
+                   "comma-separated (Table 7 compares them)")
     q.add_argument("--scratch-epochs", type=int, default=30, help="epochs of the from-scratch "
                    "comparison (0: skip it; it trains one network per fold)")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--json", default=None, help="also write the table (fold means and stds) to this file")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 

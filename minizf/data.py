@@ -30,6 +30,32 @@ def bundled_model(name="zf_small"):
     return load_model(path)
 
 
+def load_imagenette(root=None, split="train"):
+    """Imagenette (10 ImageNet classes) from root/imagenette/{train,val}: uint8 (N, 3, 72, 72)."""
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    root = data_root(root)
+    folder = root / "imagenette" / split if (root / "imagenette").is_dir() else root / split
+    if not folder.is_dir():
+        raise ValueError(f"Imagenette not found: no folder {folder} (pass --data PATH or set MINIZF_DATA)")
+    return load_image_folder(folder, size=72, name=f"Imagenette {split}")
+
+
+PHOTO_SAMPLE = "imagenette_sample"
+
+
+def bundled_photos(size=64):
+    """The Imagenette val photos shipped in data/imagenette_sample (50 per class and the
+    figures' picks): uint8 (N, 3, size, size), the centre of each 72 px photo, with ``.files``."""
+    folder = ASSETS / PHOTO_SAMPLE
+    dataset = load_image_folder(folder, size=72, name="Imagenette val sample")
+    files = dataset.files
+    dataset = ArrayDataset(np.ascontiguousarray(centre_crop(dataset.images, (size, size))), dataset.labels,
+                           dataset.classes, dataset.name)
+    dataset.files = files
+    return dataset
+
+
 def bundled_images():
     """The CIFAR-10 test images shipped in data/cifar10_sample.npz, with their test-set indices."""
     with np.load(ASSETS / "cifar10_sample.npz") as f:
@@ -161,8 +187,22 @@ def mean_image(dataset, batch=5000):
 
 
 def normalize(images, mean):
-    """uint8 images (N, 3, H, W) -> float32 in [0, 1] minus the mean image (3, H, W)."""
-    return images.astype(np.float32) * np.float32(1 / 255.0) - mean
+    """uint8 images (N, 3, H, W) -> float32 in [0, 1] minus the mean image (3, H', W').
+
+    The mean is the per-pixel mean of the training images; when those were
+    larger than these images (Imagenette's 72 px photos for a 64 px model), its
+    centre is used, as for a centre crop. A mean smaller than the images is an error.
+    """
+    return images.astype(np.float32) * np.float32(1 / 255.0) - centre_crop(mean, images.shape[-2:], "mean image")
+
+
+def centre_crop(array, size, what="image"):
+    """The centre (H, W) = size of an array (..., H', W') with H' >= H, W' >= W."""
+    (h, w), (H, W) = size, array.shape[-2:]
+    if H < h or W < w:
+        raise ValueError(f"{what} of size {H}x{W} is smaller than the images, {h}x{w}")
+    top, left = (H - h) // 2, (W - w) // 2
+    return array[..., top:top + h, left:left + w]
 
 
 def random_crops(images, size, pad, rng, flip=True):
@@ -266,12 +306,15 @@ def load_image_folder(root, size=64, name=None):
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     if not classes:
         raise ValueError(f"{root}: expected one sub-folder per class, found none")
-    images, labels = [], []
+    images, labels, files = [], [], []
     for label, cls in enumerate(classes):
         for path in sorted((root / cls).iterdir()):
             if path.suffix.lower() in IMAGE_EXTENSIONS:
                 images.append(np.round(load_image(path, size) * 255).astype(np.uint8))
                 labels.append(label)
+                files.append(f"{cls}/{path.name}")
     if not images:
         raise ValueError(f"{root}: no images with extensions {IMAGE_EXTENSIONS}")
-    return ArrayDataset(np.stack(images), np.array(labels), classes, name or root.name)
+    dataset = ArrayDataset(np.stack(images), np.array(labels), classes, name or root.name)
+    dataset.files = files       # "class/file.jpg" of each image
+    return dataset

@@ -413,21 +413,18 @@ class Flatten(Layer):
         return dy.reshape(self.x.shape)
 
 
-class SoftmaxCrossEntropy:
-    """The loss: softmax over C classes and mean cross-entropy over the batch.
+class Loss:
+    """A loss over class scores: ``loss = L.forward(scores, labels)`` with scores (N, C) and int
+    labels (N,) returns a float; ``L.backward()`` returns d loss / d scores (N, C)."""
 
-    ``loss = ce.forward(scores, labels)`` with scores (N, C) and int labels (N,)
-    returns a float and keeps ``ce.probs`` (N, C); ``ce.backward()`` returns
-    d loss / d scores (N, C).
-    """
-
-    name = "SoftmaxCrossEntropy"
+    name = "Loss"
 
     def __init__(self):
-        self.probs = None
         self.labels = None
+        self._cache = None
 
-    def forward(self, scores, labels):
+    def check(self, scores, labels):
+        """Validate scores (N, C) and labels (N,) in [0, C); returns labels as an array of scores' module."""
         xp = get_array_module(scores)
         labels = xp.asarray(labels)
         if scores.ndim != 2:
@@ -442,15 +439,49 @@ class SoftmaxCrossEntropy:
         if n and (int(labels.min()) < 0 or int(labels.max()) >= c):
             raise ValueError(f"{self.name}: labels must lie in [0, {c}), got range "
                              f"[{int(labels.min())}, {int(labels.max())}]")
-        loss, self.probs = F.softmax_cross_entropy(scores, labels)
-        self.labels = labels
+        return labels
+
+    def forward(self, scores, labels):
+        self.labels = self.check(scores, labels)
+        loss, self._cache = self._forward(scores, self.labels)
         return loss
 
     def backward(self, dloss=1.0):
         """d (dloss * loss) / d scores, shape (N, C)."""
-        if self.probs is None:
+        if self._cache is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
-        return F.softmax_cross_entropy_backward(self.probs, self.labels) * dloss
+        return self._backward(self._cache, self.labels) * dloss
 
     def __repr__(self):
-        return "SoftmaxCrossEntropy()"
+        return f"{self.name}()"
+
+
+class SoftmaxCrossEntropy(Loss):
+    """The loss: softmax over C classes and mean cross-entropy over the batch.
+
+    ``loss = ce.forward(scores, labels)`` with scores (N, C) and int labels (N,)
+    returns a float and keeps ``ce.probs`` (N, C); ``ce.backward()`` returns
+    d loss / d scores (N, C).
+    """
+
+    name = "SoftmaxCrossEntropy"
+    _forward = staticmethod(F.softmax_cross_entropy)
+    _backward = staticmethod(F.softmax_cross_entropy_backward)
+
+    @property
+    def probs(self):
+        """The softmax probabilities (N, C) of the last forward."""
+        return self._cache
+
+
+class MulticlassHinge(Loss):
+    """A linear SVM's loss, one-vs-rest (Table 7's SVM): mean over the batch of
+    sum_j max(0, 1 - t_ij s_ij), t_ij = +1 for the true class, -1 otherwise.
+
+    ``hinge.forward(scores (N, C), labels (N,))`` -> float; ``hinge.backward()`` -> (N, C).
+    A Linear layer trained with it (and weight decay) is C binary linear SVMs.
+    """
+
+    name = "MulticlassHinge"
+    _forward = staticmethod(F.one_vs_rest_hinge)
+    _backward = staticmethod(F.one_vs_rest_hinge_backward)

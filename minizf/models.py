@@ -110,6 +110,28 @@ def krizhevsky_small64(num_classes=10, drop=(), widths=(64, 128, 192, 192, 128),
     return eight_layer_net((3, 64, 64), convs, widths, fc_width, num_classes, drop)
 
 
+def zf64(num_classes=10, drop=(), widths=(64, 128, 192, 192, 128), fc_width=512):
+    """Fig. 3 scaled to 64x64 photos (Imagenette): (N, 3, 64, 64) -> (N, num_classes).
+
+    conv1 7x7/2 pad 3 -> 32 (the paper's first layer), pool -> 16, LRN;
+    conv2 5x5/1 pad 2 -> 16, pool -> 8, LRN; conv3-5 3x3/1 at 8x8; pool5 -> 4x4.
+    (The paper's conv2 has stride 2, which at 64 px would leave conv3 at 4x4;
+    here it keeps stride 1, so the model keeps twice its twin's resolution.)
+    """
+    convs = [(7, 2, 3), (5, 1, 2), (3, 1, 1), (3, 1, 1), (3, 1, 1)]
+    return eight_layer_net((3, 64, 64), convs, widths, fc_width, num_classes, drop)
+
+
+def krizhevsky64(num_classes=10, drop=(), widths=(64, 128, 192, 192, 128), fc_width=512):
+    """The Krizhevsky-style twin of ``zf64`` (Sec. 4.1): (N, 3, 64, 64) -> (N, num_classes).
+
+    conv1 11x11/4 pad 5 -> 16 (2012's first layer), pool -> 8, LRN; conv2
+    5x5/1 pad 2 -> 8 (as 2012's), pool -> 4, LRN; conv3-5 at 4x4; pool5 -> 2x2.
+    """
+    convs = [(11, 4, 5), (5, 1, 2), (3, 1, 1), (3, 1, 1), (3, 1, 1)]
+    return eight_layer_net((3, 64, 64), convs, widths, fc_width, num_classes, drop)
+
+
 MODELS = {
     "zf": zfnet,
     "krizhevsky": krizhevsky_net,
@@ -117,6 +139,8 @@ MODELS = {
     "krizhevsky-small": krizhevsky_small,
     "zf-small64": zf_small64,
     "krizhevsky-small64": krizhevsky_small64,
+    "zf64": zf64,
+    "krizhevsky64": krizhevsky64,
 }
 
 

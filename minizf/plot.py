@@ -22,12 +22,15 @@ def _save(fig, path):
     return path
 
 
-def to_display(image, signed=False):
+def to_display(image, signed=False, clip=None):
     """An array (3, H, W) or (H, W) -> an array for imshow, values in [0, 1].
 
     signed=False: min-max stretch. signed=True: centred, so 0 is mid-grey and
-    the larger of |min|, |max| reaches black or white (for projections and
-    filters, whose sign matters; a min-max stretch would shift the grey level).
+    the largest |value| reaches black or white (for projections and filters,
+    whose sign matters; a min-max stretch would shift the grey level).
+    clip: with signed, scale by this percentile of |value| instead of the
+    largest and clip the rest, so a few strong pixels do not leave the
+    picture faint (the paper's figures are contrast-normalised this way).
     """
     a = to_numpy(image).astype(np.float64)
     if a.ndim == 3:
@@ -35,8 +38,9 @@ def to_display(image, signed=False):
         if a.shape[2] == 1:
             a = a[:, :, 0]
     if signed:
-        m = np.abs(a).max()
-        return 0.5 + 0.5 * a / m if m > 0 else np.full_like(a, 0.5)
+        m = np.percentile(np.abs(a), clip) if clip else np.abs(a).max()
+        m = m if m > 0 else np.abs(a).max()
+        return np.clip(0.5 + 0.5 * a / m, 0, 1) if m > 0 else np.full_like(a, 0.5)
     lo, hi = a.min(), a.max()
     return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
@@ -62,13 +66,17 @@ def image_grid(images, path, titles=None, ncols=None, signed=False, suptitle=Non
     return _save(fig, path)
 
 
-def curve(xs, ys, path, xlabel="", ylabel="", title="", labels=None, logy=False, logx=False):
-    """Save a line plot (one or several curves) as a PNG; returns path."""
+def curve(xs, ys, path, xlabel="", ylabel="", title="", labels=None, logy=False, logx=False, errors=None):
+    """Save a line plot (one or several curves) as a PNG; returns path.
+
+    errors: error bars (e.g. the standard deviation over folds), shaped like ys."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.4))
     series = ys if labels else [ys]
-    for k, y in enumerate(series):
-        ax.plot(xs, y, marker="o", ms=3, label=labels[k] if labels else None)
+    spreads = (errors if labels else [errors]) if errors is not None else [None] * len(series)
+    for k, (y, e) in enumerate(zip(series, spreads)):
+        ax.errorbar(xs, y, yerr=e, marker="o", ms=3, capsize=3 if e is not None else 0,
+                    label=labels[k] if labels else None)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if logy:
         ax.set_yscale("log")
@@ -137,7 +145,11 @@ def confusion_figure(counts, classes, path, title=""):
 
 
 # ----------------------------------------------------------------------------- the paper's figures
-def tile(images, ncols, signed=False, pad=1):
+#: Projections are scaled by this percentile of their |values| (``to_display``'s clip).
+PROJECTION_CLIP = 99.5
+
+
+def tile(images, ncols, signed=False, pad=1, clip=None):
     """Images (K, 3, h, w) -> one RGB mosaic (H, W, 3) in [0, 1], each image normalised on its own
     (``to_display``: centred for signed projections, as the paper's figures)."""
     k, _, h, w = images.shape
@@ -145,7 +157,7 @@ def tile(images, ncols, signed=False, pad=1):
     out = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad, 3))
     for n in range(k):
         r, c = divmod(n, ncols)
-        shown = to_display(images[n], signed)
+        shown = to_display(images[n], signed, clip)
         out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = \
             shown if shown.ndim == 3 else shown[..., None]
     return out
@@ -163,7 +175,7 @@ def top9_figure(projections, patches, channels, layer, path, per_row=3):
         ax.axis("off")
     for n, channel in enumerate(channels):
         r, c = divmod(n, per_row)
-        axes[r, 2 * c].imshow(tile(projections[n], 3, signed=True), interpolation="nearest")
+        axes[r, 2 * c].imshow(tile(projections[n], 3, signed=True, clip=PROJECTION_CLIP), interpolation="nearest")
         axes[r, 2 * c + 1].imshow(tile(patches[n], 3), interpolation="nearest")
         axes[r, 2 * c].set_title(f"map {channel}", fontsize=8)
     fig.suptitle(f"{layer}: top-9 activations projected (left) and their image patches (right)", fontsize=9)
@@ -179,7 +191,7 @@ def evolution_figure(epochs, rows, labels, path):
     for r, row in enumerate(rows):
         for c, projection in enumerate(row):
             ax = axes[r, c]
-            ax.imshow(to_display(projection, signed=True), interpolation="nearest")
+            ax.imshow(to_display(projection, signed=True, clip=PROJECTION_CLIP), interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
@@ -190,15 +202,22 @@ def evolution_figure(epochs, rows, labels, path):
     return _save(fig, path)
 
 
-def invariance_figure(results, path, names=None):
-    """Fig. 5: a column per transformation; rows: normalised distance per layer, then p(true class)."""
+def invariance_figure(results, path, names=None, examples=None):
+    """Fig. 5: a column per transformation; rows: (optionally) the transformed example images
+    ({kind: [uint8 (3, H, W)]}), normalised distance per layer, then p(true class)."""
     plt = _pyplot()
     layers = list(results[0].distances)
-    fig, axes = plt.subplots(len(layers) + 1, len(results), figsize=(3.3 * len(results), 2.3 * (len(layers) + 1)),
-                             squeeze=False)
+    top = 1 if examples else 0
+    fig, axes = plt.subplots(len(layers) + 1 + top, len(results),
+                             figsize=(3.3 * len(results), 2.3 * (len(layers) + 1) + 1.6 * top), squeeze=False,
+                             gridspec_kw={"height_ratios": [0.7] * top + [1] * (len(layers) + 1)})
     from .analysis.invariance import KINDS
     for c, res in enumerate(results):
-        for r, layer in enumerate(layers):
+        if examples:
+            strip = np.concatenate([np.asarray(im).transpose(1, 2, 0) for im in examples[res.kind]], axis=1)
+            axes[0, c].imshow(strip, interpolation="nearest")
+            axes[0, c].axis("off")
+        for r, layer in enumerate(layers, start=top):
             ax = axes[r, c]
             for n, curve_ in enumerate(res.distances[layer]):
                 ax.plot(res.amounts, curve_, "o-", ms=2, label=names[n] if names else None)
@@ -210,7 +229,7 @@ def invariance_figure(results, path, names=None):
         ax.set_ylabel("p(true class)", fontsize=7)
         ax.set_xlabel(KINDS[res.kind], fontsize=8)
         axes[0, c].set_title(res.kind, fontsize=9)
-    for ax in axes.ravel():
+    for ax in axes[top:].ravel():
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
     if names:
@@ -234,7 +253,8 @@ def filters_figure(weights, names, stats, path, projections=None):
                      f"energy {shares}", fontsize=8)
         if projections is not None:
             p = projections[c]
-            axes[1, c].imshow(tile(p, int(np.ceil(np.sqrt(len(p)))), signed=True), interpolation="nearest")
+            axes[1, c].imshow(tile(p, int(np.ceil(np.sqrt(len(p)))), signed=True, clip=PROJECTION_CLIP),
+                              interpolation="nearest")
             axes[1, c].set_title(f"{name}: strongest conv2 activations, projected", fontsize=8)
     for ax in axes.ravel():
         ax.axis("off")
@@ -242,22 +262,25 @@ def filters_figure(weights, names, stats, path, projections=None):
     return _save(fig, path)
 
 
-def occlusion_figure(image, result, classes, label, path):
+def occlusion_figure(image, result, classes, label, path, guess=False):
     """Fig. 7: (a) image, (b) activation of the strongest map, (c) its projection,
-    (d) p(true class), (e) most probable class, each as a function of the square's position."""
+    (d) p(true class), (e) most probable class, each as a function of the square's position.
+
+    guess: the label is the network's own answer, not a known true class (said so in the titles)."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 5, figsize=(15, 3.3))
     extent = None
     axes[0].imshow(to_display(image), interpolation="nearest")
     axes[0].add_patch(plt.Rectangle((-0.5, -0.5), result.size, result.size, fill=False, ec="yellow", lw=1))
-    axes[0].set_title(f"(a) {classes[label]}, p = {result.prob_true_clean:.2f}", fontsize=9)
+    named = f"network's guess: {classes[label]}" if guess else classes[label]
+    axes[0].set_title(f"(a) {named}, p = {result.prob_true_clean:.2f}", fontsize=9)
     im = axes[1].imshow(result.activation, cmap="viridis", extent=extent)
     axes[1].set_title(f"(b) total activation of map {result.channel}", fontsize=9)
     fig.colorbar(im, ax=axes[1], fraction=0.046)
-    axes[2].imshow(to_display(result.projection, signed=True), interpolation="nearest")
+    axes[2].imshow(to_display(result.projection, signed=True, clip=PROJECTION_CLIP), interpolation="nearest")
     axes[2].set_title(f"(c) projection of map {result.channel}", fontsize=9)
     im = axes[3].imshow(result.prob_true, cmap="magma", vmin=0, vmax=1)
-    axes[3].set_title(f"(d) p({classes[label]})", fontsize=9)
+    axes[3].set_title(f"(d) p({classes[label]}{', guessed' if guess else ''})", fontsize=9)
     fig.colorbar(im, ax=axes[3], fraction=0.046)
     shown = np.unique(result.top_class)
     lookup = {c: i for i, c in enumerate(shown)}

@@ -1,19 +1,55 @@
-"""``minizf tour``: every figure of Sec. 4 from the bundled model and images, with an index page.
+"""``minizf tour``: every figure of Sec. 4 from a bundled model and images, with an index page.
 
-Each ``figure_*`` function runs one experiment of ``minizf.analysis`` and
-draws it with ``minizf.plot``; the commands of ``minizf.cli`` call the same
-functions one at a time.
+Each ``figure_*`` function runs one experiment of ``minizf.analysis``, draws
+it with ``minizf.plot`` and weighs it against the paper with
+``minizf.analysis.verdicts``: it returns ``(paths, caption, verdict)``. The
+commands of ``minizf.cli`` call the same functions one at a time.
+
+The default model is ``zf64`` (64 px, trained on Imagenette photos); the
+32 px CIFAR-10 model ``zf_small`` stays available with ``--model``. Images
+come with the model: Imagenette val photos for a 64 px model, CIFAR-10 test
+images for a 32 px one.
 """
 import html
 import json
 import os
 import time
+import zlib
+from pathlib import Path
 
 import numpy as np
 
 from . import analysis, plot
-from .data import ASSETS, bundled_images, bundled_model
+from .data import ASSETS, bundled_images, bundled_model, bundled_photos
 from .train import load_model
+
+#: The bundled models, best first: the tour's default is the first one present.
+BUNDLED = ("zf64", "zf_small")
+#: Each bundled model's Krizhevsky-style twin (Fig. 6).
+TWINS = {"zf64": "krizhevsky64", "zf-small": "krizhevsky_small"}
+#: Fig. 7's examples: photos where the object is local; CIFAR-10 test indices for the 32 px model.
+OCCLUSION_PHOTOS = ("english_springer/n02102040_1100.jpg", "church/ILSVRC2012_val_00004912.jpg",
+                    "golf_ball/ILSVRC2012_val_00022792.jpg", "parachute/ILSVRC2012_val_00006561.jpg")
+OCCLUSION_CIFAR = (302, 0, 1)
+
+
+def default_model():
+    """(net, mean, meta) of the first bundled model in ``BUNDLED`` that is present."""
+    for name in BUNDLED:
+        if (ASSETS / f"{name}.npz").exists():
+            return bundled_model(name)
+    raise ValueError(f"no bundled model in {ASSETS}; train one with `minizf train`")
+
+
+def images_for(net):
+    """The bundled images a model can look at: Imagenette photos (64 px) or CIFAR-10 (32 px)."""
+    size = net.input_shape[-1] if net.input_shape else None
+    if size == 32:
+        return bundled_images()
+    if size is not None and (ASSETS / "imagenette_sample").is_dir() and size <= 72:
+        return bundled_photos(size)
+    raise ValueError(f"no bundled images of {size} px for this model; the bundled sets are "
+                     "CIFAR-10 (32 px) and Imagenette photos (64 px)")
 
 
 def predict_class(net, mean, image):
@@ -24,39 +60,83 @@ def predict_class(net, mean, image):
 
 
 def pick_maps(net, layer, count, seed=0):
-    """A seeded random choice of ``count`` feature maps of a layer (sorted)."""
+    """A seeded random choice of ``count`` feature maps of a layer (sorted); each layer draws
+    its own maps (the seed is mixed with the layer's name)."""
     channels = net.output_shapes(net.input_shape)[net.index(layer)][1][0]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, zlib.crc32(layer.encode())])
     return np.sort(rng.choice(channels, size=min(count, channels), replace=False))
+
+
+def conv_layers(net):
+    """Names of the network's conv layers, bottom to top."""
+    from .layers import Conv2D
+    return [name for name, layer in net if isinstance(layer, Conv2D)]
 
 
 def figure_curves(meta, out):
     path = plot.training_curves(meta["history"], os.path.join(out, "curves.png"))
     last = meta["history"][-1]
-    return path, (f"Sec. 3 — training curves of the bundled model ({meta['model']}, {len(meta['history'])} "
-                  f"epochs; last validation accuracy {last.get('val_acc', float('nan')):.3f}).")
+    return path, (f"Sec. 3 — training curves of {meta['model']} ({len(meta['history'])} epochs; last "
+                  f"validation accuracy {last.get('val_acc', float('nan')):.3f})."), None
 
 
+# ----------------------------------------------------------------------------- Fig. 2
 def figure_top9(net, mean, images, layer, maps, out, seed=0):
+    """One layer's top-9 figure: (path, caption, top-9 class purity of the shown maps)."""
     channels = pick_maps(net, layer, maps, seed)
     top = analysis.top_activations(net, images.images, mean, layer, channels)
     projections, patches = analysis.project_top(net, images.images, mean, top)
     path = plot.top9_figure(projections, patches, channels, layer, os.path.join(out, f"top9_{layer}.png"))
+    purity = float(analysis.class_purity(images.labels[top.images]).mean())
     return path, (f"Fig. 2 — {layer}: for {len(channels)} random maps, the 9 strongest activations over "
-                  f"{len(images)} CIFAR-10 test images (9 different images), projected by the deconvnet "
-                  "(left, 0 = grey) beside the receptive-field patches (right).")
+                  f"{len(images)} images of {images.name} (9 different images), projected by the deconvnet "
+                  "(left, contrast-normalised per panel, 0 = grey) beside the receptive-field patches "
+                  "(right)."), purity
 
 
-def load_snapshots(net_builder_meta, mean, path=None):
-    """(epoch, net, mean) for each epoch in the bundled snapshot file (conv layers only)."""
+def chance_purity(labels, k=9, draws=2000, seed=0):
+    """The class purity of k images drawn at random from a labelled set (the baseline of Fig. 2)."""
+    rng = np.random.default_rng(seed)
+    return float(analysis.class_purity(rng.choice(labels, size=(draws, k))).mean())
+
+
+def figures_top9(net, mean, images, out, maps, layers=None, seed=0, stat_maps=32):
+    """Fig. 2 for every conv layer, with one verdict on class purity by depth (measured over
+    ``stat_maps`` random maps per layer, of which the first ``maps`` are drawn)."""
+    layers = layers or conv_layers(net)
+    paths, purity = [], {}
+    for layer in layers:
+        path, _, _ = figure_top9(net, mean, images, layer, maps, out, seed)
+        paths.append(path)
+        top = analysis.top_activations(net, images.images, mean, layer, pick_maps(net, layer, stat_maps, seed + 1))
+        purity[layer] = float(analysis.class_purity(images.labels[top.images]).mean())
+    verdict = analysis.top9_verdict(purity, chance_purity(images.labels))
+    caption = (f"Fig. 2 — {', '.join(layers)}: for {maps} random maps of each layer, the 9 strongest "
+               f"activations over {len(images)} images of {images.name} (one per image), projected by the "
+               "deconvnet (left; contrast-normalised per panel, 0 = grey) beside their receptive-field "
+               "patches (right).")
+    return paths, caption, verdict
+
+
+# ----------------------------------------------------------------------------- Fig. 4
+def snapshot_file(meta):
+    """The bundled snapshot file of a bundled model: data/<model>_snapshots.npz."""
+    return ASSETS / f"{meta['model'].replace('-', '_')}_snapshots.npz"
+
+
+def load_snapshots(meta, mean, path=None):
+    """([(epoch, net, mean)], layers) from a bundled snapshot file of some layers' weights
+    (``snapshot_file(meta)`` by default); the other layers keep their initial weights."""
     from . import models
-    path = path or ASSETS / "zf_small_snapshots.npz"
+    path = Path(path or snapshot_file(meta))
+    if not path.exists():
+        raise ValueError(f"no snapshot file {path} for {meta['model']}")
     with np.load(path) as f:
         arrays = {k: f[k] for k in f.files}
     epochs = sorted({int(k.split("/")[0][6:]) for k in arrays})
     snapshots = []
     for epoch in epochs:
-        net = models.build(net_builder_meta["model"], **net_builder_meta.get("model_options", {}))
+        net = models.build(meta["model"], **meta.get("model_options", {}))
         for key, value in arrays.items():
             if key.startswith(f"epoch_{epoch:03d}/"):
                 layer, name = key.split("/")[1].split(".")
@@ -66,81 +146,177 @@ def load_snapshots(net_builder_meta, mean, path=None):
     return snapshots, layers
 
 
-def figure_evolution(meta, mean, images, out, per_layer=2, n_images=200):
-    snapshots, layers = load_snapshots(meta, mean)
-    net = snapshots[-1][1]
+def run_snapshots(model_path):
+    """([(epoch, net, mean)], layers) from a training run's folder: RUN/snapshots/epoch_NNN.npz
+    beside RUN/model.npz (or the checkpoint), all layers."""
+    folder = Path(model_path).parent / "snapshots"
+    files = sorted(folder.glob("epoch_*.npz")) if folder.is_dir() else []
+    if not files:
+        raise ValueError(f"{model_path}: no training snapshots in {folder} (Fig. 4 needs the "
+                         "snapshots/epoch_NNN.npz files that `minizf train` writes beside model.npz)")
+    snapshots = []
+    for f in files:
+        net, mean, _ = load_model(f)
+        snapshots.append((int(f.stem.split("_")[1]), net, mean))
+    return snapshots, conv_layers(snapshots[0][1])
+
+
+def with_final(snapshots, net, mean, meta):
+    """The snapshots followed by the model itself at its last epoch (if not already there)."""
+    epoch = meta.get("epoch") or len(meta.get("history", [])) or (snapshots[-1][0] + 1)
+    if snapshots and snapshots[-1][0] >= epoch:
+        return snapshots
+    return snapshots + [(epoch, net, mean)]
+
+
+def figure_evolution(net, mean, meta, images, out, per_layer=2, n_images=200, model_path=None, stat_maps=16):
+    """Fig. 4 from the bundled snapshots of a bundled model, or the run folder of ``model_path``."""
+    bundled = model_path is None or Path(model_path).resolve().parent == Path(ASSETS).resolve()
+    snapshots, layers = load_snapshots(meta, mean) if bundled else run_snapshots(model_path)
+    snapshots = with_final(snapshots, net, mean, meta)
+    layers = [layer for layer in conv_layers(net) if layer in layers]
+    scan = images.images[:n_images]
     choices = [(layer, int(c)) for layer in layers for c in pick_maps(net, layer, per_layer, seed=1)]
-    epochs, rows = analysis.evolution(snapshots, images.images[:n_images], choices)
+    epochs, rows = analysis.evolution(snapshots, scan, choices)
     path = plot.evolution_figure(epochs, rows, [f"{l} #{c}" for l, c in choices],
                                  os.path.join(out, "evolution.png"))
-    return path, (f"Fig. 4 — feature evolution: the strongest activation over {n_images} test images of "
-                  f"{len(choices)} maps, projected, at each snapshot epoch (columns).")
+    similarity = {layer: analysis.response_similarity(snapshots, scan, layer, pick_maps(net, layer, stat_maps, 2))
+                  for layer in layers}
+    verdict = analysis.evolution_verdict(similarity, list(epochs))
+    return path, (f"Fig. 4 — feature evolution: the strongest activation over {len(scan)} images of "
+                  f"{len(choices)} maps ({per_layer} per layer), projected, at each snapshot epoch "
+                  "(columns; the last is the final model)."), verdict
+
+
+# ----------------------------------------------------------------------------- Fig. 5
+def invariance_settings(size):
+    """Fig. 5's amounts, scaled to the image side: shifts up to a quarter of it, scales 0.6-1.4,
+    rotations -90..90 degrees."""
+    step = max(1, size // 16)
+    return {"translate": np.arange(-4 * step, 4 * step + 1, step), "scale": np.linspace(0.6, 1.4, 9),
+            "rotate": np.arange(-90, 91, 22.5)}
 
 
 def figure_invariance(net, mean, images, out, count=5):
     picks = [int(np.flatnonzero(images.labels == c)[0]) for c in range(min(count, len(images.classes)))]
     imgs, labels = images.images[picks], images.labels[picks]
-    settings = {"translate": np.arange(-8, 9, 2), "scale": np.linspace(0.6, 1.4, 9),
-                "rotate": np.arange(-90, 91, 22.5)}
+    settings = invariance_settings(imgs.shape[-1])
     results = [analysis.invariance(net, imgs, labels, mean, kind, amounts) for kind, amounts in settings.items()]
+    fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)
+    examples = {kind: [analysis.transform(imgs[0], kind, a, fill) for a in amounts[::2]]
+                for kind, amounts in settings.items()}
     path = plot.invariance_figure(results, os.path.join(out, "invariance.png"),
-                                  names=[images.classes[c] for c in labels])
-    return path, ("Fig. 5 — invariance: distance between the feature vectors of the original and the "
-                  "transformed image (divided by the original's norm) at layer 1 (norm1) and layer 7 "
-                  "(relu7), and the probability of the true class, for 5 test images.")
+                                  names=[images.classes[c] for c in labels], examples=examples)
+    return path, ("Fig. 5 — invariance: top, the first image transformed; below, the distance between the "
+                  "feature vectors of the original and the transformed image (divided by the original's "
+                  "norm) at layer 1 (norm1) and layer 7 (relu7), and the probability of the true class, for "
+                  f"{len(picks)} images."), analysis.invariance_verdict(results)
 
 
-def with_twin(net, mean, twin=None):
-    """[(name, net, mean)] for Fig. 6: the ZF model and, if there is one, its Krizhevsky-style
-    twin (the file ``twin``, else the bundled one)."""
-    models = [("ZF-small (3x3/1)", net, mean)]
-    if twin or (ASSETS / "krizhevsky_small.npz").exists():
-        twin_net, twin_mean, _ = load_model(twin) if twin else bundled_model("krizhevsky_small")
-        models.append(("Krizhevsky-small (5x5/2)", twin_net, twin_mean))
+# ----------------------------------------------------------------------------- Fig. 6
+def describe(net, meta):
+    """'zf64 (conv1 7x7/2)': a model's name and first layer."""
+    conv1 = net[conv_layers(net)[0]]
+    return f"{meta['model']} (conv1 {conv1.kernel_size[0]}x{conv1.kernel_size[1]}/{conv1.stride[0]})"
+
+
+def val_accuracy(meta):
+    """The last logged validation accuracy of a model's training, or None."""
+    history = meta.get("history") or []
+    return history[-1].get("val_acc") if history else None
+
+
+def with_twin(net, mean, twin=None, meta=None):
+    """[(name, net, mean, meta)] for Fig. 6: the model and, if there is one, its Krizhevsky-style
+    twin (the file ``twin``, else the bundled twin of the model)."""
+    meta = meta or {"model": "model"}
+    models = [(describe(net, meta), net, mean, meta)]
+    bundled_twin = TWINS.get(meta["model"])
+    if twin or (bundled_twin and (ASSETS / f"{bundled_twin}.npz").exists()):
+        twin_net, twin_mean, twin_meta = load_model(twin) if twin else bundled_model(bundled_twin)
+        models.append((describe(twin_net, twin_meta), twin_net, twin_mean, twin_meta))
     return models
 
 
 def figure_filters(models, out, images=None, maps=16):
-    """models: list of (name, net, mean). First-layer filters and statistics of each, and
-    (with images) the strongest activation of ``maps`` conv2 maps of each, projected."""
-    weights = [net["conv1"].params["W"] for _, net, _ in models]
+    """models: [(name, net, mean, meta)]. First-layer filters and statistics of each, and (with
+    images) the strongest activation of ``maps`` conv2 maps of each, projected."""
+    weights = [net[conv_layers(net)[0]].params["W"] for _, net, _, _ in models]
     stats = [analysis.filter_stats(W) for W in weights]
     projections = None
     if images is not None:
         projections = []
-        for _, net, mean in models:
-            top = analysis.top_activations(net, images.images, mean, "conv2", pick_maps(net, "conv2", maps), k=1)
+        for _, net, mean, _ in models:
+            layer = conv_layers(net)[1]
+            top = analysis.top_activations(net, images.images, mean, layer, pick_maps(net, layer, maps), k=1)
             projections.append(analysis.project_top(net, images.images, mean, top)[0][:, 0])
-    names = [name for name, _, _ in models]
+    names = [name for name, _, _, _ in models]
     path = plot.filters_figure(weights, names, stats, os.path.join(out, "filters.png"), projections)
-    text = "; ".join(f"{n}: {s['dead']}/{s['filters']} dead, energy {s['band_share']}" for n, s in zip(names, stats))
+    verdict = None
+    if len(models) == 2:
+        verdict = analysis.filters_verdict(stats, [val_accuracy(m) for *_, m in models], names)
     return path, (f"Fig. 6 / Sec. 4.1 — first-layer filters (top) and projections of the strongest activation "
                   f"of {maps} conv2 maps (bottom). Dead = RMS below 0.1 x median; energy = share of spectral "
-                  f"energy in low/mid/high frequency bands. {text}")
+                  "energy in low/mid/high frequency bands."), verdict
 
 
-def figure_occlusion(net, mean, images, out, picks=(302, 0, 1), size=8, stride=2):
-    paths = []
+# ----------------------------------------------------------------------------- Fig. 7
+def occlusion_setting(size):
+    """(square side, stride) of Fig. 7's occluder for images of a given side."""
+    return (8, 2) if size <= 32 else (size * 3 // 16, size // 16)
+
+
+def occlusion_picks(images):
+    """Indices of Fig. 7's examples in the bundled images."""
+    if hasattr(images, "files"):
+        return [images.files.index(f) for f in OCCLUSION_PHOTOS if f in images.files]
     where = {int(i): n for n, i in enumerate(images.indices)}
-    for index in picks:
-        n = where.get(index, 0)
-        result = analysis.occlusion(net, images.images[n], int(images.labels[n]), mean, size=size, stride=stride)
+    return [where[i] for i in OCCLUSION_CIFAR if i in where]
+
+
+def figure_occlusion(net, mean, images, out):
+    size, stride = occlusion_setting(images.images.shape[-1])
+    paths, results, names = [], [], []
+    for n in occlusion_picks(images):
+        label = int(images.labels[n])
+        result = analysis.occlusion(net, images.images[n], label, mean, size=size, stride=stride)
+        name = images.files[n].split("/")[1].split(".")[0] if hasattr(images, "files") else str(images.indices[n])
         paths.append(plot.occlusion_figure(images.images[n].astype(np.float32) / 255, result, images.classes,
-                                           int(images.labels[n]), os.path.join(out, f"occlusion_{index}.png")))
+                                           label, os.path.join(out, f"occlusion_{name}.png")))
+        results.append(result)
+        names.append(images.classes[label])
+    verdict = analysis.occlusion_verdict(results, names)
     return paths, (f"Fig. 7 — occlusion with a {size}x{size} grey square (mean colour), stride {stride}: "
-                   "(b) total activation of the strongest layer-5 map (relu5), (c) its projection, (d) probability of "
-                   "the true class, (e) most probable class, against the square's position.")
+                   "(b) total activation of the strongest layer-5 map (relu5), (c) its projection, (d) "
+                   "probability of the true class, (e) most probable class, against the square's "
+                   "position."), verdict
 
 
-def figure_correspondence(net, mean, images, out, spec_path=None):
-    spec = json.load(open(spec_path or ASSETS / "correspondence_cats.json"))
+# ----------------------------------------------------------------------------- Table 1
+def correspondence_spec(images):
+    """Table 1's faces: (spec, indices into images) for springer faces (photos) or cat faces (CIFAR)."""
+    if hasattr(images, "files"):
+        spec = json.load(open(ASSETS / "correspondence_springers.json"))
+        return spec, [images.files.index(f"{spec['class']}/{f}") for f in spec["files"]]
+    spec = json.load(open(ASSETS / "correspondence_cats.json"))
     where = {int(i): n for n, i in enumerate(images.indices)}
-    imgs = images.images[[where[i] for i in spec["indices"]]]
+    return spec, [where[i] for i in spec["indices"]]
+
+
+def figure_correspondence(net, mean, images, out):
+    spec, picks = correspondence_spec(images)
+    imgs = images.images[picks]
     boxes = {part: np.asarray(b) for part, b in spec["parts"].items()}
     result = analysis.correspondence(net, imgs, boxes, mean)
     path = plot.boxes_figure(imgs.astype(np.float32) / 255, boxes, os.path.join(out, "correspondence.png"),
                              "parts occluded for Table 1")
-    return path, result
+    what = "English springer faces from Imagenette val" if hasattr(images, "files") else \
+        "cat faces from the CIFAR-10 test set"
+    side = int(boxes["nose"][0][2])
+    caption = (f"Table 1 — 5 {what}, the same part occluded in each (a {side}x{side} grey box); Delta = "
+               "mean Hamming distance between the signs of the feature changes of two images (lower = "
+               "the part is encoded more consistently); random boxes as the baseline.")
+    return path, caption, analysis.correspondence_verdict(result), result
 
 
 def correspondence_table(result):
@@ -153,7 +329,19 @@ def correspondence_table(result):
     return f"<table><tr><th>occluded part</th>{head}</tr>{rows}</table>"
 
 
-def write_index(out, entries, title):
+# ----------------------------------------------------------------------------- the page
+def verdict_html(verdict):
+    if verdict is None:
+        return ""
+    mark = "holds" if verdict.holds else "does not hold"
+    color = "#1a7f37" if verdict.holds else "#b35900"
+    return (f"<p class='verdict'><b>Paper:</b> {html.escape(verdict.claim)}.<br><b>Here:</b> "
+            f"{html.escape(verdict.measured)}.<br><b style='color:{color}'>Verdict: {mark}</b>"
+            + (f" at this scale, most likely because {html.escape(verdict.reason)}." if not verdict.holds
+               and verdict.reason else ".") + "</p>")
+
+
+def write_index(out, entries, title, note=""):
     body = []
     for heading, paths, caption, extra in entries:
         imgs = "".join(f'<img src="{html.escape(os.path.basename(p))}">' for p in paths)
@@ -161,7 +349,9 @@ def write_index(out, entries, title):
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}img{max-width:100%;"
             "margin:4px}table{border-collapse:collapse}td,th{border:1px solid #999;padding:3px 8px}"
-            f"</style></head><body><h1>{html.escape(title)}</h1>" + "".join(body) + "</body></html>")
+            ".verdict{background:#f4f4f4;padding:6px 10px;border-left:4px solid #999}"
+            f"</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(note)}</p>"
+            + "".join(body) + "</body></html>")
     path = os.path.join(out, "index.html")
     with open(path, "w") as f:
         f.write(page)
@@ -172,31 +362,37 @@ def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True)
     """Write every figure and index.html to ``out``; returns the index path."""
     from tqdm import tqdm
     os.makedirs(out, exist_ok=True)
-    net, mean, meta = load_model(model) if model else bundled_model("zf_small")
-    compared = with_twin(net, mean, twin)
-    images = bundled_images()
+    net, mean, meta = load_model(model) if model else default_model()
+    compared = with_twin(net, mean, twin, meta)
+    images = images_for(net)
     scan = images.subset(np.arange(min(n_images, len(images))), name=images.name)   # for top-9 scans
+    if hasattr(images, "files"):
+        scan.files = images.files[:len(scan)]
+
+    def correspondence():
+        path, caption, verdict, result = figure_correspondence(net, mean, images, out)
+        return path, caption, verdict, correspondence_table(result)
+
     steps = [
         ("Training (Sec. 3)", lambda: figure_curves(meta, out)),
-        ("Top-9 activations, conv2 (Fig. 2)", lambda: figure_top9(net, mean, scan, "conv2", maps, out)),
-        ("Top-9 activations, conv3 (Fig. 2)", lambda: figure_top9(net, mean, scan, "conv3", maps, out)),
-        ("Top-9 activations, conv5 (Fig. 2)", lambda: figure_top9(net, mean, scan, "conv5", maps, out)),
-        ("Feature evolution (Fig. 4)", lambda: figure_evolution(meta, mean, scan, out, n_images=min(200, len(scan)))),
+        ("Top-9 activations of every conv layer (Fig. 2)", lambda: figures_top9(net, mean, scan, out, maps)),
+        ("Feature evolution (Fig. 4)", lambda: figure_evolution(net, mean, meta, scan, out,
+                                                                n_images=min(200, len(scan)),
+                                                                model_path=model)),
         ("Invariance (Fig. 5)", lambda: figure_invariance(net, mean, images, out)),
         ("Architecture selection (Fig. 6, Sec. 4.1)", lambda: figure_filters(compared, out, scan)),
         ("Occlusion (Fig. 7)", lambda: figure_occlusion(net, mean, images, out)),
-        ("Correspondence (Table 1)", lambda: figure_correspondence(net, mean, images, out)),
+        ("Correspondence (Table 1)", correspondence),
     ]
-    entries = []
+    entries, verdicts = [], []
     started = time.perf_counter()
     for heading, step in tqdm(steps, desc="minizf tour", disable=not progress, unit="figure"):
-        paths, caption = step()
-        extra = ""
-        if heading.startswith("Correspondence"):
-            extra, caption = correspondence_table(caption), (
-                "Table 1 — 5 cat faces from the CIFAR-10 test set, the same part occluded in each (a 5x5 "
-                "grey box); Delta = mean Hamming distance between the signs of the feature changes of two "
-                "images (lower = the part is encoded more consistently); random boxes as the baseline.")
-        entries.append((heading, paths if isinstance(paths, list) else [paths], caption, extra))
+        paths, caption, verdict, *extra = step()
+        verdicts.append(verdict)
+        entries.append((heading, paths if isinstance(paths, list) else [paths], caption,
+                        verdict_html(verdict) + "".join(extra)))
+    held = [v for v in verdicts if v is not None]
+    note = (f"{sum(v.holds for v in held)} of {len(held)} of the paper's claims hold at this scale "
+            f"({describe(net, meta)}, {len(images)} images of {images.name}); each figure says which and why.")
     title = f"minizf tour — {meta['model']} ({time.perf_counter() - started:.0f} s)"
-    return write_index(out, entries, title)
+    return write_index(out, entries, title, note)

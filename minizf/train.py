@@ -16,7 +16,7 @@ import numpy as np
 
 from . import models
 from .backend import get_array_module, to_device, to_numpy
-from .data import normalize, random_crops, ten_crops
+from .data import centre_crop, normalize, random_crops, ten_crops
 from .functional import log_softmax
 from .io import load_npz, save_npz_atomic
 from .layers import Conv2D, Dropout, Linear, SoftmaxCrossEntropy
@@ -116,13 +116,23 @@ class SGD:
 
 
 # ----------------------------------------------------------------------------- evaluation
+def input_size(net, images):
+    """The side of the square images a network takes (its input_shape), else the images' own."""
+    return net.input_shape[-1] if net.input_shape else images.shape[-1]
+
+
 def predict(net, images, mean, batch_size=125, ten_crop=False, crop_pad=4, device="cpu"):
-    """Class probabilities of uint8 images (N, 3, H, W) -> (N, C); ten_crop averages 10 crops."""
+    """Class probabilities of uint8 images (N, 3, H, W) -> (N, C).
+
+    Images larger than the network's input are centre-cropped; ten_crop
+    averages the 10 crops of Sec. 3 (corners and centre of the image padded by
+    crop_pad, and their mirrors).
+    """
     probs = []
-    size = images.shape[-1]
+    size = input_size(net, images)
     for start in range(0, len(images), batch_size):
         x = normalize(images[start:start + batch_size], mean)
-        views = ten_crops(x, size, crop_pad) if ten_crop else x[None]
+        views = ten_crops(x, size, crop_pad) if ten_crop else centre_crop(x, (size, size))[None]
         p = 0.0
         for view in views:
             scores = net.forward(to_device(np.ascontiguousarray(view), device))
@@ -132,14 +142,35 @@ def predict(net, images, mean, batch_size=125, ten_crop=False, crop_pad=4, devic
 
 
 def evaluate(net, dataset, mean, batch_size=125, ten_crop=False, crop_pad=4, device="cpu"):
-    """Loss, top-1 and top-5 accuracy, and the probabilities on a dataset."""
+    """Loss, top-1 and top-5 accuracy, per-class accuracy and the probabilities on a dataset."""
     probs = predict(net, dataset.images, mean, batch_size, ten_crop, crop_pad, device)
-    labels = dataset.labels
-    n = len(labels)
+    return score(probs, dataset.labels)
+
+
+def score(probs, labels):
+    """Probabilities (N, C) against labels (N,): loss, top1, top5, per_class (C,) accuracy, probs.
+
+    per_class[c] is the accuracy on the images of class c (NaN for a class with
+    none); their mean is the "mean class accuracy" of Caltech-101's protocol.
+    """
+    n, classes = probs.shape
     loss = float(-np.log(np.maximum(probs[np.arange(n), labels], 1e-30)).mean())
     top5 = np.argsort(-probs, axis=1)[:, :5]
-    return {"loss": loss, "top1": float((top5[:, 0] == labels).mean()),
-            "top5": float((top5 == labels[:, None]).any(axis=1).mean()), "probs": probs}
+    hit = top5[:, 0] == labels
+    counts = np.bincount(labels, minlength=classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.bincount(labels, weights=hit, minlength=classes) / counts
+    return {"loss": loss, "top1": float(hit.mean()),
+            "top5": float((top5 == labels[:, None]).any(axis=1).mean()), "per_class": per_class,
+            "probs": probs}
+
+
+def ensemble(probs):
+    """Table 2's ensemble: the average of several models' class probabilities, [(N, C)] -> (N, C)."""
+    probs = [np.asarray(p) for p in probs]
+    if not probs or any(p.shape != probs[0].shape for p in probs):
+        raise ValueError(f"ensemble: expected probabilities of one shape, got {[p.shape for p in probs]}")
+    return sum(probs) / len(probs)
 
 
 def confusion_matrix(labels, predictions, num_classes):
@@ -272,7 +303,7 @@ class Trainer:
 
     def _train_step(self, images, labels, aug):
         cfg = self.config
-        x = random_crops(normalize(images, self.mean), images.shape[-1], cfg.crop_pad, aug, cfg.flip)
+        x = random_crops(normalize(images, self.mean), input_size(self.net, images), cfg.crop_pad, aug, cfg.flip)
         x, labels_d = to_device(x, self.device), to_device(labels, self.device)
         loss = self.ce.forward(self.net.forward(x, train=True), labels_d)
         if not math.isfinite(loss):
@@ -370,7 +401,7 @@ class Trainer:
                "train_acc": running["correct"] / running["seen"], "seconds": running["seconds"]}
         if self.val_set is not None:
             t0 = time.perf_counter()
-            result = evaluate(self.net, self.val_set, self.mean, device=self.device)
+            result = evaluate(self.net, self.val_set, self.mean, crop_pad=cfg.crop_pad, device=self.device)
             row.update(val_loss=result["loss"], val_acc=result["top1"], val_top5=result["top5"],
                        eval_seconds=time.perf_counter() - t0)
         self.state["history"].append(row)

@@ -82,10 +82,19 @@ def test_transfer_command_on_an_image_folder(tmp_path):
             Image.fromarray(pixels).save(tmp_path / "images" / f"class{c}" / f"{i}.png")
     done = subprocess.run([sys.executable, "-m", "minizf.cli", "transfer", "--images", str(tmp_path / "images"),
                            "--per-class", "2,4", "--folds", "2", "--test-per-class", "3", "--scratch-epochs", "2",
+                           "--classifiers", "softmax,svm", "--json", str(tmp_path / "t.json"), "--quiet",
                            "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    rows = json.loads((tmp_path / "out" / "transfer.json").read_text())["rows"]
+    table = json.loads((tmp_path / "out" / "transfer.json").read_text())
+    assert table == json.loads((tmp_path / "t.json").read_text())
+    rows = table["rows"]
     assert [row["per_class"] for row in rows] == [2, 4]
-    assert all(len(row["pretrained"]) == 2 and len(row["scratch"]) == 2 for row in rows)
-    assert np.mean(rows[1]["pretrained"]) > 0.9           # three plain colours: easy for layer 7
+    keys = {"relu5 softmax", "relu5 svm", "relu7 softmax", "relu7 svm"}
+    assert all(set(row["pretrained"]) == keys and len(row["scratch"]["folds"]) == 2 for row in rows)
+    for row in rows:
+        for probe in row["pretrained"].values():
+            assert len(probe["folds"]) == 2 and probe["mean"] == np.mean(probe["folds"])
+    assert rows[1]["pretrained"]["relu7 softmax"]["mean"] > 0.9      # three plain colours: easy for layer 7
+    assert table["verdicts"][0]["figure"] == "Table 4, Fig. 9"
+    assert "relu7 softmax" in done.stdout and "from scratch" in done.stdout
     assert (tmp_path / "out" / "transfer.png").stat().st_size > 5000

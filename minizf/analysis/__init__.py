@@ -5,15 +5,21 @@ Each module computes arrays only; ``minizf.plot`` draws them.
 from .ablation import VARIANTS, AblationResult, ablation, variants
 from .architecture import band_energy, dead_filters, filter_stats
 from .correspondence import correspondence, hamming_delta, occlude_box
-from .evolution import evolution
+from .evolution import evolution, map_responses, response_similarity
 from .features import feature_analysis, layer_features, linear_probe, pool_to_grid
 from .invariance import invariance, transform
 from .occlusion import occlusion
 from .topk import project_top, top_activations
-from .transfer import TransferResult, few_shot_split, mean_class_accuracy, train_from_scratch, transfer
+from .transfer import (PAPER_TABLE4, PAPER_TABLE7, TransferResult, depth_verdict, few_shot_split,
+                       mean_class_accuracy, train_from_scratch, transfer, transfer_verdict)
+from .verdicts import (Verdict, class_purity, correspondence_verdict, evolution_verdict, filters_verdict,
+                       invariance_verdict, occlusion_verdict, settle_epoch, top9_verdict)
 
 __all__ = ["VARIANTS", "AblationResult", "ablation", "band_energy", "correspondence", "dead_filters",
            "evolution", "feature_analysis", "filter_stats", "hamming_delta", "invariance",
            "layer_features", "linear_probe", "occlude_box", "occlusion", "pool_to_grid", "project_top",
            "top_activations", "transform", "variants", "TransferResult", "few_shot_split",
-           "mean_class_accuracy", "train_from_scratch", "transfer"]
+           "mean_class_accuracy", "train_from_scratch", "transfer", "map_responses", "response_similarity",
+           "Verdict", "class_purity", "correspondence_verdict", "evolution_verdict", "filters_verdict",
+           "invariance_verdict", "occlusion_verdict", "settle_epoch", "top9_verdict", "PAPER_TABLE4", "PAPER_TABLE7",
+           "depth_verdict", "transfer_verdict"]

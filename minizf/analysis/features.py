@@ -15,7 +15,7 @@ import numpy as np
 
 from ..backend import to_device, to_numpy
 from ..data import normalize
-from ..layers import Linear, SoftmaxCrossEntropy
+from ..layers import Linear, MulticlassHinge, SoftmaxCrossEntropy
 from ..net import Sequential
 from ..train import SGD
 
@@ -46,12 +46,13 @@ def layer_features(net, images, mean, layers, grid=4, batch_size=250, device="cp
     return {layer: np.concatenate(parts) for layer, parts in features.items()}
 
 
-def feature_analysis(net, train, test, mean, layers, epochs=30, grid=4, device="cpu"):
+def feature_analysis(net, train, test, mean, layers, epochs=30, grid=4, device="cpu", classifier="softmax"):
     """Table 7: a linear probe per layer. train, test: (uint8 images, labels) -> {layer: ProbeResult}."""
     train_f = layer_features(net, train[0], mean, layers, grid, device=device)
     test_f = layer_features(net, test[0], mean, layers, grid, device=device)
     num_classes = int(max(train[1].max(), test[1].max())) + 1
-    return {layer: linear_probe(train_f[layer], train[1], test_f[layer], test[1], num_classes, epochs)
+    return {layer: linear_probe(train_f[layer], train[1], test_f[layer], test[1], num_classes, epochs,
+                                classifier=classifier)
             for layer in layers}
 
 
@@ -63,20 +64,27 @@ class ProbeResult:
     test_predictions: np.ndarray = None   # the class predicted for each test row
 
 
+#: The classifiers of Table 7: a softmax (cross-entropy) or a linear SVM (one-vs-rest hinge).
+CLASSIFIERS = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassHinge}
+
+
 def linear_probe(train_x, train_y, test_x, test_y, num_classes, epochs=30, lr=0.05,
-                 weight_decay=1e-3, batch_size=128, seed=0):
-    """Softmax classifier on frozen features: train_x (N, D), test_x (M, D) -> ProbeResult.
+                 weight_decay=1e-3, batch_size=128, seed=0, classifier="softmax"):
+    """A linear classifier on frozen features: train_x (N, D), test_x (M, D) -> ProbeResult.
 
     Features are standardised with the training set's mean and std (so one
     learning rate suits every layer), then a Linear layer is trained with
-    SGD, momentum 0.9 and weight decay, by minizf's own forward and backward.
+    SGD, momentum 0.9 and weight decay, by minizf's own forward and backward,
+    with the loss of ``classifier``: "softmax" or "svm" (a linear SVM).
     """
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f"classifier must be one of {sorted(CLASSIFIERS)}, got {classifier!r}")
     mu, sd = train_x.mean(axis=0), train_x.std(axis=0) + 1e-6
     train_x, test_x = (train_x - mu) / sd, (test_x - mu) / sd
     rng = np.random.default_rng(seed)
     probe = Sequential([("fc", Linear(train_x.shape[1], num_classes, weight_std=0.01, rng=rng,
                                       dtype=train_x.dtype))])
-    ce, sgd = SoftmaxCrossEntropy(), SGD(0.9, weight_decay)
+    ce, sgd = CLASSIFIERS[classifier](), SGD(0.9, weight_decay)
     losses = []
     for _ in range(epochs):
         order, total = rng.permutation(len(train_x)), 0.0

@@ -9,7 +9,8 @@ from .convolution import (col_bytes, conv2d, conv2d_backward, conv2d_backward_in
 from .inverted_dropout import dropout, dropout_backward, dropout_mask
 from .columns import col2im, filter_matrix, filters_from_matrix, im2col, window_grid
 from .fully_connected import linear, linear_backward, linear_backward_input
-from .loss import log_softmax, softmax_cross_entropy, softmax_cross_entropy_backward
+from .loss import (log_softmax, one_vs_rest_hinge, one_vs_rest_hinge_backward, softmax_cross_entropy,
+                   softmax_cross_entropy_backward)
 from .normalization import lrn, lrn_backward, lrn_scale, window_sum
 from .pooling import max_pool2d, max_pool2d_backward, pool_grid, unpool
 from .rectifier import rectify, relu, relu_backward
@@ -18,7 +19,7 @@ from .shapes import output_size, pair
 __all__ = [
     "chunks", "col2im", "col_bytes", "columns", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
     "dropout", "dropout_backward", "dropout_mask", "filter_matrix", "filters_from_matrix", "im2col", "linear", "linear_backward",
-    "linear_backward_input", "log_softmax", "lrn", "lrn_backward", "lrn_scale",
+    "linear_backward_input", "log_softmax", "one_vs_rest_hinge", "one_vs_rest_hinge_backward", "lrn", "lrn_backward", "lrn_scale",
     "max_pool2d", "max_pool2d_backward", "output_size", "pair", "pool_grid", "rectify",
     "relu", "relu_backward", "softmax_cross_entropy", "softmax_cross_entropy_backward",
     "unpool", "window_grid", "window_sum",

@@ -25,3 +25,24 @@ def softmax_cross_entropy_backward(probs, labels):
     d = probs.copy()
     d[xp.arange(n), labels] -= 1
     return d / n
+
+
+def one_vs_rest_hinge(scores, labels, margin=1.0):
+    """The linear SVM's loss, one binary SVM per class trained at once (one-vs-rest):
+    scores (N, C), int labels (N,) -> (mean over the batch of sum_j max(0, margin - t_ij s_ij),
+    the margins (N, C)), with t_ij = +1 for the true class and -1 for the others.
+    """
+    xp = get_array_module(scores)
+    signs = -xp.ones_like(scores)
+    signs[xp.arange(scores.shape[0]), labels] = 1
+    margins = margin - signs * scores
+    return float(xp.maximum(margins, 0).sum(axis=1).mean()), margins
+
+
+def one_vs_rest_hinge_backward(margins, labels):
+    """d(mean loss)/d scores: -t_ij / N where the margin is violated (margin_ij > 0), else 0."""
+    xp = get_array_module(margins)
+    n = margins.shape[0]
+    signs = -xp.ones_like(margins)
+    signs[xp.arange(n), labels] = 1
+    return -signs * (margins > 0) / n
