@@ -7,7 +7,27 @@ from . import __version__
 
 
 def _ints(text):
-    return tuple(int(v) for v in text.split(",") if v.strip())
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
+def _count(minimum):
+    """An argparse type: a whole number >= minimum."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
+
+
+positive, nonnegative = _count(1), _count(0)
 
 
 def cmd_info(args):
@@ -44,6 +64,56 @@ def _crop_pad(args):
     return 0 if args.dataset == "imagenette" else 4
 
 
+#: Settings a resumed run takes from the command line (and says so); the others must match.
+RESUME_MAY_CHANGE = {"epochs": "--epochs"}
+RESUME_MUST_MATCH = {"batch_size": "--batch-size", "lr": "--lr", "seed": "--seed", "weight_decay": "--weight-decay",
+                     "lr_steps": "--lr-steps", "init": "--init", "crop_pad": "--crop-pad", "renorm": "--renorm",
+                     "plateau_patience": "--patience"}
+
+
+def _given(flag):
+    """Whether a flag was typed on the command line (not just left at its default)."""
+    return any(a == flag or a.startswith(flag + "=") for a in sys.argv[1:])
+
+
+def _check_run_folder(args, config):
+    """Refuse to start over a run (unless --force), and refuse a --resume whose typed settings
+    differ from the checkpoint's, before any work is done."""
+    import json
+
+    from .io import load_npz
+    checkpoint = os.path.join(args.out, "checkpoint.npz")
+    if not args.resume:
+        if os.path.exists(checkpoint) and not args.force:
+            raise ValueError(f"--out {args.out} holds a run already (checkpoint.npz): add --resume to "
+                             "continue it, or --force to start a new one there (its files are replaced)")
+        if args.force:
+            for name in ("checkpoint.npz", "model.npz", "metrics.jsonl", "curves.png"):
+                if os.path.exists(os.path.join(args.out, name)):
+                    os.remove(os.path.join(args.out, name))
+            folder = os.path.join(args.out, "snapshots")
+            for name in os.listdir(folder) if os.path.isdir(folder) else []:
+                os.remove(os.path.join(folder, name))
+        return
+    if not os.path.exists(checkpoint):
+        raise ValueError(f"--resume: no checkpoint in {args.out}")
+    meta = json.loads(load_npz(checkpoint)["meta"].tobytes().decode())
+    saved = meta["config"]
+    for key, flag in RESUME_MUST_MATCH.items():
+        mine, theirs = getattr(config, key), saved.get(key)
+        if isinstance(mine, tuple):
+            mine, theirs = list(mine), list(theirs or [])
+        if _given(flag) and mine != theirs:
+            raise ValueError(f"--resume: {args.out} was trained with {flag} {theirs}, not {mine}; resume "
+                             f"with the same setting (or leave {flag} out), or start a new run in another --out")
+    for flag, key in (("--subset", "subset"), ("--dataset", "dataset"), ("--model", "model")):
+        theirs = meta.get("data", {}).get(key, meta.get(key))
+        if _given(flag) and theirs is not None and theirs != getattr(args, key):
+            raise ValueError(f"--resume: {args.out} was trained with {flag} {theirs}, not {getattr(args, key)}")
+    if _given("--epochs") and args.epochs != saved["epochs"]:
+        print(f"resuming with --epochs {args.epochs} (the run was set to {saved['epochs']})")
+
+
 def cmd_train(args):
     from . import models
     from .backend import get_device
@@ -57,8 +127,10 @@ def cmd_train(args):
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
                          conv1_std=args.conv1_std, crop_pad=_crop_pad(args),
                          renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
+    _check_run_folder(args, config)
     trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
-                      progress=not args.quiet, device=get_device(args.device))
+                      progress=not args.quiet, device=get_device(args.device),
+                      data_info={"dataset": args.dataset, "subset": args.subset})
     try:
         status = trainer.run(resume=args.resume, max_batches=args.max_batches, init_from=args.init_from)
     except KeyboardInterrupt:
@@ -397,7 +469,9 @@ def cmd_transfer(args):
         dataset = _image_folder_for(net, mean, args.images)
     else:
         dataset = data.load_cifar10(args.data, "test")
-    per_class = [int(n) for n in args.per_class.split(",")]
+    per_class = list(args.per_class)
+    if not per_class or min(per_class) < 1:
+        raise ValueError(f"--per-class: expected positive numbers of images, got {args.per_class}")
     layers = args.layers.split(",")
     classifiers = args.classifiers.split(",")
     for layer in layers:
@@ -483,6 +557,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="minizf", description="Zeiler & Fergus's deconvnet and experiments, from scratch.")
     parser.add_argument("--version", action="version", version=f"minizf {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("info", help="print the version, the models and the devices").set_defaults(run=cmd_info)
 
@@ -495,25 +570,27 @@ def build_parser():
     p.add_argument("--dataset", choices=("cifar10", "imagenette"), default="cifar10",
                    help="cifar10 (32 px, for zf-small) or imagenette (72 px photos cropped to 64, for zf64)")
     p.add_argument("--data", default=None, help="folder with the datasets (default $MINIZF_DATA or ../shared/data)")
-    p.add_argument("--crop-pad", type=int, default=None,
+    p.add_argument("--crop-pad", type=nonnegative, default=None,
                    help="pad images by this many pixels before random crops (default 4 for cifar10, 0 for imagenette)")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=positive, default=30)
     p.add_argument("--out", default="runs/zf-small", help="output folder for checkpoints and logs")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--force", action="store_true", help="start a new run in an --out that holds one "
+                   "(its checkpoint, model, metrics and snapshots are replaced)")
+    p.add_argument("--batch-size", type=positive, default=128)
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--lr-steps", type=_ints, default=(), help="epochs after which lr /= 10, e.g. 20,26")
-    p.add_argument("--patience", type=int, default=0, help="also anneal after N epochs without val improvement")
+    p.add_argument("--patience", type=nonnegative, default=0, help="also anneal after N epochs without val improvement")
     p.add_argument("--init", choices=("he", "paper"), default="he")
     p.add_argument("--init-from", default=None, help="start from the weights of a model file")
     p.add_argument("--conv1-std", type=float, default=None, help="separate init std for conv1, e.g. 0.01")
     p.add_argument("--renorm", type=float, default=0.1, help="RMS radius of conv1 filters (0: off)")
     p.add_argument("--drop", type=_ints, default=(), help="Table 3 ablation: layers to remove, e.g. 3,4")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--subset", type=int, default=0, help="train on the first N images only")
-    p.add_argument("--val-subset", type=int, default=0, help="validate on the first N test images only")
-    p.add_argument("--max-batches", type=int, default=None, help="pause after this many batches")
+    p.add_argument("--subset", type=nonnegative, default=0, help="train on the first N images only")
+    p.add_argument("--val-subset", type=nonnegative, default=0, help="validate on the first N test images only")
+    p.add_argument("--max-batches", type=positive, default=None, help="pause after this many batches")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
     p.set_defaults(run=cmd_train)
@@ -529,7 +606,7 @@ def build_parser():
                    "model's classes (e.g. ../shared/data/imagenette/val); default: the CIFAR-10 test set")
     p.add_argument("--data", default=None)
     p.add_argument("--ten-crop", action="store_true", help="average 10 crops per image (Sec. 3)")
-    p.add_argument("--subset", type=int, default=0, help="score N images only (a fixed random sample of "
+    p.add_argument("--subset", type=nonnegative, default=0, help="score N images only (a fixed random sample of "
                    "an image folder; the first N CIFAR-10 test images)")
     p.add_argument("--out", default=None, help="folder for confusion.png (default: the current folder), "
                    "or a .png path")
@@ -547,13 +624,13 @@ def build_parser():
     q = figure_command("tour", "all figures of Sec. 4 (Figs. 2, 4, 5, 6, 7, Table 1) from the bundled "
                        "model and images, with an index.html", cmd_tour, out="tour")
     q.add_argument("--twin", default=None, help="Krizhevsky-style model file for Fig. 6")
-    q.add_argument("--images", type=int, default=500, help="test images to scan for top-9 (default 500)")
-    q.add_argument("--maps", type=int, default=6, help="feature maps per layer in the top-9 figures")
+    q.add_argument("--images", type=positive, default=500, help="test images to scan for top-9 (default 500)")
+    q.add_argument("--maps", type=positive, default=6, help="feature maps per layer in the top-9 figures")
     q.add_argument("--quiet", action="store_true")
     q = figure_command("topk", "Fig. 2: the 9 strongest activations of random feature maps over the "
                        "bundled test images, projected by the deconvnet beside their image patches", cmd_topk)
     q.add_argument("--layer", default="conv5")
-    q.add_argument("--maps", type=int, default=8)
+    q.add_argument("--maps", type=positive, default=8)
     q.add_argument("--seed", type=int, default=0)
     q = figure_command("occlude", "Fig. 7: slide a grey square over IMAGE (a file, or the index of a "
                        "bundled CIFAR-10 test image) and map the strongest layer-5 feature, the "
@@ -562,9 +639,9 @@ def build_parser():
     q.add_argument("--label", default=None, help="true class name (default: the bundled label, or the "
                    "network's prediction for an image file)")
     q.add_argument("--layer", default="relu5")
-    q.add_argument("--size", type=int, default=None, help="side of the square in pixels (default 8 for "
+    q.add_argument("--size", type=positive, default=None, help="side of the square in pixels (default 8 for "
                    "32 px images, 12 for 64 px)")
-    q.add_argument("--stride", type=int, default=None, help="step between positions (default 2 for 32 px, 4 for 64 px)")
+    q.add_argument("--stride", type=positive, default=None, help="step between positions (default 2 for 32 px, 4 for 64 px)")
     figure_command("invariance", "Fig. 5: feature distances at layers 1 and 7 and the true-class "
                    "probability as images are translated, scaled and rotated", cmd_invariance)
     figure_command("evolution", "Fig. 4: projections of the strongest activations at each training "
@@ -581,9 +658,9 @@ def build_parser():
                        cmd_features)
     q.add_argument("--data", default=None, help="folder with the datasets (default $MINIZF_DATA or ../shared/data)")
     q.add_argument("--layers", default="relu1,relu2,relu3,relu4,relu5,relu7")
-    q.add_argument("--train", type=int, default=5000, help="training images for the classifiers")
-    q.add_argument("--test", type=int, default=2000, help="test images")
-    q.add_argument("--epochs", type=int, default=30)
+    q.add_argument("--train", type=positive, default=5000, help="training images for the classifiers")
+    q.add_argument("--test", type=positive, default=2000, help="test images")
+    q.add_argument("--epochs", type=positive, default=30)
     q.add_argument("--classifier", choices=("softmax", "svm"), default="softmax",
                    help="softmax or a linear SVM (one-vs-rest hinge)")
     q.add_argument("--json", default=None, help="also write the table to this JSON file")
@@ -598,10 +675,10 @@ def build_parser():
     q.add_argument("--model", default="zf-small", help="the model to vary (default zf-small)")
     q.add_argument("--variants", default=None, help="comma-separated keys (default all): " +
                    ",".join(key for key, _, _ in _ablation_variants()))
-    q.add_argument("--epochs", type=int, default=10)
-    q.add_argument("--subset", type=int, default=10000, help="training images (default 10000; 0: all)")
-    q.add_argument("--val-subset", type=int, default=2000, help="validation images (default 2000; 0: all)")
-    q.add_argument("--batch-size", type=int, default=128)
+    q.add_argument("--epochs", type=positive, default=10)
+    q.add_argument("--subset", type=nonnegative, default=10000, help="training images (default 10000; 0: all)")
+    q.add_argument("--val-subset", type=nonnegative, default=2000, help="validation images (default 2000; 0: all)")
+    q.add_argument("--batch-size", type=positive, default=128)
     q.add_argument("--lr", type=float, default=0.01)
     q.add_argument("--lr-steps", type=_ints, default=(), help="epochs after which lr /= 10")
     q.add_argument("--renorm", type=float, default=0.1, help="RMS radius of conv1 filters (0: off)")
@@ -619,15 +696,16 @@ def build_parser():
                    "(Caltech-101 layout); default: the CIFAR-10 test set (images the bundled model never "
                    "trained on, but its own classes)")
     q.add_argument("--data", default=None, help="folder with CIFAR-10 (default $MINIZF_DATA or ../shared/data)")
-    q.add_argument("--per-class", default="5,15,30", help="training images per class (default 5,15,30)")
-    q.add_argument("--test-per-class", type=int, default=50)
-    q.add_argument("--folds", type=int, default=5, help="random splits to average (default 5)")
+    q.add_argument("--per-class", type=_ints, default=(5, 15, 30), help="training images per class, "
+                   "comma-separated (default 5,15,30; Fig. 9 on Caltech-101: 1,2,3,5,10,15,20,30)")
+    q.add_argument("--test-per-class", type=positive, default=50)
+    q.add_argument("--folds", type=positive, default=5, help="random splits to average (default 5)")
     q.add_argument("--layers", default="relu5,relu7", help="comma-separated layers whose frozen features "
                    "are classified (default relu5,relu7: Table 4 for layers 5 and 7; "
                    "relu1,relu2,relu3,relu4,relu5,relu7 with --per-class 30 makes Table 7)")
     q.add_argument("--classifiers", default="softmax", help="softmax, svm (a linear SVM) or both, "
                    "comma-separated (Table 7 compares them)")
-    q.add_argument("--scratch-epochs", type=int, default=30, help="epochs of the from-scratch "
+    q.add_argument("--scratch-epochs", type=nonnegative, default=30, help="epochs of the from-scratch "
                    "comparison (0: skip it; it trains one network per fold)")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--json", default=None, help="also write the table (fold means and stds) to this file")
@@ -649,9 +727,23 @@ def main(argv=None):
         return 0
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"minizf {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"minizf {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, OSError) as err:
+        # What a user can cause: bad arguments, unknown layers, unreadable or unwritable files,
+        # a full disk. One line naming the culprit, no traceback (--debug shows it).
+        if getattr(args, "debug", False):
+            raise
+        text = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"minizf {args.command}: error: {text}", file=sys.stderr)
         return 2
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        print(f"minizf {args.command}: an internal error, not a mistake of yours: please report it, with "
+              "the command you ran and the lines above", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

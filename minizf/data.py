@@ -71,15 +71,32 @@ def load_image(path, size=None):
     (the paper's preprocessing of ImageNet, Sec. 3).
     """
     from PIL import Image
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if size is not None:
-            scale = size / min(im.size)
-            w, h = max(size, round(im.width * scale)), max(size, round(im.height * scale))
-            im = im.resize((w, h), Image.BICUBIC)
-            left, top = (w - size) // 2, (h - size) // 2
-            im = im.crop((left, top, left + size, top + size))
-        return (np.asarray(im, dtype=np.float32) / 255.0).transpose(2, 0, 1).copy()
+    if not Path(path).is_file():       # a folder, a FIFO (which would hang the reader), a missing file
+        raise ValueError(f"{path}: not a regular image file")
+    try:
+        with Image.open(path) as im:
+            return _image_array(im, size)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise ValueError(f"{path}: not a readable image ({type(err).__name__}: {err})") from None
+
+
+def _image_array(im, size):
+    """A PIL image -> float32 (3, H, W) in [0, 1], resized and centre-cropped as ``load_image``."""
+    from PIL import Image
+    if im.mode.startswith("I"):
+        # 16-bit (or 32-bit integer) grey: Pillow's convert("RGB") clips at 255, which turns
+        # a 16-bit photo almost white; scale the full range down instead.
+        a = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+        im = Image.fromarray(np.round(a / top * 255).clip(0, 255).astype(np.uint8))
+    im = im.convert("RGB")          # palette, grey, CMYK, RGBA: all to 3 channels
+    if size is not None:
+        scale = size / min(im.size)
+        w, h = max(size, round(im.width * scale)), max(size, round(im.height * scale))
+        im = im.resize((w, h), Image.BICUBIC)
+        left, top = (w - size) // 2, (h - size) // 2
+        im = im.crop((left, top, left + size, top + size))
+    return (np.asarray(im, dtype=np.float32) / 255.0).transpose(2, 0, 1).copy()
 
 
 # ----------------------------------------------------------------------------
@@ -139,14 +156,31 @@ def find_cifar10(root=None):
                      "pass --data PATH, set MINIZF_DATA, or use minizf.data.download_cifar10(PATH)")
 
 
+#: What a CIFAR-10 batch may name besides builtin containers: NumPy's array reconstruction.
+#: Anything else in a pickle (a function to call, a class to build) is refused, so a data
+#: folder somebody hands you cannot run code when it is loaded.
+_CIFAR_PICKLE_NAMES = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                       for name in ("_reconstruct", "scalar")} | {
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"), ("_codecs", "encode")}
+
+
 def _read_pickle(path):
     import pickle
+
+    class Restricted(pickle.Unpickler):
+        def find_class(self, module, name):
+            if (module, name) not in _CIFAR_PICKLE_NAMES:
+                raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR-10 batch never "
+                                             "does; refused (loading it could run code)")
+            return super().find_class(module, name)
+
     try:
         with open(path, "rb") as f:
-            return pickle.load(f, encoding="bytes")
+            return Restricted(f, encoding="bytes").load()
     except FileNotFoundError:
         raise ValueError(f"{path}: missing CIFAR-10 batch file") from None
-    except Exception as err:  # truncated or not a pickle at all
+    except Exception as err:  # truncated, not a pickle at all, or a pickle that names code
         raise ValueError(f"{path}: corrupt CIFAR-10 batch file ({type(err).__name__}: {err})") from None
 
 

@@ -14,6 +14,7 @@ def save_npz_atomic(path, arrays):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
+    _remove_stale_temps(folder, os.path.basename(path))
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -28,6 +29,17 @@ def save_npz_atomic(path, arrays):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _remove_stale_temps(folder, name):
+    """Temp files of earlier saves of ``name`` that were killed before their rename (each save of
+    a path has one writer, so any such file left over is garbage)."""
+    import glob
+    for stale in glob.glob(os.path.join(glob.escape(folder), glob.escape(name) + ".*.tmp")):
+        try:
+            os.remove(stale)
+        except OSError:
+            pass
 
 
 def load_npz(path):

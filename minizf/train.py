@@ -24,6 +24,11 @@ from .layers import Conv2D, Dropout, Linear, SoftmaxCrossEntropy
 DEFAULT_SNAPSHOTS = (1, 2, 5, 10, 20, 30, 40, 50, 64, 70)
 
 
+class Diverged(FloatingPointError, ValueError):
+    """The training loss became NaN or infinite (a ValueError too, so the command line reports it
+    in one line: a diverging run is the user's learning rate, not a bug)."""
+
+
 @dataclass
 class TrainConfig:
     """Hyper-parameters; the defaults are the paper's (Sec. 3) where it gives them."""
@@ -219,9 +224,10 @@ class Trainer:
     """
 
     def __init__(self, net, model_name, train_set, val_set=None, config=None, out_dir="runs/run",
-                 model_options=None, progress=True, log=print, device="cpu"):
+                 model_options=None, progress=True, log=print, device="cpu", data_info=None):
         self.net, self.model_name = net, model_name
         self.model_options = dict(model_options or {})
+        self.data_info = dict(data_info or {})      # where the images came from (dataset, subset), for the record
         self.train_set, self.val_set = train_set, val_set
         self.config = config or TrainConfig()
         self.out_dir = str(out_dir)
@@ -239,7 +245,7 @@ class Trainer:
         return os.path.join(self.out_dir, *parts)
 
     def meta(self):
-        return {"model": self.model_name, "model_options": self.model_options,
+        return {"model": self.model_name, "model_options": self.model_options, "data": self.data_info,
                 "config": asdict(self.config), "epoch": self.state["epoch"],
                 "history": self.state["history"], "classes": self.train_set.classes}
 
@@ -275,6 +281,19 @@ class Trainer:
             f.write(lines)
         os.replace(tmp, self.path("metrics.jsonl"))
 
+    def _divergence(self, loss, batch):
+        """The message for a loss that became NaN or infinite: where, and what is left to resume."""
+        where = f"epoch {self.state['epoch'] + 1}, batch {batch if batch is not None else self.state['batch']}"
+        last = self.path("checkpoint.npz")
+        if os.path.exists(last):
+            st = json.loads(load_npz(last)["state"].tobytes().decode())
+            good = f"the last good checkpoint is {last} (epoch {st['epoch']}" + \
+                (f", batch {st['batch']})" if st["batch"] else " done)")
+        else:
+            good = "no checkpoint was saved yet"
+        return (f"training diverged: the loss became {loss} at {where}; stopped without saving, "
+                f"{good}. Try a smaller --lr")
+
     # ---- one epoch
     def _start_epoch(self, epoch):
         """Fresh random streams for this epoch, or the saved ones when resuming mid-epoch.
@@ -301,16 +320,13 @@ class Trainer:
         self.state["rng"] = {"aug": aug.bit_generator.state,
                              "dropout": [layer.rng("cpu").bit_generator.state for layer in self.dropouts]}
 
-    def _train_step(self, images, labels, aug):
+    def _train_step(self, images, labels, aug, batch=None):
         cfg = self.config
         x = random_crops(normalize(images, self.mean), input_size(self.net, images), cfg.crop_pad, aug, cfg.flip)
         x, labels_d = to_device(x, self.device), to_device(labels, self.device)
         loss = self.ce.forward(self.net.forward(x, train=True), labels_d)
         if not math.isfinite(loss):
-            raise FloatingPointError(
-                f"training loss became {loss} at epoch {self.state['epoch'] + 1}, batch "
-                f"{self.state['batch']}; stopped. The last good checkpoint is "
-                f"{self.path('checkpoint.npz')} (try a smaller --lr)")
+            raise Diverged(self._divergence(loss, batch))
         self.net.backward(self.ce.backward(), input_grad=False)
         self.sgd.step(self.net, self.state["lr"])
         if cfg.renorm:
@@ -323,7 +339,7 @@ class Trainer:
 
         init_from: a model file to start from (its weights and mean image) instead
         of a fresh initialisation, e.g. to continue from a bundled model when the
-        checkpoint is gone. Ctrl-C saves a checkpoint after the batch in progress
+        checkpoint is gone. Ctrl-C (or SIGTERM) saves a checkpoint after the batch in progress
         and re-raises KeyboardInterrupt.
         """
         import signal
@@ -334,6 +350,10 @@ class Trainer:
             self.load_checkpoint()
             self.log(f"resuming {self.path('checkpoint.npz')} at epoch {self.state['epoch'] + 1}, "
                      f"batch {self.state['batch']}")
+            done = self.state["epoch"]
+            if done and not self.state["batch"] and not os.path.exists(
+                    self.path("snapshots", f"epoch_{done:03d}.npz")):
+                self._write_snapshot(done)      # the weights are still exactly those of its end
         elif init_from:
             net, self.mean, _ = load_model(init_from)
             self.net.load_state_dict(net.state_dict(), str(init_from))
@@ -345,16 +365,17 @@ class Trainer:
         self.net.to(self.device)
         self.sgd.velocity = {k: to_device(v, self.device) for k, v in self.sgd.velocity.items()}
         stop = {"asked": False}
-        old_handler = None
-        try:
-            old_handler = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))
-        except ValueError:          # not the main thread: no Ctrl-C handling
+        old_handlers = {}
+        try:                        # Ctrl-C, and SIGTERM (what `timeout` and schedulers send), alike
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old_handlers[sig] = signal.signal(sig, lambda *_: stop.update(asked=True))
+        except ValueError:          # not the main thread: no signal handling
             pass
         try:
             return self._loop(stop, max_batches, tqdm)
         finally:
-            if old_handler is not None:
-                signal.signal(signal.SIGINT, old_handler)
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
 
     def _loop(self, stop, max_batches, tqdm):
         cfg, n = self.config, len(self.train_set)
@@ -368,7 +389,7 @@ class Trainer:
             for b in bar:
                 t0 = time.perf_counter()
                 idx = np.sort(order[b * cfg.batch_size:(b + 1) * cfg.batch_size])
-                loss, correct = self._train_step(self.train_set.images[idx], self.train_set.labels[idx], aug)
+                loss, correct = self._train_step(self.train_set.images[idx], self.train_set.labels[idx], aug, b)
                 running["loss"] += loss * len(idx)
                 running["correct"] += correct
                 running["seen"] += len(idx)
@@ -408,9 +429,14 @@ class Trainer:
         self.log(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
         self._anneal(epoch, row)
         self.state.update(epoch=epoch, batch=0, running=None, rng=None)
+        # The snapshot first: the checkpoint marks the epoch done, and a kill between the two
+        # must leave the epoch to be redone (snapshot and all), not a snapshot lost for good.
+        self._write_snapshot(epoch)
         self.save_checkpoint()
         self.write_metrics()
-        if epoch in cfg.snapshots:
+
+    def _write_snapshot(self, epoch):
+        if epoch in self.config.snapshots:
             save_model(self.path("snapshots", f"epoch_{epoch:03d}.npz"), self.net, self.mean, self.meta())
 
     def _anneal(self, epoch, row):

@@ -139,3 +139,57 @@ def test_uint8_dataset_checks():
         ArrayDataset(np.zeros((2, 3, 4, 4)), [0, 1], ["a", "b"])
     with pytest.raises(ValueError, match="expected 2 labels"):
         ArrayDataset(np.zeros((2, 3, 4, 4), np.uint8), [0], ["a", "b"])
+
+
+class _Payload:
+    """Pickles as a call of os.system: what a hostile batches.meta would hold."""
+    def __reduce__(self):
+        import os
+        return (os.system, ("touch HACKED",))
+
+
+def test_a_batch_that_names_code_is_refused_not_run(tmp_path, monkeypatch):
+    make_cifar(tmp_path / "cifar-10-batches-py")
+    (tmp_path / "cifar-10-batches-py" / "batches.meta").write_bytes(
+        pickle.dumps({b"label_names": [b"x"] * 10, b"payload": _Payload()}))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="batches.meta: corrupt CIFAR-10 batch file.*posix.system"):
+        load_cifar10(tmp_path, "test")
+    assert not (tmp_path / "HACKED").exists()
+
+
+def test_arrays_pickled_by_numpy_load_through_the_restricted_reader(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (3, 3, 32, 32), dtype=np.uint8)
+    folder = tmp_path / "cifar-10-batches-py"
+    make_cifar(folder)
+    for protocol in (2, 4, 5):
+        (folder / "test_batch").write_bytes(pickle.dumps({b"data": images.reshape(3, -1), b"labels": [1, 2, 3]},
+                                                         protocol=protocol))
+        np.testing.assert_array_equal(load_cifar10(tmp_path, "test").images, images)
+
+
+def test_a_16_bit_grey_png_keeps_its_tones(tmp_path):
+    from PIL import Image
+    ramp = np.linspace(0, 65535, 64).astype(np.uint16)[None].repeat(8, axis=0)
+    Image.fromarray(ramp).save(tmp_path / "grey16.png")
+    x = data.load_image(tmp_path / "grey16.png")
+    assert x.shape == (3, 8, 64)
+    np.testing.assert_allclose(x[0, 0], ramp[0] / 65535, atol=1 / 255)      # not clipped to white
+    np.testing.assert_array_equal(x[0], x[2])
+
+
+@pytest.mark.parametrize("make", ["empty", "text", "folder", "truncated"])
+def test_unreadable_images_are_one_clear_error(tmp_path, make):
+    from PIL import Image
+    path = tmp_path / "broken.jpg"
+    if make == "empty":
+        path.write_bytes(b"")
+    elif make == "text":
+        path.write_text("not an image")
+    elif make == "folder":
+        path.mkdir()
+    else:
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(path)
+        path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match="broken.jpg: not a"):
+        data.load_image(path)

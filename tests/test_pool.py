@@ -98,3 +98,18 @@ def test_pooling_in_chunks_of_the_batch_gives_the_same_result(monkeypatch):
     for a, b in zip(whole, max_pool2d(x, 3, 2, 1, True)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(whole[1], max_pool_direct(x, (3, 3), (2, 2), (1, 1), True)[1])
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_nan_propagates_and_its_switch_points_at_it_as_in_pytorch(ceil_mode):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 9, 9))
+    x[rng.random(x.shape) < 0.08] = np.nan            # some windows with one NaN, some with several
+    y, switches = max_pool2d(x, 3, 2, ceil_mode=ceil_mode)
+    yt, it = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, ceil_mode=ceil_mode, return_indices=True)
+    np.testing.assert_array_equal(y, yt.numpy())                      # NaN where PyTorch has NaN
+    np.testing.assert_array_equal(switches, it.numpy())
+    flat = x.reshape(2, 3, -1)
+    picked = np.take_along_axis(flat, switches.reshape(2, 3, -1), axis=2).reshape(y.shape)
+    assert np.array_equal(np.isnan(picked), np.isnan(y))             # each NaN output points at a NaN input

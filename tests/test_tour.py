@@ -1,4 +1,5 @@
 """`minizf tour` end to end on the bundled model and images (fewer images than the default)."""
+import json
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from minizf.data import ASSETS
 from .test_data import make_cifar
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
 def test_tour_writes_every_figure_and_an_index(tmp_path):
     out = tmp_path / "tour"
@@ -19,6 +21,8 @@ def test_tour_writes_every_figure_and_an_index(tmp_path):
     index = (out / "index.html").read_text()
     for figure in ("Fig. 2", "Fig. 4", "Fig. 5", "Fig. 6", "Fig. 7", "Table 1", "Sec. 3"):
         assert figure in index
+    assert index.count("Verdict: ") == 6 and index.count("<b>Paper:</b>") == 6    # every figure but Sec. 3
+    assert re.search(r"\d of 6 of the paper's claims hold at this scale", index)
     images = re.findall(r'<img src="([^"]+)"', index)
     assert len(images) >= 9
     for name in images:
@@ -36,21 +40,32 @@ def test_figure_commands_have_help_naming_the_paper():
 
 @pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
 def test_occlude_command_on_a_photo(tmp_path):
+    cifar = ["--model", str(ASSETS / "zf_small.npz")]
     done = subprocess.run([sys.executable, "-m", "minizf.cli", "occlude", str(ASSETS / "samples" / "chelsea.jpg"),
-                           "--label", "cat", "--out", str(tmp_path)], capture_output=True, text=True)
+                           "--label", "cat", "--out", str(tmp_path)] + cifar, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "occlusion_chelsea.png").stat().st_size > 5000
+    assert "guess" not in done.stdout and "paper:" in done.stdout
+    guessed = subprocess.run([sys.executable, "-m", "minizf.cli", "occlude", str(ASSETS / "samples" / "rocket.jpg"),
+                              "--out", str(tmp_path)] + cifar, capture_output=True, text=True)
+    assert guessed.returncode == 0, guessed.stderr
+    assert "no --label given: using the network's guess" in guessed.stdout
 
 
 @pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
 def test_features_command_on_a_small_cifar_folder(tmp_path):
     make_cifar(tmp_path / "cifar-10-batches-py", per_batch=12)
     done = subprocess.run([sys.executable, "-m", "minizf.cli", "features", "--data", str(tmp_path),
-                           "--layers", "relu2,relu7", "--train", "40", "--test", "12", "--epochs", "3",
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+                           "--layers", "relu2,relu5,relu7", "--train", "40", "--test", "12", "--epochs", "3",
+                           "--model", str(ASSETS / "zf_small.npz"), "--classifier", "svm",
+                           "--json", str(tmp_path / "f.json"), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert re.search(r"relu7\s+[01]\.\d{3}\s+[01]\.\d{3}", done.stdout), done.stdout
     assert (tmp_path / "out" / "features.png").stat().st_size > 5000
+    table = json.loads((tmp_path / "f.json").read_text())
+    assert table["classifier"] == "svm" and list(table["layers"]) == ["relu2", "relu5", "relu7"]
+    assert "Table 7. paper:" in done.stdout
 
 
 def test_ablation_command_on_a_small_cifar_folder(tmp_path):
@@ -70,8 +85,6 @@ def test_ablation_command_on_a_small_cifar_folder(tmp_path):
 
 @pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
 def test_transfer_command_on_an_image_folder(tmp_path):
-    import json
-
     import numpy as np
     from PIL import Image
     rng = np.random.default_rng(0)

@@ -119,6 +119,7 @@ def test_learning_rate_steps_and_plateau(tmp_path):
     assert [r["lr"] for r in t.state["history"]] == [0.01, 0.001, 0.001]
 
 
+@pytest.mark.slow
 def test_two_epochs_on_real_images_lower_the_loss(tmp_path):
     try:
         train = data.load_cifar10(split="train").subset(np.arange(512))

@@ -33,6 +33,9 @@ class OcclusionResult:
 def occluded_images(image, size, stride, fill):
     """All occlusions of one uint8 image (3, H, W): (R*S, 3, H, W), plus the grid rows and cols."""
     _, h, w = image.shape
+    if not (1 <= size <= min(h, w)) or stride < 1:
+        raise ValueError(f"occlusion: the square's side must lie in [1, {min(h, w)}] (the image is {h}x{w}) "
+                         f"and its stride be at least 1, got size {size}, stride {stride}")
     rows = np.arange(0, h - size + 1, stride)
     cols = np.arange(0, w - size + 1, stride)
     batch = np.repeat(image[None], len(rows) * len(cols), axis=0)

@@ -27,6 +27,9 @@ def max_pool2d(x, kernel_size, stride=None, pad=0, ceil_mode=False):
     """Max-pool: x (N, C, H, W) -> y (N, C, OH, OW), switches (N, C, OH, OW) of int32 indices h*W+w.
 
     On ties the first maximum in row-major window order wins (as in PyTorch).
+    A NaN in a window propagates (the output is NaN) and the switch points at
+    the window's last NaN, both as in PyTorch: a diverging network shows NaN
+    downstream instead of failing here.
     """
     grid = pool_grid(x.shape, kernel_size, stride, pad, ceil_mode)
     # A few images at a time, so the kh*kw passes below run in cache.
@@ -60,6 +63,13 @@ def _pool_chunk(x, out_size, kernel, stride, pad):
         xp.equal(window, best, out=hit)
         xp.multiply(hit, small(kk - k), out=points, dtype=small)
         xp.maximum(score, points, out=score)
+    if not score.all():
+        # NaN equals nothing, not even a NaN maximum, so those windows scored 0.
+        # Any NaN in a window made its maximum NaN: point its switch at the last
+        # NaN of the window (each later one overwrites), as PyTorch does.
+        for k, window in enumerate(windows):
+            xp.isnan(window, out=hit)
+            xp.copyto(score, small(kk - k), where=hit)
     # Offset k = (i, j) of output (r, c) is input pixel (r*sh - ph + i, c*sw - pw + j).
     index = xp.int32 if H * W < 2**31 else xp.int64
     corner = ((xp.arange(oh) * sh - ph).reshape(oh, 1) * W

@@ -1,0 +1,207 @@
+"""Every failure a user can cause on the command line: one line naming the culprit, exit status 2,
+no traceback; and training that never loses a run or a snapshot."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from minizf import models
+from minizf.data import ASSETS
+from minizf.train import TrainConfig, Trainer
+
+from .test_data import make_cifar
+from .test_train import TINY, tiny_set
+
+CIFAR_MODEL = str(ASSETS / "zf_small.npz")
+
+
+def minizf(*args, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "minizf.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+
+
+def assert_user_error(done, *words):
+    """Exit 2, one line on stderr starting 'minizf CMD: error:' (argparse's usage line aside), no traceback."""
+    assert done.returncode == 2, (done.returncode, done.stdout[-500:], done.stderr[-2000:])
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if ": error:" in line]
+    assert len(errors) == 1, done.stderr
+    for word in words:
+        assert word in errors[0], (word, errors[0])
+
+
+@pytest.fixture(scope="module")
+def cifar(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cifar")
+    make_cifar(folder / "cifar-10-batches-py", per_batch=8)
+    return folder
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["train", "--epochs", "0"], ["--epochs", "at least 1"]),
+    (["train", "--epochs", "-1"], ["--epochs"]),
+    (["train", "--batch-size", "0"], ["--batch-size"]),
+    (["train", "--subset", "-1"], ["--subset"]),
+    (["train", "--lr-steps", "a,b"], ["--lr-steps", "whole numbers"]),
+    (["occlude", "x.jpg", "--size", "0"], ["--size"]),
+    (["occlude", "x.jpg", "--stride", "-4"], ["--stride"]),
+    (["transfer", "--folds", "0"], ["--folds"]),
+    (["transfer", "--per-class", "3,x"], ["--per-class"]),
+])
+def test_out_of_range_numbers_are_refused_by_name(argv, words):
+    assert_user_error(minizf(*argv), *words)
+
+
+def test_unknown_layer_is_one_line_naming_the_layers():
+    assert_user_error(minizf("topk", "--model", CIFAR_MODEL, "--layer", "nope", "--out", "/tmp/x"),
+                      "no layer named 'nope'", "conv5")
+
+
+@pytest.mark.parametrize("content", [b"", b"just text", None])
+def test_unreadable_images_name_the_file(tmp_path, content):
+    path = tmp_path / "photo.jpg"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    assert_user_error(minizf("occlude", path, "--model", CIFAR_MODEL, "--out", tmp_path / "o"), "photo.jpg")
+
+
+def test_occluder_larger_than_the_image(tmp_path):
+    assert_user_error(minizf("occlude", ASSETS / "samples" / "chelsea.jpg", "--model", CIFAR_MODEL, "--size", "100",
+                             "--out", tmp_path), "square's side must lie in [1, 32]")
+
+
+def test_missing_and_corrupt_model_files(tmp_path):
+    assert_user_error(minizf("evaluate", tmp_path / "none.npz"), "none.npz")
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
+    assert_user_error(minizf("evaluate", tmp_path / "bad.npz"), "bad.npz")
+
+
+def test_an_output_that_is_a_file(tmp_path, cifar):
+    (tmp_path / "taken").write_text("x")
+    assert_user_error(minizf("evaluate", CIFAR_MODEL, "--data", cifar, "--out", tmp_path / "taken" / "cm.png"),
+                      "taken")
+
+
+def test_a_hostile_cifar_folder_is_refused(tmp_path):
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("touch HACKED",))
+    make_cifar(tmp_path / "cifar-10-batches-py", per_batch=2)
+    (tmp_path / "cifar-10-batches-py" / "batches.meta").write_bytes(pickle.dumps({b"label_names": Payload()}))
+    done = minizf("evaluate", CIFAR_MODEL, "--data", tmp_path, "--out", tmp_path, cwd=tmp_path)
+    assert_user_error(done, "batches.meta", "refused")
+    assert not (tmp_path / "HACKED").exists()
+
+
+def test_an_internal_error_shows_its_traceback_and_asks_for_a_report(monkeypatch, capsys):
+    from minizf import cli
+    parser = cli.build_parser()
+    parser._subparsers._group_actions[0].choices["info"].set_defaults(run=lambda args: 1 / 0)  # a bug
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main(["info"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError" in err and "please report it" in err
+
+
+# ----------------------------------------------------------------------------- training
+def test_a_new_run_never_replaces_an_old_one_without_force(tmp_path, cifar):
+    out = tmp_path / "run"
+    args = ["train", "--data", cifar, "--epochs", "1", "--batch-size", "16", "--quiet", "--out", out,
+            "--val-subset", "4"]
+    assert minizf(*args).returncode == 0
+    before = (out / "checkpoint.npz").read_bytes()
+    assert_user_error(minizf(*args), "--out", "holds a run already", "--resume", "--force")
+    assert (out / "checkpoint.npz").read_bytes() == before
+    assert minizf(*args, "--force", "--seed", "3").returncode == 0
+    assert (out / "checkpoint.npz").read_bytes() != before
+
+
+def test_resume_refuses_settings_that_differ_and_takes_more_epochs(tmp_path, cifar):
+    out = tmp_path / "run"
+    base = ["train", "--data", cifar, "--batch-size", "16", "--quiet", "--out", out, "--val-subset", "4"]
+    assert minizf(*base, "--epochs", "1").returncode == 0
+    assert_user_error(minizf(*base, "--epochs", "2", "--resume", "--seed", "7"), "--seed 0, not 7")
+    assert_user_error(minizf(*base[:3], "--batch-size", "32", "--quiet", "--out", out, "--epochs", "2",
+                             "--resume"), "--batch-size 16, not 32")
+    done = minizf(*base, "--epochs", "2", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert "resuming with --epochs 2 (the run was set to 1)" in done.stdout
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_divergence_is_one_line_naming_the_batch_and_the_checkpoint(tmp_path, cifar):
+    out = tmp_path / "run"
+    done = minizf("train", "--data", cifar, "--epochs", "2", "--batch-size", "8", "--lr", "1e6", "--quiet",
+                  "--out", out, "--val-subset", "4", "--renorm", "0")
+    assert_user_error(done, "training diverged", "epoch 1, batch")
+
+
+def trainer(out, epochs=3, **cfg):
+    config = TrainConfig(epochs=epochs, batch_size=16, snapshots=(1, 2, 3), **cfg)
+    return Trainer(models.zf_small(**TINY), "zf-small", tiny_set(), None, config, out, model_options=TINY,
+                   progress=False, log=lambda *a: None)
+
+
+def test_a_kill_between_snapshot_and_checkpoint_loses_nothing(tmp_path):
+    whole = trainer(tmp_path / "whole")
+    whole.run()
+    cut = trainer(tmp_path / "cut")
+    real_save = cut.save_checkpoint
+
+    def killed_after_the_epoch_2_snapshot():
+        if cut.state["epoch"] == 2 and cut.state["batch"] == 0:
+            raise SystemExit("kill -9")              # the process dies right before the commit
+        real_save()
+    cut.save_checkpoint = killed_after_the_epoch_2_snapshot
+    with pytest.raises(SystemExit):
+        cut.run()
+    assert (tmp_path / "cut" / "snapshots" / "epoch_002.npz").exists()
+    os.remove(tmp_path / "cut" / "snapshots" / "epoch_002.npz")        # even if that write was lost too
+    trainer(tmp_path / "cut").run(resume=True)
+    for epoch in (1, 2, 3):
+        a = np.load(tmp_path / "whole" / "snapshots" / f"epoch_{epoch:03d}.npz")
+        b = np.load(tmp_path / "cut" / "snapshots" / f"epoch_{epoch:03d}.npz")
+        for key in a.files:
+            if key.startswith("param/"):
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"epoch {epoch} {key}")
+
+
+def test_a_missing_snapshot_of_the_last_finished_epoch_is_rewritten_on_resume(tmp_path):
+    t = trainer(tmp_path, epochs=3)
+    t.run(max_batches=3)                          # epoch 1 is 3 batches: done, checkpoint at batch 0
+    os.remove(tmp_path / "snapshots" / "epoch_001.npz")
+    again = trainer(tmp_path, epochs=1)
+    again.run(resume=True)
+    assert (tmp_path / "snapshots" / "epoch_001.npz").exists()
+
+
+def test_sigterm_saves_a_checkpoint_like_ctrl_c(tmp_path, cifar):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "minizf.cli", "train", "--data", str(cifar), "--epochs", "50",
+                             "--batch-size", "4", "--quiet", "--out", str(out), "--val-subset", "4"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (out / "checkpoint.npz").exists() and time.time() < deadline:
+        time.sleep(0.2)                           # epoch 1 done: the loop is running
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    state = json.loads(np.load(out / "checkpoint.npz")["state"].tobytes())
+    assert state["epoch"] >= 1 and "interrupted: checkpoint saved" in err + _
+
+
+def test_stale_temp_files_of_killed_saves_are_removed(tmp_path):
+    from minizf.io import save_npz_atomic
+    (tmp_path / "model.npz.abc123.tmp").write_bytes(b"half a file")
+    (tmp_path / "other.npz.x.tmp").write_bytes(b"someone else's")
+    save_npz_atomic(tmp_path / "model.npz", {"a": np.zeros(3)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "other.npz.x.tmp"]
