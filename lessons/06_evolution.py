@@ -53,8 +53,7 @@ print("wrote", evolution_figure(epochs, rows, [f"{l} #{c}" for l, c in choices],
 # lower layers within a few epochs, upper layers only after 40-50.
 
 # %%
-similarity = {layer: analysis.response_similarity(snapshots, images.images, layer, np.arange(16))
-              for layer in layers}
+similarity = analysis.response_similarity(snapshots, images.images, {layer: np.arange(16) for layer in layers})
 for layer, sim in similarity.items():
     print(f"{layer}: correlation with the final model by epoch {np.round(sim, 2)}")
 print(analysis.evolution_verdict(similarity, list(epochs)))

@@ -479,7 +479,8 @@ def cmd_transfer(args):
     if args.json:
         _check_writable(args.json)
     scratch = (f", against the same network trained from scratch for {args.scratch_epochs} epochs "
-               "(SGD 0.01, momentum 0.9, batch up to 128, crops and flips; one run per fold)"
+               "(SGD 0.01, momentum 0.9, batch up to 128, crops and flips; one run on "
+               f"{'each fold' if not args.scratch_folds else f'the first {args.scratch_folds} folds'})"
                if args.scratch_epochs else "")
     print(f"transfer: {'/'.join(classifiers)} on frozen {', '.join(layers)} of {meta['model']}{scratch}; "
           f"{dataset.name}: {len(dataset.classes)} classes, {len(dataset)} images, {args.folds} folds, "
@@ -487,7 +488,7 @@ def cmd_transfer(args):
     results = analysis.transfer(net, mean, dataset, per_class, args.test_per_class, args.folds,
                                 layers=layers, classifiers=classifiers, scratch_epochs=args.scratch_epochs,
                                 model_name=meta["model"], model_options=meta.get("model_options", {}),
-                                seed=args.seed, progress=not args.quiet)
+                                seed=args.seed, progress=not args.quiet, scratch_folds=args.scratch_folds)
     stats = lambda v: {"mean": float(np.mean(v)), "std": float(np.std(v)), "folds": [float(a) for a in v]}  # noqa: E731
     rows = [{"per_class": r.per_class, "pretrained": {k: stats(v) for k, v in r.probes.items()},
              "scratch": stats(r.scratch) if r.scratch else None} for r in results]
@@ -707,6 +708,8 @@ def build_parser():
                    "comma-separated (Table 7 compares them)")
     q.add_argument("--scratch-epochs", type=nonnegative, default=30, help="epochs of the from-scratch "
                    "comparison (0: skip it; it trains one network per fold)")
+    q.add_argument("--scratch-folds", type=positive, default=None, help="train from scratch on the first N "
+                   "folds only (default: every fold)")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--json", default=None, help="also write the table (fold means and stds) to this file")
     q.add_argument("--quiet", action="store_true", help="no progress bar")

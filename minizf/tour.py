@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import analysis, plot
+from .analysis.topk import TopK
 from .data import ASSETS, bundled_images, bundled_model, bundled_photos
 from .train import load_model
 
@@ -81,13 +82,17 @@ def figure_curves(meta, out):
 
 
 # ----------------------------------------------------------------------------- Fig. 2
-def figure_top9(net, mean, images, layer, maps, out, seed=0):
-    """One layer's top-9 figure: (path, caption, top-9 class purity of the shown maps)."""
+def figure_top9(net, mean, images, layer, maps, out, seed=0, stat_maps=0):
+    """One layer's top-9 figure: (path, caption, top-9 class purity). The purity is measured over
+    the shown maps and ``stat_maps`` more random ones, all found in the same scan."""
     channels = pick_maps(net, layer, maps, seed)
-    top = analysis.top_activations(net, images.images, mean, layer, channels)
+    scanned = np.union1d(channels, pick_maps(net, layer, stat_maps, seed + 1)) if stat_maps else channels
+    top = analysis.top_activations(net, images.images, mean, layer, scanned)
+    purity = float(analysis.class_purity(images.labels[top.images]).mean())
+    shown = np.searchsorted(scanned, channels)
+    top = TopK(layer, channels, top.values[shown], top.images[shown], top.positions[shown])
     projections, patches = analysis.project_top(net, images.images, mean, top)
     path = plot.top9_figure(projections, patches, channels, layer, os.path.join(out, f"top9_{layer}.png"))
-    purity = float(analysis.class_purity(images.labels[top.images]).mean())
     return path, (f"Fig. 2 — {layer}: for {len(channels)} random maps, the 9 strongest activations over "
                   f"{len(images)} images of {images.name} (9 different images), projected by the deconvnet "
                   "(left, contrast-normalised per panel, 0 = grey) beside the receptive-field patches "
@@ -101,15 +106,13 @@ def chance_purity(labels, k=9, draws=2000, seed=0):
 
 
 def figures_top9(net, mean, images, out, maps, layers=None, seed=0, stat_maps=32):
-    """Fig. 2 for every conv layer, with one verdict on class purity by depth (measured over
-    ``stat_maps`` random maps per layer, of which the first ``maps`` are drawn)."""
+    """Fig. 2 for every conv layer, with one verdict on class purity by depth (measured over the
+    ``maps`` drawn and ``stat_maps`` more random maps of each layer)."""
     layers = layers or conv_layers(net)
     paths, purity = [], {}
     for layer in layers:
-        path, _, _ = figure_top9(net, mean, images, layer, maps, out, seed)
+        path, _, purity[layer] = figure_top9(net, mean, images, layer, maps, out, seed, stat_maps)
         paths.append(path)
-        top = analysis.top_activations(net, images.images, mean, layer, pick_maps(net, layer, stat_maps, seed + 1))
-        purity[layer] = float(analysis.class_purity(images.labels[top.images]).mean())
     verdict = analysis.top9_verdict(purity, chance_purity(images.labels))
     caption = (f"Fig. 2 — {', '.join(layers)}: for {maps} random maps of each layer, the 9 strongest "
                f"activations over {len(images)} images of {images.name} (one per image), projected by the "
@@ -180,8 +183,8 @@ def figure_evolution(net, mean, meta, images, out, per_layer=2, n_images=200, mo
     epochs, rows = analysis.evolution(snapshots, scan, choices)
     path = plot.evolution_figure(epochs, rows, [f"{l} #{c}" for l, c in choices],
                                  os.path.join(out, "evolution.png"))
-    similarity = {layer: analysis.response_similarity(snapshots, scan, layer, pick_maps(net, layer, stat_maps, 2))
-                  for layer in layers}
+    similarity = analysis.response_similarity(snapshots, scan, {layer: pick_maps(net, layer, stat_maps, 2)
+                                                                for layer in layers})
     verdict = analysis.evolution_verdict(similarity, list(epochs))
     return path, (f"Fig. 4 — feature evolution: the strongest activation over {len(scan)} images of "
                   f"{len(choices)} maps ({per_layer} per layer), projected, at each snapshot epoch "
@@ -387,10 +390,11 @@ def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True)
     entries, verdicts = [], []
     started = time.perf_counter()
     for heading, step in tqdm(steps, desc="minizf tour", disable=not progress, unit="figure"):
+        t0 = time.perf_counter()
         paths, caption, verdict, *extra = step()
         verdicts.append(verdict)
-        entries.append((heading, paths if isinstance(paths, list) else [paths], caption,
-                        verdict_html(verdict) + "".join(extra)))
+        entries.append((f"{heading} ({time.perf_counter() - t0:.0f} s)", paths if isinstance(paths, list) else [paths],
+                        caption, verdict_html(verdict) + "".join(extra)))
     held = [v for v in verdicts if v is not None]
     note = (f"{sum(v.holds for v in held)} of {len(held)} of the paper's claims hold at this scale "
             f"({describe(net, meta)}, {len(images)} images of {images.name}); each figure says which and why.")

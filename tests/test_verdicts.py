@@ -107,10 +107,13 @@ def test_response_similarity_is_one_for_the_same_network_and_lower_for_another(s
     rng = np.random.default_rng(5)
     for _, p, _ in other.named_parameters():
         p[...] = 0.3 * rng.standard_normal(p.shape)
-    same = analysis.response_similarity([(1, net, mean), (2, net, mean)], images, "conv5", [0, 1, 2])
-    np.testing.assert_allclose(same, [1.0, 1.0])
-    changed = analysis.response_similarity([(1, other, mean), (2, net, mean)], images, "conv5", [0, 1, 2])
-    assert changed[0] < 0.9 and changed[1] == 1.0
-    responses = analysis.map_responses(net, images, mean, "conv5", [0, 1, 2], batch_size=7)
-    direct = net.forward(((images / 255.0) - mean), upto="conv5")[:, [0, 1, 2]].max(axis=(2, 3))
-    np.testing.assert_allclose(responses, direct, rtol=1e-6)
+    maps = {"conv1": [1, 3], "conv5": [0, 1, 2]}
+    same = analysis.response_similarity([(1, net, mean), (2, net, mean)], images, maps)
+    np.testing.assert_allclose(same["conv5"], [1.0, 1.0])
+    np.testing.assert_allclose(same["conv1"], [1.0, 1.0])
+    changed = analysis.response_similarity([(1, other, mean), (2, net, mean)], images, maps)
+    assert changed["conv5"][0] < 0.9 and changed["conv5"][1] == 1.0
+    responses = analysis.map_responses(net, images, mean, maps, batch_size=7)
+    for layer, chosen in maps.items():
+        direct = net.forward(((images / 255.0) - mean), upto=layer)[:, chosen].max(axis=(2, 3))
+        np.testing.assert_allclose(responses[layer], direct, rtol=1e-6)

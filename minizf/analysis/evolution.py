@@ -17,38 +17,47 @@ def evolution(snapshots, images, choices, rule="deconvnet", device="cpu"):
     """
     epochs = [epoch for epoch, _, _ in snapshots]
     rows = [[] for _ in choices]
+    layers = list(dict.fromkeys(layer for layer, _ in choices))
     for _, net, mean in snapshots:
-        for r, (layer, channel) in enumerate(choices):
-            top = top_activations(net, images, mean, layer, [channel], k=1, device=device)
+        for layer in layers:            # one scan and one deconvnet batch per layer and snapshot
+            picked = [r for r, (l, _) in enumerate(choices) if l == layer]
+            top = top_activations(net, images, mean, layer, [choices[r][1] for r in picked], k=1, device=device)
             projections, _ = project_top(net, images, mean, top, rule=rule, device=device)
-            rows[r].append(projections[0, 0])
+            for m, r in enumerate(picked):
+                rows[r].append(projections[m, 0])
     return np.asarray(epochs), [np.stack(row) for row in rows]
 
 
-def map_responses(net, images, mean, layer, channels, batch_size=250, device="cpu"):
-    """Each chosen map's strongest activation in each image: (N, M), for uint8 images (N, 3, H, W)."""
+def map_responses(net, images, mean, channels, batch_size=250, device="cpu"):
+    """Each chosen map's strongest activation in each image, for several layers in one pass:
+    channels {layer: (M,) maps} -> {layer: (N, M)}, for uint8 images (N, 3, H, W)."""
     from ..backend import to_device, to_numpy
     from ..data import normalize
-    out = []
+    deepest = max(channels, key=net.index)
+    out = {layer: [] for layer in channels}
     for start in range(0, len(images), batch_size):
         x = to_device(normalize(images[start:start + batch_size], mean), device)
-        acts = to_numpy(net.forward(x, upto=layer))[:, np.asarray(channels)]
-        out.append(acts.reshape(acts.shape[0], acts.shape[1], -1).max(axis=2))
-    return np.concatenate(out)
+        net.forward(x, keep=True, upto=deepest)
+        for layer, chosen in channels.items():
+            acts = to_numpy(net.activations[layer])[:, np.asarray(chosen)]
+            out[layer].append(acts.reshape(acts.shape[0], acts.shape[1], -1).max(axis=2))
+    return {layer: np.concatenate(parts) for layer, parts in out.items()}
 
 
-def response_similarity(snapshots, images, layer, channels, device="cpu"):
-    """How far each snapshot's maps are from their final state: (E,) mean over the maps of the
-    correlation between a map's per-image responses at a snapshot and at the last snapshot.
+def _correlations(a, b):
+    """Correlation of each column of a with the same column of b (0 where one is constant)."""
+    return [np.corrcoef(a[:, m], b[:, m])[0, 1] if a[:, m].std() > 0 and b[:, m].std() > 0 else 0.0
+            for m in range(a.shape[1])]
+
+
+def response_similarity(snapshots, images, channels, device="cpu"):
+    """How far each snapshot's maps are from their final state: channels {layer: (M,) maps} ->
+    {layer: (E,) mean over the maps of the correlation between a map's per-image responses at
+    a snapshot and at the last snapshot}.
 
     1 means the map already ranks the images as it will at the end; a map that
     is still changing what it responds to has a lower correlation.
     """
-    responses = [map_responses(net, images, mean, layer, channels, device=device) for _, net, mean in snapshots]
-    final = responses[-1]
-    similarity = []
-    for r in responses:
-        corr = [np.corrcoef(r[:, m], final[:, m])[0, 1] if r[:, m].std() > 0 and final[:, m].std() > 0 else 0.0
-                for m in range(final.shape[1])]
-        similarity.append(float(np.mean(corr)))
-    return np.array(similarity)
+    responses = [map_responses(net, images, mean, channels, device=device) for _, net, mean in snapshots]
+    return {layer: np.array([float(np.mean(_correlations(r[layer], responses[-1][layer]))) for r in responses])
+            for layer in channels}

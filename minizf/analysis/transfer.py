@@ -104,7 +104,7 @@ def train_from_scratch(model, options, train_set, epochs, seed=0, device="cpu"):
 
 def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5, layer="relu7",
              probe_epochs=60, scratch_epochs=0, model_name=None, model_options=None, seed=0,
-             log=print, device="cpu", layers=None, classifiers=("softmax",), progress=False):
+             log=print, device="cpu", layers=None, classifiers=("softmax",), progress=False, scratch_folds=None):
     """Tables 4-5, 7 and Fig. 9 on ``dataset`` (an ArrayDataset at the net's input size) -> [TransferResult].
 
     The features of every image are computed once for each of ``layers``
@@ -115,7 +115,7 @@ def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5,
     every layer and classifier) sees the same splits. scratch_epochs > 0 also
     trains the whole architecture (``model_name``, ``model_options``) from
     scratch on each fold's images, the paper's comparison (slow: one training
-    run per fold).
+    run per fold; ``scratch_folds`` limits it to the first folds).
     """
     from tqdm import tqdm
     layers = tuple(layers or (layer,))
@@ -134,7 +134,7 @@ def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5,
                 probe = linear_probe(features[lay][train], labels[train], features[lay][test], labels[test],
                                      classes, epochs=probe_epochs, batch_size=64, seed=fold, classifier=kind)
                 probes[key].append(mean_class_accuracy(labels[test], probe.test_predictions))
-            if scratch_epochs:
+            if scratch_epochs and (scratch_folds is None or fold < scratch_folds):
                 part = ArrayDataset(dataset.images[train], labels[train], dataset.classes, "few-shot")
                 fresh, fresh_mean = train_from_scratch(model_name, model_options or {}, part,
                                                        scratch_epochs, seed=fold, device=device)
