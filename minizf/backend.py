@@ -62,6 +62,16 @@ def device_of(x):
     return "cuda" if get_array_module(x) is not np else "cpu"
 
 
+def device_of_net(net, device=None):
+    """``device`` if given, else where the network's parameters live ("cpu" for one without any):
+    the analyses move their inputs to the network, so a model moved to the GPU runs there."""
+    if device is not None:
+        return get_device(device)
+    for _, p, _ in net.named_parameters():
+        return device_of(p)
+    return "cpu"
+
+
 def array_module(device=None):
     """The array module for a device name (see ``get_device``)."""
     return _cupy if get_device(device) == "cuda" else np

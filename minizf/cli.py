@@ -116,7 +116,6 @@ def _check_run_folder(args, config):
 
 def cmd_train(args):
     from . import models
-    from .backend import get_device
     from .plot import training_curves
     from .train import TrainConfig, Trainer
     train_set, val_set = _cifar_slices(args)
@@ -129,7 +128,7 @@ def cmd_train(args):
                          renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
     _check_run_folder(args, config)
     trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
-                      progress=not args.quiet, device=get_device(args.device),
+                      progress=not args.quiet, device=_device(args),
                       data_info={"dataset": args.dataset, "subset": args.subset})
     try:
         status = trainer.run(resume=args.resume, max_batches=args.max_batches, init_from=args.init_from)
@@ -184,8 +183,10 @@ def cmd_evaluate(args):
     from .train import confusion_matrix, ensemble, load_model, predict, score
     kind = "10-crop" if args.ten_crop else "single-crop"
     cache, rows, probs, reference = {}, [], [], None
+    device = _device(args)
     for path in args.checkpoint:
         net, mean, meta = load_model(path)
+        net.to(device)
         dataset, labels, classes = _evaluation_set(args, meta, mean, cache)
         if reference is None:
             reference = (dataset.name, labels, classes)
@@ -229,11 +230,21 @@ def _write_json(path, table):
     os.replace(path + ".tmp", path)
 
 
+def _device(args):
+    """--device, else $MINIZF_DEVICE, else cpu; a missing GPU is the user's error, said in one line."""
+    from .backend import get_device
+    try:
+        return get_device(getattr(args, "device", None))
+    except RuntimeError as err:
+        raise ValueError(f"--device: {err}") from None
+
+
 def _model(args):
-    """(net, mean, meta) of --model, else the tour's default bundled model."""
+    """(net, mean, meta) of --model, else the tour's default bundled model, on --device."""
     from .tour import default_model
     from .train import load_model
-    return load_model(args.model) if args.model else default_model()
+    net, mean, meta = load_model(args.model) if args.model else default_model()
+    return net.to(_device(args)), mean, meta
 
 
 def _done(paths):
@@ -253,7 +264,7 @@ def _report(paths, caption, verdict):
 def cmd_tour(args):
     from .tour import tour
     index = tour(args.out, args.model, args.twin, n_images=args.images, maps=args.maps,
-                 progress=not args.quiet)
+                 progress=not args.quiet, device=_device(args))
     print(f"wrote {index} (open it in a browser)")
     return 0
 
@@ -407,7 +418,6 @@ def cmd_ablation(args):
     import json
 
     from . import analysis, plot
-    from .backend import get_device
     from .train import TrainConfig
     train, val = _cifar_slices(args)
     keys = args.variants.split(",") if args.variants else None
@@ -417,7 +427,7 @@ def cmd_ablation(args):
     print(f"Table 3 ablation: {args.model} variants, {len(train)} training and {len(val)} "
           f"validation images, {args.epochs} epochs each, in {args.out}")
     results = analysis.ablation(train, val, config, args.out, args.model, keys, progress=not args.quiet,
-                                device=get_device(args.device))
+                                device=_device(args))
     print(f"{'variant':<12}{'parameters':>12}{'train error':>13}{'val error':>11}  Table 3 row")
     for r in results:
         print(f"{r.key:<12}{r.parameters:>12,}{r.train_error:>13.3f}{r.val_error:>11.3f}  {r.description}")
@@ -612,6 +622,7 @@ def build_parser():
     p.add_argument("--out", default=None, help="folder for confusion.png (default: the current folder), "
                    "or a .png path")
     p.add_argument("--json", default=None, help="also write the table to this JSON file")
+    p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
     p.set_defaults(run=cmd_evaluate)
 
     def figure_command(name, help_text, run, out="figures"):
@@ -619,6 +630,7 @@ def build_parser():
         q.add_argument("--model", default=None, help="model file (default: the bundled data/zf64.npz, "
                        "else data/zf_small.npz)")
         q.add_argument("--out", default=out, help=f"output folder (default {out})")
+        q.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
         q.set_defaults(run=run)
         return q
 

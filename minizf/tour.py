@@ -21,6 +21,7 @@ import numpy as np
 
 from . import analysis, plot
 from .analysis.topk import TopK
+from .backend import device_of_net
 from .data import ASSETS, bundled_images, bundled_model, bundled_photos
 from .train import load_model
 
@@ -176,7 +177,7 @@ def figure_evolution(net, mean, meta, images, out, per_layer=2, n_images=200, mo
     """Fig. 4 from the bundled snapshots of a bundled model, or the run folder of ``model_path``."""
     bundled = model_path is None or Path(model_path).resolve().parent == Path(ASSETS).resolve()
     snapshots, layers = load_snapshots(meta, mean) if bundled else run_snapshots(model_path)
-    snapshots = with_final(snapshots, net, mean, meta)
+    snapshots = with_final([(e, snap.to(device_of_net(net)), m) for e, snap, m in snapshots], net, mean, meta)
     layers = [layer for layer in conv_layers(net) if layer in layers]
     scan = images.images[:n_images]
     choices = [(layer, int(c)) for layer in layers for c in pick_maps(net, layer, per_layer, seed=1)]
@@ -361,12 +362,16 @@ def write_index(out, entries, title, note=""):
     return path
 
 
-def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True):
-    """Write every figure and index.html to ``out``; returns the index path."""
+def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True, device="cpu"):
+    """Write every figure and index.html to ``out``; returns the index path. device: where the
+    networks run ("cpu" or "cuda")."""
     from tqdm import tqdm
     os.makedirs(out, exist_ok=True)
     net, mean, meta = load_model(model) if model else default_model()
+    net.to(device)
     compared = with_twin(net, mean, twin, meta)
+    for _, other, _, _ in compared:
+        other.to(device)
     images = images_for(net)
     scan = images.subset(np.arange(min(n_images, len(images))), name=images.name)   # for top-9 scans
     if hasattr(images, "files"):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import models
-from .backend import get_array_module, to_device, to_numpy
+from .backend import device_of_net, get_array_module, to_device, to_numpy
 from .data import centre_crop, normalize, random_crops, ten_crops
 from .functional import log_softmax
 from .io import load_npz, save_npz_atomic
@@ -126,13 +126,14 @@ def input_size(net, images):
     return net.input_shape[-1] if net.input_shape else images.shape[-1]
 
 
-def predict(net, images, mean, batch_size=125, ten_crop=False, crop_pad=4, device="cpu"):
+def predict(net, images, mean, batch_size=125, ten_crop=False, crop_pad=4, device=None):
     """Class probabilities of uint8 images (N, 3, H, W) -> (N, C).
 
     Images larger than the network's input are centre-cropped; ten_crop
     averages the 10 crops of Sec. 3 (corners and centre of the image padded by
     crop_pad, and their mirrors).
     """
+    device = device_of_net(net, device)
     probs = []
     size = input_size(net, images)
     for start in range(0, len(images), batch_size):
@@ -146,7 +147,7 @@ def predict(net, images, mean, batch_size=125, ten_crop=False, crop_pad=4, devic
     return np.concatenate(probs)
 
 
-def evaluate(net, dataset, mean, batch_size=125, ten_crop=False, crop_pad=4, device="cpu"):
+def evaluate(net, dataset, mean, batch_size=125, ten_crop=False, crop_pad=4, device=None):
     """Loss, top-1 and top-5 accuracy, per-class accuracy and the probabilities on a dataset."""
     probs = predict(net, dataset.images, mean, batch_size, ten_crop, crop_pad, device)
     return score(probs, dataset.labels)

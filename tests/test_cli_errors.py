@@ -205,3 +205,17 @@ def test_stale_temp_files_of_killed_saves_are_removed(tmp_path):
     (tmp_path / "other.npz.x.tmp").write_bytes(b"someone else's")
     save_npz_atomic(tmp_path / "model.npz", {"a": np.zeros(3)})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "other.npz.x.tmp"]
+
+
+@pytest.mark.parametrize("command", ["tour", "topk", "occlude", "invariance", "evolution", "correspondence",
+                                     "filters", "features", "transfer", "evaluate", "train"])
+def test_every_computing_command_takes_a_device_and_refuses_a_missing_gpu_in_one_line(command, tmp_path):
+    from minizf.backend import cuda_available
+    if cuda_available():
+        pytest.skip("this machine has a GPU")
+    extra = {"occlude": ["x.jpg"], "evaluate": [CIFAR_MODEL]}.get(command, [])
+    done = minizf(command, *extra, "--device", "cuda", "--out", tmp_path)
+    assert_user_error(done, "--device", "CuPy")
+    env_done = subprocess.run([sys.executable, "-m", "minizf.cli", command, *extra, "--out", str(tmp_path)],
+                              capture_output=True, text=True, env=dict(os.environ, MINIZF_DEVICE="cuda"))
+    assert_user_error(env_done, "CuPy")            # $MINIZF_DEVICE is honoured, never silently ignored

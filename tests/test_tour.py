@@ -1,4 +1,5 @@
 """`minizf tour` end to end on the bundled model and images (fewer images than the default)."""
+import html
 import json
 import re
 import subprocess
@@ -22,7 +23,7 @@ def test_tour_writes_every_figure_and_an_index(tmp_path):
     for figure in ("Fig. 2", "Fig. 4", "Fig. 5", "Fig. 6", "Fig. 7", "Table 1", "Sec. 3"):
         assert figure in index
     assert index.count("Verdict: ") == 6 and index.count("<b>Paper:</b>") == 6    # every figure but Sec. 3
-    assert re.search(r"\d of 6 of the paper's claims hold at this scale", index)
+    assert re.search(r"\d of 6 of the paper's claims hold at this scale", html.unescape(index))
     images = re.findall(r'<img src="([^"]+)"', index)
     assert len(images) >= 9
     for name in images:

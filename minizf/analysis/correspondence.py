@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import to_device, to_numpy
+from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
 
 
@@ -48,12 +48,13 @@ class CorrespondenceResult:
 
 
 def correspondence(net, images, boxes, mean, layers=("relu5", "relu7"), random_trials=10, seed=0,
-                   device="cpu"):
+                   device=None):
     """Delta_l for each part and for random boxes.
 
     images: uint8 (N, 3, H, W); boxes: {part: (N, 4) boxes (top, left, height, width)}.
     Random boxes take the size of each image's first part box, at random places.
     """
+    device = device_of_net(net, device)
     fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)
     clean = _features(net, images, mean, layers, device)
 

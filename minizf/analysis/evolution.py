@@ -6,10 +6,12 @@ columns epochs.
 """
 import numpy as np
 
+from ..backend import device_of_net, to_device, to_numpy
+from ..data import normalize
 from .topk import project_top, top_activations
 
 
-def evolution(snapshots, images, choices, rule="deconvnet", device="cpu"):
+def evolution(snapshots, images, choices, rule="deconvnet", device=None):
     """snapshots: list of (epoch, net, mean); choices: list of (layer, channel).
 
     Returns (epochs (E,), projections (len(choices), E, 3, h_l, w_l) as a list of
@@ -28,11 +30,10 @@ def evolution(snapshots, images, choices, rule="deconvnet", device="cpu"):
     return np.asarray(epochs), [np.stack(row) for row in rows]
 
 
-def map_responses(net, images, mean, channels, batch_size=250, device="cpu"):
+def map_responses(net, images, mean, channels, batch_size=250, device=None):
     """Each chosen map's strongest activation in each image, for several layers in one pass:
     channels {layer: (M,) maps} -> {layer: (N, M)}, for uint8 images (N, 3, H, W)."""
-    from ..backend import to_device, to_numpy
-    from ..data import normalize
+    device = device_of_net(net, device)
     deepest = max(channels, key=net.index)
     out = {layer: [] for layer in channels}
     for start in range(0, len(images), batch_size):
@@ -50,7 +51,7 @@ def _correlations(a, b):
             for m in range(a.shape[1])]
 
 
-def response_similarity(snapshots, images, channels, device="cpu"):
+def response_similarity(snapshots, images, channels, device=None):
     """How far each snapshot's maps are from their final state: channels {layer: (M,) maps} ->
     {layer: (E,) mean over the maps of the correlation between a map's per-image responses at
     a snapshot and at the last snapshot}.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import to_device, to_numpy
+from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
 from ..layers import Linear, MulticlassHinge, SoftmaxCrossEntropy
 from ..net import Sequential
@@ -28,11 +28,12 @@ def pool_to_grid(maps, grid):
     return maps.reshape(N, C, grid, H // grid, grid, W // grid).mean(axis=(3, 5))
 
 
-def layer_features(net, images, mean, layers, grid=4, batch_size=250, device="cpu"):
+def layer_features(net, images, mean, layers, grid=4, batch_size=250, device=None):
     """uint8 images (N, 3, H, W) -> {layer: features (N, D) float32}, conv maps pooled to grid x grid.
 
     One forward pass per batch serves every layer in ``layers``.
     """
+    device = device_of_net(net, device)
     deepest = max(layers, key=net.index)
     features = {layer: [] for layer in layers}
     for start in range(0, len(images), batch_size):
@@ -46,7 +47,7 @@ def layer_features(net, images, mean, layers, grid=4, batch_size=250, device="cp
     return {layer: np.concatenate(parts) for layer, parts in features.items()}
 
 
-def feature_analysis(net, train, test, mean, layers, epochs=30, grid=4, device="cpu", classifier="softmax"):
+def feature_analysis(net, train, test, mean, layers, epochs=30, grid=4, device=None, classifier="softmax"):
     """Table 7: a linear probe per layer. train, test: (uint8 images, labels) -> {layer: ProbeResult}."""
     train_f = layer_features(net, train[0], mean, layers, grid, device=device)
     test_f = layer_features(net, test[0], mean, layers, grid, device=device)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import to_device, to_numpy
+from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
 from ..functional import log_softmax
 
@@ -48,8 +48,9 @@ class InvarianceResult:
     prob_true: np.ndarray    # (N, A)
 
 
-def invariance(net, images, labels, mean, kind, amounts, layers=("norm1", "relu7"), device="cpu"):
+def invariance(net, images, labels, mean, kind, amounts, layers=("norm1", "relu7"), device=None):
     """Normalised feature distances and true-class probabilities for uint8 images (N, 3, H, W)."""
+    device = device_of_net(net, device)
     fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)
     amounts = np.asarray(amounts, dtype=np.float64)
     distances = {layer: np.zeros((len(images), len(amounts))) for layer in layers}

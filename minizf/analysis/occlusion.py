@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import to_device, to_numpy
+from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
 from ..deconv import Deconvnet
 from ..functional import log_softmax
@@ -44,8 +44,9 @@ def occluded_images(image, size, stride, fill):
     return batch, rows, cols
 
 
-def occlusion(net, image, label, mean, layer="relu5", size=8, stride=2, batch_size=128, device="cpu"):
+def occlusion(net, image, label, mean, layer="relu5", size=8, stride=2, batch_size=128, device=None):
     """Occlusion maps of one uint8 image (3, H, W) of class ``label``; returns an OcclusionResult."""
+    device = device_of_net(net, device)
     fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)    # the mean colour
     x0 = to_device(normalize(image[None], mean), device)
     scores = net.forward(x0, keep=True)

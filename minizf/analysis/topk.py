@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import to_device, to_numpy
+from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
 from ..deconv import Deconvnet, cut_patch, receptive_field
 
@@ -32,12 +32,13 @@ def _merge(values, images, positions, new_values, new_images, new_positions, k):
             take(np.concatenate([positions, new_positions], 1), order[..., None], 1))
 
 
-def top_activations(net, images, mean, layer, channels, k=9, batch_size=250, device="cpu", progress=None):
+def top_activations(net, images, mean, layer, channels, k=9, batch_size=250, device=None, progress=None):
     """Scan uint8 images (N, 3, H, W) for the k strongest activations of each chosen map.
 
     Returns a TopK; each image appears at most once per map (its maximum).
     progress: an optional callable(done, total) for long scans.
     """
+    device = device_of_net(net, device)
     channels = np.asarray(channels)
     m = len(channels)
     values = np.full((m, 0), -np.inf, dtype=np.float32)
@@ -59,13 +60,14 @@ def top_activations(net, images, mean, layer, channels, k=9, batch_size=250, dev
     return TopK(layer, channels, values, found, positions)
 
 
-def project_top(net, images, mean, top, rule="deconvnet", lrn="skip", device="cpu"):
+def project_top(net, images, mean, top, rule="deconvnet", lrn="skip", device=None):
     """Projections and image patches of a TopK, all in one deconvnet batch.
 
     Returns (projections (M, k, 3, h, w), patches (M, k, 3, h, w)), both cut to
     the receptive field of each unit; where the field leaves the image,
     projections are 0 and patches mid-grey (0.5). Patches are in [0, 1].
     """
+    device = device_of_net(net, device)
     m, k = top.values.shape
     flat_images = top.images.reshape(-1)
     unique, inverse = np.unique(flat_images, return_inverse=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import models
+from ..backend import device_of_net
 from ..data import ArrayDataset
 from ..train import TrainConfig, Trainer, predict
 from .features import layer_features, linear_probe
@@ -104,7 +105,7 @@ def train_from_scratch(model, options, train_set, epochs, seed=0, device="cpu"):
 
 def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5, layer="relu7",
              probe_epochs=60, scratch_epochs=0, model_name=None, model_options=None, seed=0,
-             log=print, device="cpu", layers=None, classifiers=("softmax",), progress=False, scratch_folds=None):
+             log=print, device=None, layers=None, classifiers=("softmax",), progress=False, scratch_folds=None):
     """Tables 4-5, 7 and Fig. 9 on ``dataset`` (an ArrayDataset at the net's input size) -> [TransferResult].
 
     The features of every image are computed once for each of ``layers``
@@ -118,6 +119,7 @@ def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5,
     run per fold; ``scratch_folds`` limits it to the first folds).
     """
     from tqdm import tqdm
+    device = device_of_net(net, device)
     layers = tuple(layers or (layer,))
     features = layer_features(net, dataset.images, mean, list(layers), device=device)
     labels, classes = dataset.labels, len(dataset.classes)
