@@ -175,8 +175,6 @@ def _evaluation_set(args, meta, mean, cache):
 
 def cmd_evaluate(args):
     """Score one model or, with several, each of them and their ensemble (Table 2)."""
-    import json
-
     import numpy as np
 
     from .plot import confusion_figure
@@ -270,7 +268,6 @@ def cmd_tour(args):
 
 
 def cmd_topk(args):
-    from . import analysis
     from .tour import chance_purity, figure_top9, images_for
     net, mean, _ = _model(args)
     images = images_for(net)
@@ -642,7 +639,8 @@ def build_parser():
     q.add_argument("--quiet", action="store_true")
     q = figure_command("topk", "Fig. 2: the 9 strongest activations of random feature maps over the "
                        "bundled test images, projected by the deconvnet beside their image patches", cmd_topk)
-    q.add_argument("--layer", default="conv5")
+    q.add_argument("--layer", default="conv5", help="any layer of the model (default conv5): conv1-conv5, "
+                   "relu1-relu7, pool1, pool2, pool5, norm1, norm2")
     q.add_argument("--maps", type=positive, default=8)
     q.add_argument("--seed", type=int, default=0)
     q = figure_command("occlude", "Fig. 7: slide a grey square over IMAGE (a file, or the index of a "

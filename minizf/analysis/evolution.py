@@ -6,8 +6,7 @@ columns epochs.
 """
 import numpy as np
 
-from ..backend import device_of_net, to_device, to_numpy
-from ..data import normalize
+from .features import over_layers
 from .topk import project_top, top_activations
 
 
@@ -33,16 +32,10 @@ def evolution(snapshots, images, choices, rule="deconvnet", device=None):
 def map_responses(net, images, mean, channels, batch_size=250, device=None):
     """Each chosen map's strongest activation in each image, for several layers in one pass:
     channels {layer: (M,) maps} -> {layer: (N, M)}, for uint8 images (N, 3, H, W)."""
-    device = device_of_net(net, device)
-    deepest = max(channels, key=net.index)
-    out = {layer: [] for layer in channels}
-    for start in range(0, len(images), batch_size):
-        x = to_device(normalize(images[start:start + batch_size], mean), device)
-        net.forward(x, keep=True, upto=deepest)
-        for layer, chosen in channels.items():
-            acts = to_numpy(net.activations[layer])[:, np.asarray(chosen)]
-            out[layer].append(acts.reshape(acts.shape[0], acts.shape[1], -1).max(axis=2))
-    return {layer: np.concatenate(parts) for layer, parts in out.items()}
+    def strongest(layer, acts):
+        acts = acts[:, np.asarray(channels[layer])]
+        return acts.reshape(acts.shape[0], acts.shape[1], -1).max(axis=2)
+    return over_layers(net, images, mean, list(channels), strongest, batch_size, device)
 
 
 def _correlations(a, b):

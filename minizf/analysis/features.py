@@ -28,23 +28,27 @@ def pool_to_grid(maps, grid):
     return maps.reshape(N, C, grid, H // grid, grid, W // grid).mean(axis=(3, 5))
 
 
-def layer_features(net, images, mean, layers, grid=4, batch_size=250, device=None):
-    """uint8 images (N, 3, H, W) -> {layer: features (N, D) float32}, conv maps pooled to grid x grid.
-
-    One forward pass per batch serves every layer in ``layers``.
-    """
+def over_layers(net, images, mean, layers, reduce, batch_size=250, device=None):
+    """{layer: reduce(layer, activations (B, ...)) of every batch, concatenated}: one forward
+    pass per batch of uint8 images (N, 3, H, W) serves every layer in ``layers``."""
     device = device_of_net(net, device)
     deepest = max(layers, key=net.index)
-    features = {layer: [] for layer in layers}
+    parts = {layer: [] for layer in layers}
     for start in range(0, len(images), batch_size):
         x = to_device(normalize(images[start:start + batch_size], mean), device)
         net.forward(x, keep=True, upto=deepest)
         for layer in layers:
-            out = to_numpy(net.activations[layer])
-            if out.ndim == 4 and out.shape[2] > grid:
-                out = pool_to_grid(out, grid)
-            features[layer].append(out.reshape(len(out), -1))
-    return {layer: np.concatenate(parts) for layer, parts in features.items()}
+            parts[layer].append(reduce(layer, to_numpy(net.activations[layer])))
+    return {layer: np.concatenate(p) for layer, p in parts.items()}
+
+
+def layer_features(net, images, mean, layers, grid=4, batch_size=250, device=None):
+    """uint8 images (N, 3, H, W) -> {layer: features (N, D) float32}, conv maps pooled to grid x grid."""
+    def flat(_, out):
+        if out.ndim == 4 and out.shape[2] > grid:
+            out = pool_to_grid(out, grid)
+        return out.reshape(len(out), -1)
+    return over_layers(net, images, mean, layers, flat, batch_size, device)
 
 
 def feature_analysis(net, train, test, mean, layers, epochs=30, grid=4, device=None, classifier="softmax"):

@@ -152,7 +152,8 @@ def occlusion_verdict(results, names):
         f"lowest p(true class) over the occluder's positions, as a share of the clean image's: {numbers}; "
         f"mean correlation of the map's activation with p(true class) {np.mean(agree):.2f} "
         f"({_parts(parts)})",
-        all(parts.values()), "the object fills most of these small images, so no one square hides it", parts)
+        all(parts.values()), "these small photos are classified with near certainty from evidence spread "
+        "over the object and its surroundings, so no single square hides enough of it", parts)
 
 
 # ----------------------------------------------------------------------------- Table 1
