@@ -370,10 +370,8 @@ def _pretraining_sets(args, net, mean):
     size = net.input_shape[-1]
     sets = []
     for split in ("train", "val"):
-        ds = data.load_imagenette(args.data, split)
-        ds = ds.subset(np.random.default_rng(0).permutation(len(ds)), ds.name)   # sorted by class: shuffle
-        sets.append(data.ArrayDataset(np.ascontiguousarray(data.centre_crop(ds.images, (size, size))),
-                                      ds.labels, ds.classes, ds.name))
+        ds = data.load_imagenette(args.data, split, crop=size)
+        sets.append(ds.subset(np.random.default_rng(0).permutation(len(ds)), ds.name))   # sorted by class: shuffle
     return tuple(sets)
 
 
@@ -440,22 +438,6 @@ def cmd_ablation(args):
                             title=f"Table 3: ablations of {args.model}", labels=["train", "validation"])])
 
 
-def _image_folder_for(net, mean, folder):
-    """An image folder as the model sees it: short side resized to the size the model was trained
-    at (its mean image's), then the centre cut to the model's input size."""
-    import numpy as np
-
-    from . import data
-    dataset = data.load_image_folder(folder, size=mean.shape[-1])
-    size = net.input_shape[-1]
-    if dataset.images.shape[-1] != size:
-        files = dataset.files
-        dataset = data.ArrayDataset(np.ascontiguousarray(data.centre_crop(dataset.images, (size, size))),
-                                    dataset.labels, dataset.classes, dataset.name)
-        dataset.files = files
-    return dataset
-
-
 def _layer_number(layer):
     digits = "".join(ch for ch in layer if ch.isdigit())
     return int(digits) if digits else None
@@ -473,7 +455,7 @@ def cmd_transfer(args):
                              f"with --images (e.g. Caltech-101; none found at {caltech})")
         args.images = str(caltech)
     if args.images:                     # Caltech-101 layout: one sub-folder per class
-        dataset = _image_folder_for(net, mean, args.images)
+        dataset = data.load_image_folder(args.images, size=mean.shape[-1], crop=net.input_shape[-1])
     else:
         dataset = data.load_cifar10(args.data, "test")
     per_class = list(args.per_class)

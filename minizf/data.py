@@ -30,15 +30,16 @@ def bundled_model(name="zf_small"):
     return load_model(path)
 
 
-def load_imagenette(root=None, split="train"):
-    """Imagenette (10 ImageNet classes) from root/imagenette/{train,val}: uint8 (N, 3, 72, 72)."""
+def load_imagenette(root=None, split="train", crop=None):
+    """Imagenette (10 ImageNet classes) from root/imagenette/{train,val}: uint8 (N, 3, 72, 72), or
+    the centre crop x crop of each photo."""
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     root = data_root(root)
     folder = root / "imagenette" / split if (root / "imagenette").is_dir() else root / split
     if not folder.is_dir():
         raise ValueError(f"Imagenette not found: no folder {folder} (pass --data PATH or set MINIZF_DATA)")
-    return load_image_folder(folder, size=72, name=f"Imagenette {split}")
+    return load_image_folder(folder, size=72, name=f"Imagenette {split}", crop=crop)
 
 
 PHOTO_SAMPLE = "imagenette_sample"
@@ -47,13 +48,7 @@ PHOTO_SAMPLE = "imagenette_sample"
 def bundled_photos(size=64):
     """The Imagenette val photos shipped in data/imagenette_sample (50 per class and the
     figures' picks): uint8 (N, 3, size, size), the centre of each 72 px photo, with ``.files``."""
-    folder = ASSETS / PHOTO_SAMPLE
-    dataset = load_image_folder(folder, size=72, name="Imagenette val sample")
-    files = dataset.files
-    dataset = ArrayDataset(np.ascontiguousarray(centre_crop(dataset.images, (size, size))), dataset.labels,
-                           dataset.classes, dataset.name)
-    dataset.files = files
-    return dataset
+    return load_image_folder(ASSETS / PHOTO_SAMPLE, size=72, name="Imagenette val sample", crop=size)
 
 
 def bundled_images():
@@ -328,27 +323,39 @@ def download_cifar10(root=None, url=CIFAR_URL, md5=CIFAR_MD5, progress=True):
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm")
 
 
-def load_image_folder(root, size=64, name=None):
+def load_image_folder(root, size=64, name=None, classes=None, per_class=None, crop=None):
     """One sub-folder per class (Caltech-101, Imagenette layout) -> ArrayDataset of uint8 (N, 3, size, size).
 
     Each image's shorter side is resized to ``size`` and the centre square
-    kept; the result is cached as uint8 in memory.
+    kept; the result is cached as uint8 in memory. crop: then keep the
+    centre crop x crop (a 64 px model trained on crops of 72 px photos sees
+    Caltech as ``size=72, crop=64``). classes: only these sub-folders
+    (default all); per_class: only the first N images of each.
     """
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"image folder {root} does not exist")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
-    if not classes:
+    found = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if not found:
         raise ValueError(f"{root}: expected one sub-folder per class, found none")
+    if classes is not None:
+        missing = sorted(set(classes) - set(found))
+        if missing:
+            raise ValueError(f"{root}: no class folders {missing}")
+        found = sorted(classes)
+    classes = found
     images, labels, files = [], [], []
     for label, cls in enumerate(classes):
-        for path in sorted((root / cls).iterdir()):
-            if path.suffix.lower() in IMAGE_EXTENSIONS:
-                images.append(np.round(load_image(path, size) * 255).astype(np.uint8))
-                labels.append(label)
-                files.append(f"{cls}/{path.name}")
+        paths = [p for p in sorted((root / cls).iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS]
+        for path in paths[:per_class]:
+            images.append(np.round(load_image(path, size) * 255).astype(np.uint8))
+            labels.append(label)
+            files.append(f"{cls}/{path.name}")
     if not images:
         raise ValueError(f"{root}: no images with extensions {IMAGE_EXTENSIONS}")
-    dataset = ArrayDataset(np.stack(images), np.array(labels), classes, name or root.name)
+    images = np.stack(images)
+    if crop is not None and crop != size:
+        images = np.ascontiguousarray(centre_crop(images, (crop, crop)))
+    dataset = ArrayDataset(images, np.array(labels), classes, name or root.name)
     dataset.files = files       # "class/file.jpg" of each image
     return dataset
