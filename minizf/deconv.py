@@ -55,6 +55,10 @@ class Deconvnet:
         once; its stored switches are then shared by all its selections.
         """
         check_reverse_options(rule, lrn)
+        for what, values in (("image indices", images), ("channels", channels)):
+            values = np.asarray(values)
+            if values.dtype.kind == "f" and not np.array_equal(values, np.round(values)):
+                raise TypeError(f"Deconvnet: {what} must be whole numbers, got {values.tolist()}")
         images, channels = np.asarray(images, dtype=np.intp), np.asarray(channels, dtype=np.intp)
         if images.shape != channels.shape or images.ndim != 1:
             raise ValueError(f"Deconvnet: images {images.shape} and channels {channels.shape} "

@@ -170,9 +170,10 @@ class Conv2D(Layer):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad=0,
                  weight_std=None, rng=None, dtype=np.float32):
         super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = F.pair(kernel_size, "kernel_size")
-        self.stride, self.pad = F.pair(stride, "stride"), F.pair(pad, "pad")
+        self.in_channels = F.whole(in_channels, "Conv2D in_channels", 1)
+        self.out_channels = F.whole(out_channels, "Conv2D out_channels", 1)
+        self.kernel_size = F.pair(kernel_size, "Conv2D kernel_size", 1)
+        self.stride, self.pad = F.pair(stride, "Conv2D stride", 1), F.pair(pad, "Conv2D pad", 0)
         kh, kw = self.kernel_size
         fan_in = self.in_channels * kh * kw
         std = math.sqrt(2.0 / fan_in) if weight_std is None else weight_std
@@ -246,9 +247,9 @@ class MaxPool2D(Layer):
 
     def __init__(self, kernel_size, stride=None, pad=0, ceil_mode=False):
         super().__init__()
-        self.kernel_size = F.pair(kernel_size, "kernel_size")
-        self.stride = F.pair(self.kernel_size if stride is None else stride, "stride")
-        self.pad, self.ceil_mode = F.pair(pad, "pad"), bool(ceil_mode)
+        self.kernel_size = F.pair(kernel_size, "MaxPool2D kernel_size", 1)
+        self.stride = F.pair(self.kernel_size if stride is None else stride, "MaxPool2D stride", 1)
+        self.pad, self.ceil_mode = F.pair(pad, "MaxPool2D pad", 0), bool(ceil_mode)
         if any(2 * p > k for p, k in zip(self.pad, self.kernel_size)):
             self.fail(f"pad {self.pad} must be at most half the kernel {self.kernel_size}")
         self.switches = None
@@ -291,7 +292,11 @@ class LRN(Layer):
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0):
         super().__init__()
-        self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
+        self.size = F.whole(size, "LRN size", 1)
+        self.alpha, self.beta, self.k = float(alpha), float(beta), float(k)
+        if not (math.isfinite(self.alpha) and math.isfinite(self.beta) and self.k > 0 and self.alpha >= 0):
+            self.fail(f"expected finite alpha >= 0, beta and k > 0 (so the denominator is positive), "
+                      f"got alpha={alpha}, beta={beta}, k={k}")
 
     def forward(self, x, train=False):
         self._remember_input(x)
@@ -371,7 +376,8 @@ class Linear(Layer):
 
     def __init__(self, in_features, out_features, weight_std=None, rng=None, dtype=np.float32):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = F.whole(in_features, "Linear in_features", 1)
+        self.out_features = F.whole(out_features, "Linear out_features", 1)
         std = math.sqrt(2.0 / self.in_features) if weight_std is None else weight_std
         rng = default_rng() if rng is None else rng
         self.params = {"W": _normal(rng, std, (self.out_features, self.in_features), dtype),

@@ -188,6 +188,8 @@ class Sequential:
             if tuple(state[name].shape) != tuple(own[name].shape):
                 problems.append(f"{name}: expected shape {tuple(own[name].shape)}, "
                                 f"got {tuple(state[name].shape)}")
+            elif state[name].dtype.kind != "f":
+                problems.append(f"{name}: expected floating-point weights, got {state[name].dtype}")
         if problems:
             raise ValueError(f"Sequential: {source} does not fit this network: " + "; ".join(problems))
         for lname, layer in self._layers:

@@ -204,10 +204,21 @@ def load_model(path):
     arrays = load_npz(path)
     if "meta" not in arrays:
         raise ValueError(f"{path}: not a minizf model file (no 'meta' entry)")
-    meta = json.loads(arrays["meta"].tobytes().decode())
-    net = models.build(meta["model"], **meta.get("model_options", {}))
+    try:
+        meta = json.loads(arrays["meta"].tobytes().decode())
+        model, options = meta["model"], dict(meta.get("model_options", {}))
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"{path}: malformed 'meta' entry ({type(err).__name__}: {err})") from None
+    net = models.build(model, **options)
     net.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param/")}, str(path))
-    return net, arrays["mean"], meta
+    mean = arrays.get("mean")
+    size = net.input_shape[1:] if net.input_shape else None
+    if mean is None or mean.ndim != 3 or mean.shape[0] != 3 or mean.dtype.kind != "f" or (
+            size and (mean.shape[1] < size[0] or mean.shape[2] < size[1])):
+        shape = None if mean is None else (mean.shape, str(mean.dtype))
+        raise ValueError(f"{path}: expected a float mean image of shape (3, H, W) covering the "
+                         f"{size} input, got {shape}")
+    return net, mean, meta
 
 
 # ----------------------------------------------------------------------------- the loop

@@ -261,3 +261,11 @@ def test_patches_at_the_border_are_filled_to_full_size():
 def test_receptive_field_of_a_fully_connected_layer_is_refused():
     with pytest.raises(ValueError, match="whole image"):
         receptive_field(models.zf_small(), "fc6")
+
+
+def test_a_fractional_channel_is_refused_not_truncated():
+    import minizf as mz
+    net = mz.Sequential([("conv1", mz.Conv2D(1, 4, 3)), ("relu1", mz.ReLU())])
+    x = np.random.default_rng(0).standard_normal((1, 1, 6, 6)).astype(np.float32)
+    with pytest.raises(TypeError, match="channels must be whole numbers, got \\[2.7\\]"):
+        Deconvnet(net).project(x, "relu1", 2.7)

@@ -74,3 +74,21 @@ def test_bad_reverse_rule():
 def test_pool_pad_larger_than_half_the_kernel():
     with pytest.raises(ValueError, match="MaxPool2D: pad"):
         MaxPool2D(2, pad=2)
+
+
+@pytest.mark.parametrize("make,error,words", [
+    (lambda: Conv2D(3, 0, 3), ValueError, "Conv2D out_channels must be at least 1"),
+    (lambda: Conv2D(3.5, 4, 3), TypeError, "Conv2D in_channels must be a whole number"),
+    (lambda: Conv2D(3, 4, 2.7), TypeError, "Conv2D kernel_size must be a whole number, got 2.7"),
+    (lambda: Conv2D(3, 4, 3, stride=0), ValueError, "Conv2D stride must be at least 1"),
+    (lambda: Conv2D(3, 4, 3, pad=-1), ValueError, "Conv2D pad must be at least 0"),
+    (lambda: MaxPool2D(0), ValueError, "MaxPool2D kernel_size must be at least 1"),
+    (lambda: MaxPool2D(3, stride=(2, 0)), ValueError, "MaxPool2D stride must be at least 1"),
+    (lambda: LRN(size=0), ValueError, "LRN size must be at least 1"),
+    (lambda: LRN(k=0.0), ValueError, "k > 0"),
+    (lambda: Linear(0, 3), ValueError, "Linear in_features must be at least 1"),
+    (lambda: Linear(True, 3), TypeError, "whole number"),
+])
+def test_constructor_arguments_are_validated(make, error, words):
+    with pytest.raises(error, match=words):
+        make()

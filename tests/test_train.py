@@ -202,3 +202,21 @@ def test_init_schemes(scheme):
     expected = 0.01 if scheme == "paper" else np.sqrt(2.0 / np.prod(W.shape[1:]))
     assert W.std() == pytest.approx(expected, rel=0.02)
     assert all(not net[name].params["b"].any() for name in ("conv1", "conv4", "fc8"))
+
+
+@pytest.mark.parametrize("spoil,words", [
+    (lambda a: a.update({"param/fc8.W": a["param/fc8.W"].astype(np.int32)}), "fc8.W: expected floating-point"),
+    (lambda a: a.update({"mean": np.zeros((3, 1, 1), np.float32)}), "mean image of shape"),
+    (lambda a: a.pop("mean"), "mean image"),
+    (lambda a: a.update({"meta": np.frombuffer(b'{"no model": 1}', np.uint8)}), "malformed 'meta'"),
+    (lambda a: a.update({"meta": np.frombuffer(b"not json", np.uint8)}), "malformed 'meta'"),
+])
+def test_a_spoiled_model_file_is_refused_by_name(tmp_path, spoil, words):
+    from minizf.io import save_npz_atomic
+    t = trainer(tmp_path, epochs=1)
+    t.run()
+    arrays = dict(np.load(tmp_path / "model.npz"))
+    spoil(arrays)
+    save_npz_atomic(tmp_path / "bad.npz", arrays)
+    with pytest.raises(ValueError, match=words):
+        load_model(tmp_path / "bad.npz")

@@ -14,7 +14,7 @@ from .loss import (log_softmax, one_vs_rest_hinge, one_vs_rest_hinge_backward, s
 from .normalization import lrn, lrn_backward, lrn_scale, window_sum
 from .pooling import max_pool2d, max_pool2d_backward, pool_grid, unpool
 from .rectifier import rectify, relu, relu_backward
-from .shapes import output_size, pair
+from .shapes import output_size, pair, whole
 
 __all__ = [
     "chunks", "col2im", "col_bytes", "columns", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
@@ -22,5 +22,5 @@ __all__ = [
     "linear_backward_input", "log_softmax", "one_vs_rest_hinge", "one_vs_rest_hinge_backward", "lrn", "lrn_backward", "lrn_scale",
     "max_pool2d", "max_pool2d_backward", "output_size", "pair", "pool_grid", "rectify",
     "relu", "relu_backward", "softmax_cross_entropy", "softmax_cross_entropy_backward",
-    "unpool", "window_grid", "window_sum",
+    "unpool", "whole", "window_grid", "window_sum",
 ]

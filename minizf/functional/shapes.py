@@ -1,18 +1,32 @@
 """Output sizes of sliding windows, shared by convolution and pooling."""
 
 
-def pair(value, name="value"):
-    """An int or a pair of ints as a (height, width) tuple of Python ints."""
+def pair(value, name="value", minimum=None):
+    """An int or a pair of ints as a (height, width) tuple of Python ints, each >= minimum if given.
+
+    A float that is not a whole number (a kernel of 2.7) is an error, never rounded."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
         h, w = value
     else:
         h = w = value
+    return whole(h, name, minimum, value), whole(w, name, minimum, value)
+
+
+def whole(value, name="value", minimum=None, shown=None):
+    """value as a Python int: a TypeError unless it is a whole number, a ValueError below minimum."""
+    shown = value if shown is None else shown
     try:
-        return int(h), int(w)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
+        number = int(value)
+        exact = number == value
+    except (TypeError, ValueError, OverflowError):
+        exact = False
+    if not exact or isinstance(value, bool):
+        raise TypeError(f"{name} must be a whole number, got {shown!r}")
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {shown!r}")
+    return number
 
 
 def output_size(size, kernel, stride, pad, ceil_mode=False):
