@@ -713,6 +713,20 @@ def _ablation_variants():
     return VARIANTS
 
 
+def _check_out(args):
+    """Make --out before any work, so a command never computes for minutes and then fails to write:
+    a folder, or for evaluate a .png path."""
+    out = getattr(args, "out", None)
+    if not out:
+        return
+    folder = os.path.dirname(out) or "." if out.endswith(".png") else out
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ValueError(f"--out {out}: {folder} is a file, not a folder")
+    os.makedirs(folder, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"--out {out}: cannot write in {folder}")
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -721,6 +735,7 @@ def main(argv=None):
         parser.print_help()
         return 0
     try:
+        _check_out(args)
         return args.run(args)
     except KeyboardInterrupt:
         print(f"minizf {args.command}: interrupted", file=sys.stderr)

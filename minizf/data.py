@@ -345,12 +345,18 @@ def load_image_folder(root, size=64, name=None, classes=None, per_class=None, cr
         found = sorted(classes)
     classes = found
     images, labels, files = [], [], []
+    # Images anywhere below a class folder belong to it (sub-folders too), in a fixed order.
+    members = {cls: sorted(p for p in (root / cls).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS
+                           and not p.is_dir()) for cls in classes}
+    empty = [cls for cls, paths in members.items() if not paths]
+    if empty:
+        raise ValueError(f"{root}: class folders without images {empty}; remove them (an empty class "
+                         "would still count as a class and change the scores)")
     for label, cls in enumerate(classes):
-        paths = [p for p in sorted((root / cls).iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS]
-        for path in paths[:per_class]:
+        for path in members[cls][:per_class]:
             images.append(np.round(load_image(path, size) * 255).astype(np.uint8))
             labels.append(label)
-            files.append(f"{cls}/{path.name}")
+            files.append(path.relative_to(root).as_posix())
     if not images:
         raise ValueError(f"{root}: no images with extensions {IMAGE_EXTENSIONS}")
     images = np.stack(images)

@@ -219,3 +219,25 @@ def test_every_computing_command_takes_a_device_and_refuses_a_missing_gpu_in_one
     env_done = subprocess.run([sys.executable, "-m", "minizf.cli", command, *extra, "--out", str(tmp_path)],
                               capture_output=True, text=True, env=dict(os.environ, MINIZF_DEVICE="cuda"))
     assert_user_error(env_done, "CuPy")            # $MINIZF_DEVICE is honoured, never silently ignored
+
+
+def test_empty_class_folders_are_refused_and_nested_images_counted(tmp_path):
+    from PIL import Image
+
+    from minizf.data import load_image_folder
+    for path in ("a/1.png", "a/deeper/2.png", "b/3.png"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / path)
+    ds = load_image_folder(tmp_path, size=8)
+    assert ds.files == ["a/1.png", "a/deeper/2.png", "b/3.png"] and list(ds.labels) == [0, 0, 1]
+    (tmp_path / "c").mkdir()
+    with pytest.raises(ValueError, match=r"class folders without images \['c'\]"):
+        load_image_folder(tmp_path, size=8)
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    (tmp_path / "file").write_text("x")
+    started = time.perf_counter()
+    done = minizf("transfer", "--model", CIFAR_MODEL, "--out", tmp_path / "file")
+    assert_user_error(done, "--out", "is a file, not a folder")
+    assert time.perf_counter() - started < 20          # refused at once, not after the transfer
