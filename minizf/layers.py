@@ -82,6 +82,8 @@ class Layer:
         if self.input_layout and len(per_image) != self.input_layout.count(",") + 1:
             self.fail(f"expected input of shape (N, {self.input_layout[1:]}, "
                       f"got shape {tuple(x.shape)}")
+        if x.ndim and x.shape[0] == 0:
+            self.fail(f"got an empty batch, shape {tuple(x.shape)}: N must be at least 1")
         self.y_shape = (x.shape[0],) + tuple(self.output_shape(per_image))
         self.x = x
 

@@ -92,3 +92,10 @@ def test_pool_pad_larger_than_half_the_kernel():
 def test_constructor_arguments_are_validated(make, error, words):
     with pytest.raises(error, match=words):
         make()
+
+
+@pytest.mark.parametrize("layer", [Conv2D(1, 1, 1), ReLU(), MaxPool2D(2), LRN(), Flatten(), Linear(4, 2)])
+def test_an_empty_batch_is_named(layer):
+    shape = (0, 4) if isinstance(layer, Linear) else (0, 1, 4, 4)
+    with pytest.raises(ValueError, match="empty batch"):
+        named(layer, "layer").forward(np.zeros(shape, dtype=np.float32))
