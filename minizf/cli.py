@@ -443,11 +443,10 @@ def _layer_number(layer):
     return int(digits) if digits else None
 
 
-def cmd_transfer(args):
-    import numpy as np
-
-    from . import analysis, data, plot
-    net, mean, meta = _model(args)
+def _transfer_images(args, net, mean, meta):
+    """The images of `minizf transfer`: --images, else Caltech-101 under --data for a photo model,
+    else the CIFAR-10 test set for a 32 px one; seen as the model was trained."""
+    from . import data
     if not args.images and net.input_shape[-1] != 32:
         caltech = data.data_root(args.data) / "caltech101"
         if not caltech.is_dir():
@@ -455,18 +454,32 @@ def cmd_transfer(args):
                              f"with --images (e.g. Caltech-101; none found at {caltech})")
         args.images = str(caltech)
     if args.images:                     # Caltech-101 layout: one sub-folder per class
-        dataset = data.load_image_folder(args.images, size=mean.shape[-1], crop=net.input_shape[-1])
-    else:
-        dataset = data.load_cifar10(args.data, "test")
-    per_class = list(args.per_class)
-    if not per_class or min(per_class) < 1:
-        raise ValueError(f"--per-class: expected positive numbers of images, got {args.per_class}")
-    layers = args.layers.split(",")
-    classifiers = args.classifiers.split(",")
+        return data.load_image_folder(args.images, size=mean.shape[-1], crop=net.input_shape[-1])
+    return data.load_cifar10(args.data, "test")
+
+
+def _fold_stats(scores):
+    import numpy as np
+    return {"mean": float(np.mean(scores)), "std": float(np.std(scores)), "folds": [float(a) for a in scores]}
+
+
+def cmd_transfer(args):
+    import numpy as np
+
+    from . import analysis, plot
+    from .analysis.features import CLASSIFIERS
+    net, mean, meta = _model(args)
+    layers, classifiers = args.layers.split(","), args.classifiers.split(",")
     for layer in layers:
         net.index(layer)                # a clear error for an unknown layer, before any work
+    unknown = sorted(set(classifiers) - set(CLASSIFIERS))
+    if unknown:
+        raise ValueError(f"--classifiers: unknown {unknown}; expected some of {sorted(CLASSIFIERS)}")
+    if not args.per_class or min(args.per_class) < 1:
+        raise ValueError(f"--per-class: expected positive numbers of images, got {args.per_class}")
     if args.json:
         _check_writable(args.json)
+    dataset = _transfer_images(args, net, mean, meta)
     scratch = (f", against the same network trained from scratch for {args.scratch_epochs} epochs "
                "(SGD 0.01, momentum 0.9, batch up to 128, crops and flips; one run on "
                f"{'each fold' if not args.scratch_folds else f'the first {args.scratch_folds} folds'})"
@@ -474,47 +487,37 @@ def cmd_transfer(args):
     print(f"transfer: {'/'.join(classifiers)} on frozen {', '.join(layers)} of {meta['model']}{scratch}; "
           f"{dataset.name}: {len(dataset.classes)} classes, {len(dataset)} images, {args.folds} folds, "
           f"up to {args.test_per_class} test images per class")
-    results = analysis.transfer(net, mean, dataset, per_class, args.test_per_class, args.folds,
+    results = analysis.transfer(net, mean, dataset, list(args.per_class), args.test_per_class, args.folds,
                                 layers=layers, classifiers=classifiers, scratch_epochs=args.scratch_epochs,
                                 model_name=meta["model"], model_options=meta.get("model_options", {}),
                                 seed=args.seed, progress=not args.quiet, scratch_folds=args.scratch_folds)
-    stats = lambda v: {"mean": float(np.mean(v)), "std": float(np.std(v)), "folds": [float(a) for a in v]}  # noqa: E731
-    rows = [{"per_class": r.per_class, "pretrained": {k: stats(v) for k, v in r.probes.items()},
-             "scratch": stats(r.scratch) if r.scratch else None} for r in results]
-    _print_transfer(results, layers, classifiers)
-    verdicts = []
-    if args.scratch_epochs:
-        verdicts.append(analysis.transfer_verdict(results))
-    if len(layers) >= 3:
-        top = results[-1]
-        verdicts.append(analysis.depth_verdict({l: float(np.mean(top.probes[f"{l} {classifiers[0]}"]))
+    _print_transfer(results)
+    verdicts = [analysis.transfer_verdict(results)] if args.scratch_epochs else []
+    if len(layers) >= 3:                # Table 7: by depth, at the largest training set
+        verdicts.append(analysis.depth_verdict({l: float(np.mean(results[-1].probes[f"{l} {classifiers[0]}"]))
                                                 for l in layers}))
     for v in verdicts:
         print(v)
     table = {"model": meta["model"], "dataset": dataset.name, "classes": len(dataset.classes),
              "folds": args.folds, "test_per_class": args.test_per_class, "layers": layers,
-             "classifiers": classifiers, "scratch_epochs": args.scratch_epochs, "rows": rows,
+             "classifiers": classifiers, "scratch_epochs": args.scratch_epochs,
+             "rows": [{"per_class": r.per_class, "pretrained": {k: _fold_stats(v) for k, v in r.probes.items()},
+                       "scratch": _fold_stats(r.scratch) if r.scratch else None} for r in results],
              "verdicts": [{"figure": v.figure, "holds": v.holds, "text": str(v)} for v in verdicts]}
-    written = [os.path.join(args.out, "transfer.json")]
-    _write_json(written[0], table)
-    if args.json:
-        _write_json(args.json, table)
-        written.append(args.json)
-    keys = list(results[0].probes)
-    curves = [[float(np.mean(r.probes[k])) for r in results] for k in keys]
-    spreads = [[float(np.std(r.probes[k])) for r in results] for k in keys]
-    names = [f"pretrained {k}" for k in keys]
+    written = [os.path.join(args.out, "transfer.json")] + ([args.json] if args.json else [])
+    for path in written:
+        _write_json(path, table)
+    series = {f"pretrained {k}": [r.probes[k] for r in results] for k in results[0].probes}
     if args.scratch_epochs:
-        curves.append([float(np.mean(r.scratch)) for r in results])
-        spreads.append([float(np.std(r.scratch)) for r in results])
-        names.append("from scratch")
-    written.append(plot.curve(per_class, curves, os.path.join(args.out, "transfer.png"),
-                              xlabel="training images per class", ylabel="mean class accuracy",
-                              title=f"Fig. 9: {dataset.name}", labels=names, errors=spreads))
+        series["from scratch"] = [r.scratch for r in results]
+    written.append(plot.curve(list(args.per_class), [[float(np.mean(v)) for v in s] for s in series.values()],
+                              os.path.join(args.out, "transfer.png"), xlabel="training images per class",
+                              ylabel="mean class accuracy", title=f"Fig. 9: {dataset.name}",
+                              labels=list(series), errors=[[float(np.std(v)) for v in s] for s in series.values()]))
     return _done(written)
 
 
-def _print_transfer(results, layers, classifiers):
+def _print_transfer(results):
     """The transfer table, our mean +- std over folds beside the paper's Caltech-101 numbers."""
     import numpy as np
 
