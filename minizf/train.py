@@ -420,7 +420,8 @@ class Trainer:
                     return "paused"
             bar.close()
             self._end_epoch(epoch, running)
-            if stop["asked"]:
+            if stop["asked"]:           # the signal came during the epoch's end: its checkpoint is saved
+                self.log(f"interrupted: checkpoint saved to {self.path('checkpoint.npz')}")
                 raise KeyboardInterrupt
             if done_batches == max_batches and self.state["epoch"] < cfg.epochs:
                 return "paused"
