@@ -118,6 +118,7 @@ def cmd_train(args):
     from . import models
     from .plot import training_curves
     from .train import TrainConfig, Trainer
+    device = _device(args)              # a missing GPU is said before the data is read
     train_set, val_set = _cifar_slices(args)
     options = {"drop": list(args.drop)} if args.drop else {}
     net = models.build(args.model, **options)
@@ -128,7 +129,7 @@ def cmd_train(args):
                          renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
     _check_run_folder(args, config)
     trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
-                      progress=not args.quiet, device=_device(args),
+                      progress=not args.quiet, device=device,
                       data_info={"dataset": args.dataset, "subset": args.subset})
     try:
         status = trainer.run(resume=args.resume, max_batches=args.max_batches, init_from=args.init_from)
