@@ -71,9 +71,9 @@ RESUME_MUST_MATCH = {"batch_size": "--batch-size", "lr": "--lr", "seed": "--seed
                      "plateau_patience": "--patience"}
 
 
-def _given(flag):
+def _given(args, flag):
     """Whether a flag was typed on the command line (not just left at its default)."""
-    return any(a == flag or a.startswith(flag + "=") for a in sys.argv[1:])
+    return any(a == flag or a.startswith(flag + "=") for a in args.typed)
 
 
 def _check_run_folder(args, config):
@@ -103,14 +103,14 @@ def _check_run_folder(args, config):
         mine, theirs = getattr(config, key), saved.get(key)
         if isinstance(mine, tuple):
             mine, theirs = list(mine), list(theirs or [])
-        if _given(flag) and mine != theirs:
+        if _given(args, flag) and mine != theirs:
             raise ValueError(f"--resume: {args.out} was trained with {flag} {theirs}, not {mine}; resume "
                              f"with the same setting (or leave {flag} out), or start a new run in another --out")
     for flag, key in (("--subset", "subset"), ("--dataset", "dataset"), ("--model", "model")):
         theirs = meta.get("data", {}).get(key, meta.get(key))
-        if _given(flag) and theirs is not None and theirs != getattr(args, key):
+        if _given(args, flag) and theirs is not None and theirs != getattr(args, key):
             raise ValueError(f"--resume: {args.out} was trained with {flag} {theirs}, not {getattr(args, key)}")
-    if _given("--epochs") and args.epochs != saved["epochs"]:
+    if _given(args, "--epochs") and args.epochs != saved["epochs"]:
         print(f"resuming with --epochs {args.epochs} (the run was set to {saved['epochs']})")
 
 
@@ -734,6 +734,7 @@ def _check_out(args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.typed = list(sys.argv[1:] if argv is None else argv)     # what the user wrote, not the defaults
     if args.command is None:
         cmd_info(args)
         parser.print_help()

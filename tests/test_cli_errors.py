@@ -241,3 +241,12 @@ def test_an_out_that_cannot_be_written_is_refused_before_any_work(tmp_path):
     done = minizf("transfer", "--model", CIFAR_MODEL, "--out", tmp_path / "file")
     assert_user_error(done, "--out", "is a file, not a folder")
     assert time.perf_counter() - started < 20          # refused at once, not after the transfer
+
+
+def test_resume_checks_the_arguments_given_to_main_not_sys_argv(tmp_path, cifar, monkeypatch):
+    from minizf import cli
+    out = tmp_path / "run"
+    base = ["train", "--data", str(cifar), "--batch-size", "16", "--quiet", "--out", str(out), "--val-subset", "4"]
+    assert cli.main(base + ["--epochs", "1"]) == 0
+    monkeypatch.setattr(sys, "argv", ["minizf"])             # a caller of main() with its own argv
+    assert cli.main(base + ["--epochs", "2", "--resume", "--seed", "7"]) == 2
