@@ -223,10 +223,9 @@ def cmd_evaluate(args):
 def _write_json(path, table):
     """Write a results table as JSON (to a temp file, then renamed)."""
     import json
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump(table, f, indent=1)
-    os.replace(path + ".tmp", path)
+
+    from .io import save_text_atomic
+    save_text_atomic(path, json.dumps(table, indent=1))
 
 
 def _device(args):
@@ -709,6 +708,9 @@ def build_parser():
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--json", default=None, help="also write the table (fold means and stds) to this file")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    from .course.commands import add_commands
+    add_commands(sub)
     return parser
 
 

@@ -11,19 +11,29 @@ def save_npz_atomic(path, arrays):
 
     The rename is atomic, so ``path`` holds either the old file or the complete new one.
     """
+    _write_atomic(path, "wb", lambda f: np.savez(f, **arrays))
+
+
+def save_text_atomic(path, text):
+    """Write ``text`` to ``path`` the same way: the old file or the complete new one, never half."""
+    _write_atomic(path, "w", lambda f: f.write(text))
+
+
+def _write_atomic(path, mode, write):
+    """write(f) into a temp file beside ``path``, flushed to disk, then renamed over ``path``."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     _remove_stale_temps(folder, os.path.basename(path))
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+        with os.fdopen(fd, mode) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)       # mkstemp makes files private; a saved model is not
+        os.chmod(tmp, 0o666 & ~umask)       # mkstemp makes files private; a saved file is not
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -18,7 +18,7 @@ from . import models
 from .backend import device_of_net, get_array_module, to_device, to_numpy
 from .data import centre_crop, normalize, random_crops, ten_crops
 from .functional import log_softmax
-from .io import load_npz, save_npz_atomic
+from .io import load_npz, save_npz_atomic, save_text_atomic
 from .layers import Conv2D, Dropout, Linear, SoftmaxCrossEntropy
 
 DEFAULT_SNAPSHOTS = (1, 2, 5, 10, 20, 30, 40, 50, 64, 70)
@@ -287,11 +287,8 @@ class Trainer:
         self.state = json.loads(arrays["state"].tobytes().decode())
 
     def write_metrics(self):
-        lines = "".join(json.dumps(row) + "\n" for row in self.state["history"])
-        tmp = self.path("metrics.jsonl.tmp")
-        with open(tmp, "w") as f:
-            f.write(lines)
-        os.replace(tmp, self.path("metrics.jsonl"))
+        save_text_atomic(self.path("metrics.jsonl"),
+                         "".join(json.dumps(row) + "\n" for row in self.state["history"]))
 
     def _divergence(self, loss, batch):
         """The message for a loss that became NaN or infinite: where, and what is left to resume."""

@@ -1,0 +1,116 @@
+"""The assignments: which library functions a student writes, and the files handed out.
+
+``make("pool", "hw")`` writes ``hw/pool/pool.py`` (the student file: every
+function to write keeps the signature and docstring of ``minizf.functional``,
+its body a stub), ``hw/pool/README.md`` (the task and its conventions) and
+``hw/pool/pool_walkthrough.py`` (``# %%`` cells that run the student's code
+step by step). ``make(..., solution=True)`` writes the library's own bodies
+instead of stubs: the instructor's key.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import functional as F
+from ..io import save_text_atomic
+from . import source, texts
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One assignment: the functions to write (from minizf.functional) and the helpers handed out."""
+    name: str
+    title: str
+    functions: tuple
+    given: tuple = ()
+    walkthrough: str = field(default="", repr=False)
+
+    @property
+    def function_names(self):
+        return [fn.__name__ for fn in self.functions]
+
+
+ASSIGNMENTS = {a.name: a for a in [
+    Assignment("conv", "Convolution by im2col, and its transpose",
+               (F.im2col, F.col2im, F.conv2d, F.conv2d_backward), (F.output_size, F.pair),
+               texts.WALK_CONV),
+    Assignment("pool", "Max-pooling with switches, and unpooling",
+               (F.max_pool2d, F.unpool, F.max_pool2d_backward), (F.output_size, F.pair),
+               texts.WALK_POOL),
+    Assignment("lrn", "Local response normalization across channels",
+               (F.lrn, F.lrn_backward), (), texts.WALK_LRN),
+    Assignment("layers", "ReLU, dropout, fully connected, softmax cross-entropy",
+               (F.relu, F.relu_backward, F.dropout, F.dropout_backward, F.linear, F.linear_backward,
+                F.softmax_cross_entropy, F.softmax_cross_entropy_backward), (), texts.WALK_LAYERS),
+]}
+
+
+def get(name):
+    """The Assignment called ``name``; a ValueError listing the others when there is none."""
+    if name not in ASSIGNMENTS:
+        raise ValueError(f"no assignment named {name!r}; there are: {', '.join(ASSIGNMENTS)}")
+    return ASSIGNMENTS[name]
+
+
+def header(assignment, solution):
+    """The top of an assignment file: what it is, the one import allowed, the marker the grader reads."""
+    kind = "SOLUTION (instructors only)" if solution else "student file"
+    return (f'"""minizf assignment "{assignment.name}": {assignment.title} -- {kind}.\n\n'
+            f"Write the bodies between the BEGIN/END markers. Use NumPy only: the grader\n"
+            f"refuses submissions that import minizf or torch. Read README.md first;\n"
+            f"check your work with:  minizf grade {assignment.name}.py\n"
+            f'"""\nimport numpy as np\n\nASSIGNMENT = "{assignment.name}"\n')
+
+
+def student_source(assignment, solution=False):
+    """The text of NAME.py: header, helpers handed out, then each function (stub or solution)."""
+    given = list(assignment.given)
+    given_sources = [(fn.__name__, source.plain_text(fn)) for fn in given]
+    given_sources += source.helpers(given)
+    parts = [header(assignment, solution)]
+    if given_sources:
+        parts.append("\n# ---- Given: helpers you may use as they are " + "-" * 30 + "\n")
+        parts += ["\n\n" + text for _, text in given_sources]
+    if solution:
+        names = {name for name, _ in given_sources}
+        extra = [text for name, text in source.helpers(assignment.functions) if name not in names]
+        if extra:
+            parts.append("\n# ---- Helpers of the solution (minizf's own) " + "-" * 30 + "\n")
+            parts += ["\n\n" + text for text in extra]
+    parts.append("\n# ---- To write " + "-" * 60 + "\n")
+    parts += ["\n\n" + source.function_text(fn, solution) for fn in assignment.functions]
+    return "".join(parts).replace("\n\n\n\n", "\n\n\n")
+
+
+def readme(assignment):
+    """README.md of an assignment: the functions, their shapes, the conventions, how it is graded."""
+    lines = [f"# Assignment `{assignment.name}`: {assignment.title}", "",
+             f"Write these functions in `{assignment.name}.py`, with exactly these names and signatures "
+             "(those of `minizf.functional`, so your code can replace the library's):", ""]
+    for fn in assignment.functions:
+        doc = (fn.__doc__ or "").strip().splitlines()[0]
+        lines.append(f"- `{fn.__name__}{source.signature(fn)}`: {doc}")
+    lines += ["", texts.CONVENTIONS[assignment.name].strip(), "", texts.GRADING.strip(), ""]
+    return "\n".join(lines).replace("{name}", assignment.name)
+
+
+def walkthrough(assignment):
+    """NAME_walkthrough.py: ``# %%`` cells that import the student file and try each function."""
+    return texts.WALK_HEAD.replace("{name}", assignment.name) + assignment.walkthrough
+
+
+def make(name, out=".", solution=False, force=False):
+    """Write OUT/NAME/{NAME.py, README.md, NAME_walkthrough.py}; returns the folder.
+
+    An existing NAME.py is never overwritten without ``force``: it may hold a
+    student's work.
+    """
+    assignment = get(name)
+    folder = Path(out) / name
+    target = folder / f"{name}.py"
+    if target.exists() and not force:
+        raise ValueError(f"{target} already exists (a student's work?); use --force to replace it")
+    folder.mkdir(parents=True, exist_ok=True)
+    save_text_atomic(target, student_source(assignment, solution))
+    save_text_atomic(folder / "README.md", readme(assignment))
+    save_text_atomic(folder / f"{name}_walkthrough.py", walkthrough(assignment))
+    return folder

@@ -1,0 +1,63 @@
+"""The course's commands: ``minizf assignment list|make`` and ``minizf grade``."""
+import sys
+
+from . import assignments
+
+
+def cmd_assignment(args):
+    if args.action == "list":
+        for a in assignments.ASSIGNMENTS.values():
+            print(f"{a.name:<8} {a.title}: {', '.join(a.function_names)}")
+        return 0
+    if not args.name:
+        raise ValueError(f"assignment make: name one of: {', '.join(assignments.ASSIGNMENTS)}")
+    folder = assignments.make(args.name, args.out or ".", solution=args.solution, force=args.force)
+    kind = "the SOLUTION (keep it from students)" if args.solution else "the student version"
+    print(f"wrote {kind} of {args.name!r} to {folder}/: {args.name}.py, README.md, {args.name}_walkthrough.py")
+    if not args.solution:
+        print(f"students write {args.name}.py, then run: minizf grade {folder}")
+    return 0
+
+
+def cmd_grade(args):
+    from .grader import format_line, format_report, grade, write_json
+    report = grade(args.path, seed=args.seed, time_limit=args.time_limit,
+                   progress=None if args.quiet else lambda r: print(format_line(r), flush=True))
+    if args.quiet:
+        print(format_report(report))
+    else:
+        print(f"score {report.score:g} / {report.max_score:g}  ({report.path} as {report.assignment!r}, "
+              f"inputs drawn with --seed {report.seed})")
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
+def add_commands(sub):
+    """Register the course's commands on the main parser's subparsers."""
+    p = sub.add_parser("assignment", help="coursework: list the assignments, or write one for students "
+                       "(stubs) or instructors (--solution)",
+                       description="Write an assignment made from minizf's own source: NAME.py with the "
+                       "functions to write (signatures and docstrings of minizf.functional, bodies "
+                       "stubbed), README.md with the task and its conventions, and a walkthrough.")
+    p.add_argument("action", choices=["list", "make"])
+    p.add_argument("name", nargs="?", choices=list(assignments.ASSIGNMENTS), help="the assignment to make")
+    p.add_argument("--out", default=None, help="folder to write NAME/ into (default: the current folder)")
+    p.add_argument("--solution", action="store_true", help="write the reference bodies (for instructors)")
+    p.add_argument("--force", action="store_true", help="replace an existing NAME.py")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    p.set_defaults(run=cmd_assignment)
+
+    p = sub.add_parser("grade", help="grade a student's assignment file: one line per test, then the score",
+                       description="Run a student's file in a separate process (minizf and torch refused "
+                       "there) and compare its functions with minizf's on inputs drawn afresh: forward "
+                       "values, switches, gradients against the reference and central differences, "
+                       "adjoint identities. Prints one line per test and 'score S / M'.")
+    p.add_argument("path", help="the student's NAME.py, or the folder holding it")
+    p.add_argument("--json", default=None, help="also write Gradescope's results.json here")
+    p.add_argument("--seed", type=int, default=None, help="draw the inputs from this seed (default: a new one)")
+    p.add_argument("--time-limit", type=float, default=30.0, help="seconds per test (default 30)")
+    p.add_argument("--quiet", action="store_true", help="print the report at the end only")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    p.set_defaults(run=cmd_grade)

@@ -1,0 +1,87 @@
+"""How the grader compares a student's answer with the reference, and says what is wrong.
+
+Errors are relative to the size of the expected array (the largest |value|),
+never absolute: an LRN gradient of size 1e-3 that is 30% off fails, where an
+absolute tolerance would let it pass. The message names the worst entry, the
+student's value and the expected one, and a hint when the answer matches a
+known wrong answer (a *decoy*: what the classic bug computes).
+"""
+import numpy as np
+
+from .grader import Fail
+
+TOL = 1e-6          # float64 answers from a different but correct algorithm agree to ~1e-12
+
+
+def as_array(what, got, shape):
+    """got as a float64/int array of the expected shape, else Fail saying what came back."""
+    if got is None:
+        raise Fail(f"{what}: returned None (forgot to return?)")
+    try:
+        a = np.asarray(got)
+    except Exception:                               # noqa: BLE001 - anything unreadable
+        raise Fail(f"{what}: returned {type(got).__name__}, expected an array") from None
+    if a.dtype.kind not in "biuf":
+        raise Fail(f"{what}: returned an array of {a.dtype}, expected numbers")
+    if tuple(a.shape) != tuple(shape):
+        raise Fail(f"{what}: shape {tuple(a.shape)}, expected {tuple(shape)}")
+    return a
+
+
+def error(got, expected):
+    """max |got - expected| / max |expected| (0 when both are 0); inf where got is not finite."""
+    got, expected = np.asarray(got, np.float64), np.asarray(expected, np.float64)
+    if not np.isfinite(got).all():
+        return np.inf
+    scale = np.abs(expected).max(initial=0.0)
+    diff = np.abs(got - expected).max(initial=0.0)
+    return diff / scale if scale > 0 else diff
+
+
+def worst(got, expected):
+    """'worst at [i, j]: yours 1.25, expected 1.5' for the entry that differs most."""
+    got, expected = np.asarray(got, np.float64), np.asarray(expected, np.float64)
+    diff = np.abs(np.nan_to_num(got - expected, nan=np.inf))
+    i = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
+    return f"worst at {list(map(int, i))}: yours {got[i]:.6g}, expected {expected[i]:.6g}"
+
+
+def matches(got, decoy, tol=TOL):
+    return decoy is not None and np.shape(got) == np.shape(decoy) and error(got, decoy) <= tol
+
+
+def hint_for(got, decoys):
+    """The hint of the first decoy the answer matches, as ' -- hint: ...', else ''."""
+    for decoy, text in decoys:
+        if matches(got, decoy() if callable(decoy) else decoy):
+            return f" -- hint: {text}"
+    return ""
+
+
+def close(what, got, expected, tol=TOL, decoys=()):
+    """Fail unless got matches expected to a relative error of tol; returns the error."""
+    expected = np.asarray(expected)
+    a = as_array(what, got, expected.shape)
+    err = error(a, expected)
+    if not err <= tol:
+        shown = "not finite (inf or NaN)" if err == np.inf else f"relative error {err:.1e} > {tol:.0e}"
+        raise Fail(f"{what}: {shown}; {worst(a, expected)}{hint_for(a, decoys)}")
+    return err
+
+
+def equal(what, got, expected, decoys=()):
+    """Fail unless got equals expected exactly (integers: switches)."""
+    expected = np.asarray(expected)
+    a = as_array(what, got, expected.shape)
+    if not np.array_equal(a, expected):
+        wrong = int((a != expected).sum())
+        raise Fail(f"{what}: {wrong} of {a.size} entries differ; {worst(a, expected)}{hint_for(a, decoys)}")
+
+
+def adjoint(what, lhs, rhs, scale, tol=1e-9):
+    """Fail unless the inner products <A x, y> and <x, A^T y> agree relative to scale."""
+    err = abs(lhs - rhs) / scale if scale else abs(lhs - rhs)
+    if not err <= tol:
+        raise Fail(f"{what}: <A x, y> = {lhs:.10g} but <x, A^T y> = {rhs:.10g} "
+                   f"(relative difference {err:.1e}): not the transpose")
+    return err

@@ -1,0 +1,266 @@
+"""Coursework: assignments made from the library, and a grader that cannot be fooled.
+
+The bank of wrong solutions: each bug is an edit of a correct loop submission
+(tests/bank/NAME.py, written independently of minizf's code); the grader must
+take points off the test that names the bug, and say the hint where the bug
+is a known pattern. The reference (--solution), the loop versions and the
+stubs fix the ends of the scale: full marks, full marks, zero.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minizf.course import ASSIGNMENTS, make
+from minizf.course.grader import forbidden, grade
+
+BANK = Path(__file__).resolve().parent / "bank"
+NAMES = list(ASSIGNMENTS)
+
+# (assignment, bug, old text, new text, the test that must fail (start of its name), hint words or None)
+BUGS = [
+    # conv
+    ("conv", "im2col lists channels first (CS231n's order)", "window.transpose(1, 2, 0).ravel()", "window.ravel()",
+     "im2col, 3x3 stride 1", "channel-first"),
+    ("conv", "col2im overwrites overlapping windows", "+= patch", "= patch",
+     "col2im, 3x3 stride 1", "must ADD"),
+    ("conv", "bias gradient averaged", "db = dy_rows.sum(axis=0)", "db = dy_rows.mean(axis=0)",
+     "conv2d_backward, 3x3", "db is a mean"),
+    ("conv", "filters flipped in the input gradient",
+     "dx = col2im(dy_rows @ W.transpose(0, 2, 3, 1)", "dx = col2im(dy_rows @ W[:, :, ::-1, ::-1].transpose(0, 2, 3, 1)",
+     "conv2d_backward, 3x3", "flipped filters"),
+    ("conv", "padding cropped on one side only", "return out[:, :, ph:ph + H, pw:pw + W]",
+     "return out[:, :, :H, :W]", "col2im, 3x3 stride 1 pad 1", None),
+    ("conv", "forward 2x too large with a matching backward", "    return y.reshape(N, oh, ow, F)",
+     "    return 2 * y.reshape(N, oh, ow, F)", "conv2d forward", None),
+    ("conv", "conv2d_backward delegates to minizf", "    F, C, kh, kw = W.shape\n    dy_rows",
+     "    from minizf.functional import conv2d_backward as ref\n    return ref(dy, x, W, stride, pad, input_grad)\n"
+     "    F, C, kh, kw = W.shape\n    dy_rows", "conv2d_backward, 3x3", "not allowed"),
+    ("conv", "conv2d reaches minizf through importlib", "    N = x.shape[0]\n    F, C, kh, kw = W.shape\n",
+     "    import importlib\n    return importlib.import_module('minizf.functional').conv2d(x, W, b, stride, pad)\n",
+     "conv2d forward", "not allowed"),
+    # pool
+    ("pool", "ties go to the last maximum", "x[n, ch, h, w] > best", "x[n, ch, h, w] >= best",
+     "max_pool2d, 2x2 stride 2, inputs with ties", "FIRST maximum"),
+    ("pool", "unpool overwrites shared switches", "out[n, ch, int(where)] += ", "out[n, ch, int(where)] = ",
+     "unpool, 3x3 stride 2", "must ADD"),
+    ("pool", "ceil mode ignored", "    if ceil_mode:", "    if False:", "max_pool2d, 3x3 stride 2, ceil mode",
+     "ceil_mode"),
+    ("pool", "zero padding in max-pooling",
+     "if 0 <= h < H and 0 <= w < W and x[n, ch, h, w] > best:\n                                best, where = "
+     "x[n, ch, h, w], h * W + w",
+     "value = x[n, ch, h, w] if 0 <= h < H and 0 <= w < W else 0.0\n                            if value > best:"
+     "\n                                best, where = value, h * W + w",
+     "max_pool2d, 3x3 stride 2 pad 1", "pad with -inf"),
+    ("pool", "switches index the window, not the plane", "best, where = x[n, ch, h, w], h * W + w",
+     "best, where = x[n, ch, h, w], i * kw + j", "max_pool2d, 2x2 stride 2, tie-free", "inside its window"),
+    ("pool", "switches index the padded plane", "best, where = x[n, ch, h, w], h * W + w",
+     "best, where = x[n, ch, h, w], (h + ph) * (W + 2 * pw) + (w + pw)", "max_pool2d, 3x3 stride 2 pad 1",
+     "unpadded input"),
+    ("pool", "torch imported at the top", "import numpy as np\n", "import numpy as np\nimport torch\n",
+     "max_pool2d, 2x2 stride 2", "not allowed"),
+    # lrn
+    ("lrn", "Caffe's alpha / size", "s[:, i] = k + alpha * ", "s[:, i] = k + alpha / size * ",
+     "lrn, size 5, alpha 0.1", "Caffe"),
+    ("lrn", "backward without the cross-channel term", "    for j in range(C):", "    for j in range(0):",
+     "lrn_backward, size 3, beta 0.5, tiny inputs", "only the diagonal term"),
+    ("lrn", "even window turned the wrong way", "max(0, i - size // 2), min(C - 1, i + (size - 1) // 2)",
+     "max(0, i - (size - 1) // 2), min(C - 1, i + size // 2)", "lrn, size 4", "even size"),
+    ("lrn", "backward exponent off by one", "s[:, j] ** (-beta - 1)", "s[:, j] ** (-beta)",
+     "lrn_backward, size 5, alpha 0.1", None),
+    ("lrn", "window not clipped at the first channel", "return max(0, i - size // 2)", "return i - size // 2",
+     "lrn, size 5, alpha 0.1", None),
+    ("lrn", "k taken as 1", "s[:, i] = k + alpha", "s[:, i] = 1.0 + alpha", "lrn, size 5, the paper's", None),
+    # layers
+    ("layers", "ReLU backward passes the gradient at x = 0", "np.where(x > 0, dy, 0.0)",
+     "np.where(x >= 0, dy, 0.0)", "relu_backward", "x >= 0"),
+    ("layers", "ReLU backward masks by dy", "np.where(x > 0, dy, 0.0)", "np.where(dy > 0, dy, 0.0)",
+     "relu_backward", "not from dy"),
+    ("layers", "dropout keeps with probability p", "keep = rng.uniform(size=x.shape) >= p",
+     "keep = rng.uniform(size=x.shape) < p", "dropout, p = 0.2", "probability to DROP"),
+    ("layers", "dropout not scaled", "mask = keep / (1.0 - p)", "mask = keep * 1.0", "dropout, p = 0.7",
+     "inverted dropout"),
+    ("layers", "dropout ignores its rng", "rng.uniform(size=x.shape)", "np.random.uniform(size=x.shape)",
+     "dropout, p = 0.2", "rng argument"),
+    ("layers", "bias gradient averaged", "dy.sum(axis=0)", "dy.mean(axis=0)", "linear_backward", "averaged"),
+    ("layers", "softmax without the max shift", "z = scores - scores.max(axis=1, keepdims=True)", "z = scores",
+     "softmax_cross_entropy, scores of size 1000", "subtract each row's maximum"),
+    ("layers", "softmax gradient not divided by N", "return d / len(labels)", "return d",
+     "softmax_cross_entropy_backward", "divide by N"),
+]
+
+
+def _grade_text(text, name, tmp_path, seed=3, **kwargs):
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    return grade(path, seed=seed, **kwargs)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_solution_and_an_independent_loop_version_score_full(name, tmp_path):
+    make(name, tmp_path, solution=True)
+    for path in (tmp_path / name, BANK / f"{name}.py"):
+        for seed in (0, 1):
+            report = grade(path, seed=seed)
+            lost = [f"{r.name}: {r.output}" for r in report.results if r.score < r.max_score]
+            assert not lost and report.score == report.max_score > 0, lost
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_stub_scores_zero(name, tmp_path):
+    folder = make(name, tmp_path)
+    report = grade(folder, seed=0)
+    assert report.score == 0 and report.max_score > 0
+    assert all("not written yet" in r.output for r in report.results)
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[f"{b[0]}: {b[1]}" for b in BUGS])
+def test_every_bug_of_the_bank_loses_the_points_of_its_test(bug, tmp_path):
+    name, _, old, new, failing, hint = bug
+    text = (BANK / f"{name}.py").read_text()
+    assert text.count(old) >= 1, f"the bank's {name}.py no longer holds {old!r}"
+    report = _grade_text(text.replace(old, new, 1), name, tmp_path)
+    hits = [r for r in report.results if r.name.startswith(failing)]
+    assert hits, f"no test named {failing!r}"
+    assert all(r.score == 0 for r in hits[:1]) and report.score < report.max_score
+    if hint:
+        assert hint in hits[0].output, hits[0].output
+
+
+def test_every_assignment_has_at_least_five_bugs_in_the_bank():
+    counts = {name: sum(b[0] == name for b in BUGS) for name in NAMES}
+    assert min(counts.values()) >= 5, counts
+
+
+def test_student_files_keep_the_library_signatures_and_stub_every_body(tmp_path):
+    import inspect
+    import minizf.functional as F
+    for name, assignment in ASSIGNMENTS.items():
+        text = (make(name, tmp_path) / f"{name}.py").read_text()
+        namespace = {}
+        exec(compile(text, f"{name}.py", "exec"), namespace)    # our own generated file
+        for fn in assignment.functions:
+            student = namespace[fn.__name__]
+            assert inspect.signature(student) == inspect.signature(getattr(F, fn.__name__))
+            assert student.__doc__ == fn.__doc__
+        assert text.count("# BEGIN YOUR CODE") == text.count("raise NotImplementedError") == len(assignment.functions)
+        solution = (make(name, tmp_path / "key", solution=True) / f"{name}.py").read_text()
+        assert "NotImplementedError" not in solution
+
+
+def test_make_never_overwrites_a_students_work(tmp_path):
+    folder = make("pool", tmp_path)
+    (folder / "pool.py").write_text("# my work\n")
+    with pytest.raises(ValueError, match="already exists"):
+        make("pool", tmp_path)
+    assert (folder / "pool.py").read_text() == "# my work\n"
+
+
+def test_the_walkthrough_runs_on_the_solution(tmp_path):
+    for name in NAMES:
+        folder = make(name, tmp_path, solution=True)
+        done = subprocess.run([sys.executable, f"{name}_walkthrough.py"], cwd=folder, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+
+# ---- cannot be fooled ------------------------------------------------------------------------
+
+def test_imports_that_dodge_the_static_check_are_refused_at_run_time(tmp_path):
+    text = (BANK / "layers.py").read_text().replace(
+        "def relu(x):\n    return np.where(x > 0, x, 0.0)",
+        "def relu(x):\n    import builtins\n    load = getattr(builtins, '__imp' + 'ort__')\n"
+        "    return load('min' + 'izf.functional', fromlist=['relu']).relu(x)")
+    assert not forbidden(text)                     # nothing for the static check to see ...
+    report = _grade_text(text, "layers", tmp_path)
+    relu = next(r for r in report.results if r.name == "relu")
+    assert relu.score == 0 and "not allowed" in relu.output   # ... the sandbox refuses the import
+
+
+def test_code_that_unhooks_the_import_block_is_flagged(tmp_path):
+    text = (BANK / "layers.py").read_text().replace(
+        "def relu(x):\n", "def relu(x):\n    import sys\n    sys.meta_path.pop(0)\n")
+    report = _grade_text(text, "layers", tmp_path)
+    relu = next(r for r in report.results if r.name == "relu")
+    assert relu.score == 0 and "sys.meta_path" in relu.output
+    assert next(r for r in report.results if r.name == "linear").score == 1   # other functions still count
+
+
+def test_a_hanging_function_times_out_and_grading_goes_on(tmp_path):
+    text = (BANK / "layers.py").read_text().replace("def relu(x):\n", "def relu(x):\n    while True:\n        pass\n")
+    report = _grade_text(text, "layers", tmp_path, time_limit=1.0)
+    relu = next(r for r in report.results if r.name == "relu")
+    assert relu.score == 0 and "timed out" in relu.output
+    assert report.score == report.max_score - relu.max_score
+
+
+def test_a_crash_or_exit_costs_only_its_own_test(tmp_path):
+    text = (BANK / "layers.py").read_text().replace("def linear(x, W, b=None):\n",
+                                                    "def linear(x, W, b=None):\n    import os\n    os._exit(3)\n")
+    report = _grade_text(text, "layers", tmp_path)
+    linear = next(r for r in report.results if r.name == "linear")
+    assert linear.score == 0 and "ended" in linear.output
+    assert report.score == report.max_score - linear.max_score
+
+
+def test_changing_an_input_in_place_is_named(tmp_path):
+    text = (BANK / "layers.py").read_text().replace(
+        "def relu(x):\n    return np.where(x > 0, x, 0.0)", "def relu(x):\n    np.maximum(x, 0, out=x)\n    return x")
+    relu = next(r for r in _grade_text(text, "layers", tmp_path).results if r.name == "relu")
+    assert relu.score == 0 and "in place" in relu.output
+
+
+def test_a_file_that_does_not_import_scores_zero_with_the_reason(tmp_path):
+    report = _grade_text("ASSIGNMENT = 'lrn'\ndef lrn(:\n", "lrn", tmp_path)
+    assert report.score == 0 and "SyntaxError" in report.results[0].output
+
+
+def test_returned_objects_never_run_code_in_the_grader(tmp_path):
+    text = (BANK / "layers.py").read_text().replace(
+        "def relu(x):\n    return np.where(x > 0, x, 0.0)",
+        "def relu(x):\n    return np.array([object()], dtype=object)")
+    relu = next(r for r in _grade_text(text, "layers", tmp_path).results if r.name == "relu")
+    assert relu.score == 0 and "cannot be read back" in relu.output
+
+
+def test_inputs_change_with_the_seed(tmp_path):
+    # A lookup table of answers made in advance fails: the inputs are drawn per run.
+    from minizf.course.suites import LAYERS
+    import numpy as np
+
+    class Recorder:
+        def __init__(self):
+            self.seen = []
+
+        def __getattr__(self, name):
+            def call(*args, **kwargs):
+                self.seen.append(args[0].copy())
+                raise RuntimeError("stop")
+            return call
+    first, second = Recorder(), Recorder()
+    for rec, seed in ((first, 1), (second, 2)):
+        try:
+            LAYERS[0].run(rec, np.random.default_rng([seed, 0]))
+        except RuntimeError:
+            pass
+    assert not np.array_equal(first.seen[0], second.seen[0])
+
+
+def test_grade_command_prints_a_line_per_test_and_writes_gradescope_json(tmp_path):
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "grade", str(BANK / "lrn.py"), "--seed", "4",
+                           "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    results = json.loads(out.read_text())
+    assert len(lines) == len(results["tests"]) + 1 and lines[-1].startswith("score 15 / 15")
+    assert results["score"] == 15 and all(t["score"] == t["max_score"] for t in results["tests"])
+    assert {"name", "score", "max_score", "output"} <= set(results["tests"][0])
+
+
+def test_assignment_command_errors_are_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "grade", str(tmp_path / "nope.py")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "nope.py" in done.stderr
