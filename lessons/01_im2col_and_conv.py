@@ -110,3 +110,41 @@ edges = F.conv2d(photo, bank, None, stride=1, pad=1)                   # (1, 2, 
 path = image_grid([photo[0], edges[0, 0], edges[0, 1]], os.path.join(OUT, "01_edges.png"),
                   titles=["photo", "vertical edges", "horizontal edges"], signed=[False, True, True])
 print("wrote", path)
+
+# %% [markdown]
+# ## Exercises
+# Write the bodies below (replace `raise NotImplementedError`); the asserts
+# must pass. Until you do, the lesson runs the solutions in
+# `lessons/solutions/01_im2col_and_conv.py` and says so. For a graded version
+# of this lesson, see `minizf assignment make conv`.
+#
+# **Exercise 1.** The number of window positions along one axis, for a
+# kernel `kernel` moved by `stride` over `size` pixels padded by `pad` on
+# each side.
+
+# %%
+from exercises import attempt  # noqa: E402
+
+
+def conv_output_size(size, kernel, stride, pad):
+    raise NotImplementedError          # your code here
+
+
+conv_output_size = attempt(conv_output_size, "01_im2col_and_conv")
+assert conv_output_size(32, 5, 1, 2) == 32          # 'same' padding
+assert conv_output_size(224, 7, 2, 1) == 110        # the paper's conv1
+assert conv_output_size(7, 3, 2, 1) == 4
+
+# %% [markdown]
+# **Exercise 2.** A convolution as one matrix product: use `F.im2col` and
+# `F.filter_matrix`, then put the (N*OH*OW, F) result back into (N, F, OH, OW).
+
+# %%
+def conv_by_im2col(x, W, b, stride, pad):
+    raise NotImplementedError          # your code here
+
+
+conv_by_im2col = attempt(conv_by_im2col, "01_im2col_and_conv")
+mine = conv_by_im2col(x, W, b, 2, 1)
+assert mine.shape == (2, 4, 4, 4) and np.allclose(mine, conv_by_loops(x, W, b, 2, 1))
+print("exercises of lesson 1: the asserts pass")

@@ -64,7 +64,9 @@ channel = int(pool2[0].reshape(16, -1).max(axis=1).argmax())        # the strong
 i, j = np.unravel_index(pool2[0, channel].argmax(), pool2.shape[2:])
 value = pool2[0, channel, i, j]
 print(f"strongest pool2 activation: map {channel} at ({i}, {j}), value {value:.3f}")
-print("pool2 switches of that map (indices into the 16x16 relu2 output):\n", net["pool2"].switches[0, channel])
+relu2_h, relu2_w = net["pool2"].x.shape[2:]
+print(f"pool2 switches of that map: 16x16 indices h*{relu2_w} + w into the {relu2_h}x{relu2_w} relu2 "
+      "output\n", net["pool2"].switches[0, channel])
 
 # %% [markdown]
 # ## 3. Down by hand: unpool, rectify, filter — twice
@@ -116,11 +118,17 @@ print("largest |value| outside the box:", np.abs(outside).max())
 rules = {rule: deconv.project(x, "pool2", channel, (i, j), rule=rule)[0]
          for rule in ("deconvnet", "gradient", "guided")}
 for rule, p in rules.items():
-    print(f"{rule:>9}: {np.count_nonzero(p)} non-zero pixels, range [{p.min():.3f}, {p.max():.3f}]")
-print("pixels where deconvnet and gradient differ:",
-      int((np.abs(rules["deconvnet"] - rules["gradient"]) > 1e-7).sum()))
+    print(f"{rule:>9}: {np.count_nonzero(p)} non-zero pixels, sum of |values| {np.abs(p).sum():.4f}")
+for a, b in [("deconvnet", "gradient"), ("deconvnet", "guided"), ("gradient", "guided")]:
+    differ = int((np.abs(rules[a] - rules[b]) > 1e-7).sum())
+    print(f"pixels where {a} and {b} differ: {differ}")
 
 # %% [markdown]
+# The three projections cover the same pixels: the switches fix where the
+# signal can go, and the first layer's filters spread it over the same 5x5
+# windows. The rules differ only in which *values* pass each ReLU on the way
+# down, so the same pixels receive different amounts.
+#
 # As in the paper's figures, we show each projection cut to the receptive
 # field, beside the image patch itself, with 0 as mid-grey.
 
@@ -132,3 +140,27 @@ path = image_grid([photo, patch] + crops, os.path.join(OUT, "03_deconvnet.png"),
                   signed=[False, False, True, True, True],
                   suptitle=f"pool2 map {channel} at ({i}, {j}) projected to pixels")
 print("wrote", path)
+
+# %% [markdown]
+# ## Exercise
+# Write the three reverse rules of a ReLU (section 6) yourself: "deconvnet"
+# rectifies the signal, "gradient" masks it where the forward input x was
+# not positive, "guided" does both. Until you do, the solution in
+# `lessons/solutions/03_deconvnet.py` runs. (`minizf assignment make deconv`
+# grades the whole deconvnet.)
+
+# %%
+from exercises import attempt  # noqa: E402
+
+
+def reverse_relu(signal, x, rule):
+    raise NotImplementedError          # your code here
+
+
+reverse_relu = attempt(reverse_relu, "03_deconvnet")
+xe, se = np.array([[-1.0, 2.0]]), np.array([[3.0, -4.0]])     # one example tells the rules apart
+for rule, expected in [("deconvnet", [[3, 0]]), ("gradient", [[0, -4]]), ("guided", [[0, 0]])]:
+    assert (reverse_relu(se, xe, rule) == expected).all(), rule
+    z, g = np.random.default_rng(1).standard_normal((2, 2, 3, 4, 4))
+    assert np.array_equal(reverse_relu(g, z, rule), F.relu_reverse(g, z, rule)), rule
+print("exercise of lesson 3: the asserts pass")

@@ -96,3 +96,31 @@ print("wrote", curve(np.arange(len(losses)), losses, os.path.join(OUT, "04_loss.
 result = evaluate(net, test, mean)
 print(f"after one epoch: top-1 accuracy {result['top1']:.3f}, top-5 {result['top5']:.3f} "
       f"on {len(test)} test images")
+
+# %% [markdown]
+# ## Exercise
+# One step of SGD with momentum and weight decay, as `minizf.train.SGD` does it
+# for each weight array: `v' = momentum v - lr (grad + weight_decay param)`,
+# `param' = param + v'`. Return `(param', v')` without changing the inputs.
+# Until you write it, the solution in `lessons/solutions/04_training.py` runs.
+# (`minizf assignment make sgd` grades it, including a short training run.)
+
+# %%
+from exercises import attempt  # noqa: E402
+
+
+def momentum_step(param, grad, velocity, lr, momentum, weight_decay):
+    raise NotImplementedError          # your code here
+
+
+momentum_step = attempt(momentum_step, "04_training")
+ex_rng = np.random.default_rng(0)
+p0, g0, v0 = ex_rng.standard_normal(5), ex_rng.standard_normal(5), ex_rng.standard_normal(5)
+p1, v1 = momentum_step(p0, g0, v0, 0.1, 0.9, 5e-4)
+expected_p, expected_v = mz.functional.sgd_momentum(p0, g0, v0, 0.1, 0.9, 5e-4)
+assert np.allclose(p1, expected_p) and np.allclose(v1, expected_v)
+p, v = np.zeros(3), np.zeros(3)
+for _ in range(200):                                   # minimise |p - 3|^2 / 2
+    p, v = momentum_step(p, p - 3.0, v, 0.1, 0.9, 0.0)
+assert np.allclose(p, 3.0, atol=1e-4)
+print("exercise of lesson 4: the asserts pass")

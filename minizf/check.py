@@ -39,23 +39,46 @@ def numerical_gradient(f, x, eps=1e-6, indices=None):
     return grad
 
 
-def relative_error(analytic, numeric):
-    """max |a - n| / max(max |a|, max |n|, 1): relative for large gradients, absolute below 1.
+def relative_error(analytic, numeric, floor=1e-12):
+    """max |a - n| / max(max |a|, max |n|, floor): relative to the arrays' own size.
 
-    The floor of 1 keeps round-off noise (~1e-10) from counting as a 100% error
-    where the true gradient is zero.
+    Never absolute below 1 (a gradient of size 0.01 that is 30% off is a 30%
+    error). ``floor`` only keeps a gradient that is truly zero from dividing
+    round-off by round-off; ``gradcheck`` sets it from the size of the checked
+    function (see ``noise_floor``).
     """
     a, n = to_numpy(analytic).astype(np.float64), to_numpy(numeric).astype(np.float64)
-    scale = max(np.abs(a).max(initial=0.0), np.abs(n).max(initial=0.0), 1.0)
+    scale = max(np.abs(a).max(initial=0.0), np.abs(n).max(initial=0.0), floor)
     return float(np.abs(a - n).max(initial=0.0) / scale)
 
 
-class GradCheckResult:
-    """Errors of one gradcheck: ``result.errors`` maps "input" and parameter names to errors."""
+def noise_floor(f_value, eps):
+    """The gradient size that central differences resolve: 1e-9 max(|f|, 1) / eps (1e-3 at eps = 1e-6).
 
-    def __init__(self, errors, tol):
+    Rounding in f's intermediate terms (a softmax's sum of exponentials is ~1
+    even when the loss is 1e-5) errs by ~1e-16 each, so a difference quotient
+    errs by ~1e-10 absolute; against a floor of 1e-3 that stays far below
+    gradcheck's tolerance, while a gradient of size 1e-7 that is 30% off still
+    fails it by a factor of 30. The old floor was 1: anything below passed.
+    """
+    return 1e-9 * max(abs(f_value), 1.0) / eps
+
+
+class GradCheckResult:
+    """Errors of one gradcheck: ``result.errors`` maps "input" and parameter names to errors.
+
+    ``result.worst[name]`` holds (index, analytic, numeric) of the worst entry;
+    ``result.kinks`` lists places where the input sits on a kink of the function
+    (max-pooling ties, ReLU inputs at 0) within the step: there central
+    differences are meaningless, and ``reliable`` is False.
+    """
+
+    def __init__(self, errors, tol, worst=None, kinks=(), scale=None):
         self.errors = dict(errors)
         self.tol = tol
+        self.worst = dict(worst or {})
+        self.kinks = list(kinks)
+        self.scale = dict(scale or {})
 
     @property
     def max_error(self):
@@ -65,14 +88,28 @@ class GradCheckResult:
     def passed(self):
         return self.max_error <= self.tol
 
+    @property
+    def reliable(self):
+        return not self.kinks
+
     def __getitem__(self, name):
         return self.errors[name]
 
     def __str__(self):
         width = max([len(k) for k in self.errors] + [9])
-        lines = [f"{'gradient':<{width}}  {'rel. error':>10}  ok (tol {self.tol:.0e})"]
+        lines = [f"WARNING: {k}" for k in self.kinks]
+        if self.kinks:
+            lines.append("central differences are meaningless at a kink, so the errors below may be wrong "
+                         "either way: check on tie-free inputs (minizf.check.tie_free_like)")
+        lines.append(f"{'gradient':<{width}}  {'rel. error':>10}  ok (tol {self.tol:.0e})  worst entry: analytic vs numeric")
         for name, err in self.errors.items():
-            lines.append(f"{name:<{width}}  {err:>10.2e}  {'yes' if err <= self.tol else 'NO'}")
+            detail = ""
+            if name in self.worst:
+                index, a, n = self.worst[name]
+                detail = f"  {[int(i) for i in index]}: {a:.6g} vs {n:.6g}"
+                if name in self.scale:
+                    detail += f" (scale {self.scale[name]:.2g})"
+            lines.append(f"{name:<{width}}  {err:>10.2e}  {'yes' if err <= self.tol else 'NO':<12}{detail}")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -154,38 +191,175 @@ def gradcheck(model, x, dy=None, loss=None, labels=None, train=False, eps=1e-6,
         analytic.update({name: g for name, _, g in model.named_parameters()})
         targets = {"input": x}
         targets.update({name: p for name, p, _ in model.named_parameters()})
-        errors = {}
+        noise = noise_floor(f(), eps)
+        pairs = {}
         for name, array in targets.items():
+            if analytic[name] is None:
+                raise ValueError(f"gradcheck: the gradient of {name} was never set: backward must fill "
+                                 f"it (an array of shape {tuple(array.shape)})")
+            a = to_numpy(analytic[name])
+            if a.shape != array.shape:
+                raise ValueError(f"gradcheck: gradient of {name} has shape {a.shape}, expected {array.shape}")
             picked = _pick(array.size, max_checks, rng)
             numeric = numerical_gradient(f, array, eps, picked)
-            a = to_numpy(analytic[name])
-            if a is None or a.shape != array.shape:
-                raise ValueError(f"gradcheck: gradient of {name} has shape "
-                                 f"{None if a is None else a.shape}, expected {array.shape}")
-            if picked is not None:
-                a, numeric = a.reshape(-1)[picked], numeric.reshape(-1)[picked]
-            errors[name] = relative_error(a, numeric)
-    return GradCheckResult(errors, tol)
+            a, numeric = (a.reshape(-1), numeric.reshape(-1)) if picked is None else \
+                (a.reshape(-1)[picked], numeric.reshape(-1)[picked])
+            pairs[name] = (a.astype(np.float64), numeric, picked, array.shape)
+        kinks = find_kinks(model, x, eps, train)
+    return _compare(pairs, noise, tol, kinks)
 
 
-def adjoint_check(A, AT, x_shape, y_shape, dtype=np.float64, seed=0, xp=np):
-    """How far ``AT`` is from the transpose of the linear map ``A``: a relative error.
+def _compare(pairs, noise, tol, kinks):
+    """GradCheckResult of {name: (analytic, numeric, picked, shape)}: each array's error relative to
+    the largest gradient of the whole check (central differences err by about the same amount
+    everywhere, so a tiny gradient beside large ones is held to the large ones' scale)."""
+    scale = {name: max(np.abs(a).max(initial=0.0), np.abs(n).max(initial=0.0)) for name, (a, n, _, _) in pairs.items()}
+    floor = max(max(scale.values(), default=0.0), noise)
+    errors, worst = {}, {}
+    for name, (a, numeric, picked, shape) in pairs.items():
+        errors[name] = relative_error(a, numeric, floor)
+        if a.size:
+            k = int(np.argmax(np.abs(a - numeric)))
+            flat = k if picked is None else int(picked[k])
+            worst[name] = (np.unravel_index(flat, shape), float(a[k]), float(numeric[k]))
+    return GradCheckResult(errors, tol, worst, kinks, scale)
 
-    Draws random x (x_shape) and y (y_shape) and compares <A x, y> with
-    <x, AT y>, scaled by |A x| |y| + |x| |AT y|; ~1e-16 in float64 for a true pair.
+
+def _pool_gaps(layer, x):
+    """Per window of a MaxPool2D on x: (largest value, gap to the second largest)."""
+    from .functional.columns import pad_hw
+    from .functional.pooling import pool_grid
+    xp = get_array_module(x)
+    (oh, ow), (kh, kw), (sh, sw), (ph, pw) = pool_grid(x.shape, layer.kernel_size, layer.stride,
+                                                       layer.pad, layer.ceil_mode)
+    H, W = x.shape[2:]
+    xpad = pad_hw(x, ph, max((oh - 1) * sh + kh - ph - H, 0), pw, max((ow - 1) * sw + kw - pw - W, 0), -xp.inf)
+    stack = xp.stack([xpad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i in range(kh) for j in range(kw)])
+    top2 = xp.sort(stack, axis=0)[-2:] if kh * kw > 1 else xp.concatenate([stack - xp.inf, stack])
+    return top2[1], top2[1] - top2[0]
+
+
+def find_kinks(model, x, eps, train=False):
+    """Where the function's kinks lie within ``eps`` of the input: ["pool1: 12 windows with ties ...", ...].
+
+    A max-pooling window whose two largest inputs are closer than 2 eps (a tie)
+    or a ReLU input closer than eps to 0: a step of eps crosses the kink, and
+    the central difference averages two different slopes. A tie of zeros after
+    a ReLU that is not the checked input itself is left out: those zeros do
+    not move when the input does.
     """
+    from .layers import MaxPool2D, ReLU
+    found = []
+    value = x
+    layers = [(name, layer) for name, layer in model] if isinstance(model, Sequential) else [("input", model)]
+    for depth, (name, layer) in enumerate(layers):
+        if isinstance(layer, ReLU):
+            near = int((abs(value) <= eps).sum())
+            if near:
+                found.append(f"{name}: {near} ReLU inputs within {eps:g} of 0 (the kink of max(x, 0))")
+        elif isinstance(layer, MaxPool2D) and value.ndim == 4:
+            top, gap = _pool_gaps(layer, value)
+            ties = (gap <= 2 * eps) if depth == 0 else (gap <= 2 * eps) & (top != 0)
+            if int(ties.sum()):
+                found.append(f"{name}: {int(ties.sum())} max-pooling windows with ties (two largest inputs "
+                             f"within {2 * eps:g}): the switch may jump under a step of {eps:g}")
+        value = layer.forward(value, train)
+    return found
+
+
+class AdjointResult(float):
+    """The relative error of an adjoint check (a float, the worst over the probes), with
+    ``error``, ``tol``, ``passed`` and ``probes`` (how many random pairs were tried)."""
+
+    def __new__(cls, error, tol, probes):
+        result = super().__new__(cls, error)
+        result.tol, result.probes = tol, probes
+        return result
+
+    @property
+    def error(self):
+        return float(self)
+
+    @property
+    def passed(self):
+        return float(self) <= self.tol
+
+    def __repr__(self):
+        return (f"AdjointResult(error={float(self):.2e}, tol={self.tol:.0e}, passed={self.passed}, "
+                f"probes={self.probes})")
+
+
+def pooling_map(switches, input_shape):
+    """Max-pooling with frozen ``switches`` as the linear map it is: z (input_shape) -> z at the switches.
+
+    Its transpose is ``unpool(., switches, input_shape)``: the pair adjoint_check needs.
+    """
+    N, C = input_shape[:2]
+
+    def gather(z):
+        xp = get_array_module(z)
+        flat = z.reshape(N, C, -1)
+        return xp.take_along_axis(flat, switches.reshape(N, C, -1).astype(xp.int64), axis=2).reshape(switches.shape)
+    return gather
+
+
+def _layer_maps(layer, x):
+    """(A, AT, x_shape, y_shape) of a layer's linear map at x, frozen (switches, masks): A its forward
+    without bias, AT its backward."""
+    from .layers import Conv2D, Flatten, Linear, MaxPool2D, ReLU
+    y = layer.forward(x)
+    if isinstance(layer, (Conv2D, Linear)):
+        W = layer.params["W"]
+        if isinstance(layer, Conv2D):
+            from .functional import conv2d
+            A = lambda z: conv2d(z, W, None, layer.stride, layer.pad)    # noqa: E731
+        else:
+            from .functional import linear
+            A = lambda z: linear(z, W)                                    # noqa: E731
+    elif isinstance(layer, MaxPool2D):
+        A = pooling_map(layer.switches, x.shape)
+    elif isinstance(layer, ReLU):
+        A = lambda z: z * (x > 0)                                         # noqa: E731
+    elif isinstance(layer, Flatten):
+        A = lambda z: z.reshape(y.shape)                                  # noqa: E731
+    else:
+        raise TypeError(f"adjoint_check: {type(layer).__name__} is not linear, even with its state frozen; "
+                        "check its backward with gradcheck instead")
+    return A, layer.backward, x.shape, y.shape
+
+
+def adjoint_check(A, AT=None, x_shape=None, y_shape=None, dtype=np.float64, seed=0, xp=np, tol=1e-12,
+                  probes=3, x=None):
+    """How far ``AT`` is from the transpose of the linear map ``A``: an AdjointResult (a float).
+
+    For random x (x_shape) and y (y_shape), compares <A x, y> with <x, AT y>,
+    relative to |A x| |y| + |x| |AT y|: ~1e-16 in float64 for a true pair. The
+    worst of ``probes`` random pairs is returned, with ``passed`` against ``tol``.
+
+    Or give a layer and an input: ``adjoint_check(layer, x=x)`` checks the layer's
+    backward against its forward with everything frozen at x (switches, ReLU
+    masks; bias left out): conv, linear, max-pool, ReLU, flatten.
+    """
+    if AT is None:
+        if x is None:
+            raise TypeError("adjoint_check(layer, x=...) needs the input the layer's state is frozen at")
+        A, AT, x_shape, y_shape = _layer_maps(A, x)
+        xp, dtype = get_array_module(x), x.dtype
     rng = np.random.default_rng(seed)
-    x = xp.asarray(rng.standard_normal(x_shape).astype(dtype))
-    y = xp.asarray(rng.standard_normal(y_shape).astype(dtype))
-    Ax, ATy = A(x), AT(y)
-    if tuple(Ax.shape) != tuple(y_shape):
-        raise ValueError(f"adjoint_check: A(x) has shape {tuple(Ax.shape)}, expected {tuple(y_shape)}")
-    if tuple(ATy.shape) != tuple(x_shape):
-        raise ValueError(f"adjoint_check: AT(y) has shape {tuple(ATy.shape)}, expected {tuple(x_shape)}")
-    lhs, rhs = float((Ax * y).sum()), float((x * ATy).sum())
-    scale = (float(xp.linalg.norm(Ax)) * float(xp.linalg.norm(y))
-             + float(xp.linalg.norm(x)) * float(xp.linalg.norm(ATy)))
-    return 0.0 if scale == 0.0 else abs(lhs - rhs) / scale
+    worst = 0.0
+    for _ in range(probes):
+        u = xp.asarray(rng.standard_normal(x_shape).astype(dtype))
+        v = xp.asarray(rng.standard_normal(y_shape).astype(dtype))
+        Au, ATv = A(u), AT(v)
+        if tuple(Au.shape) != tuple(y_shape):
+            raise ValueError(f"adjoint_check: A(x) has shape {tuple(Au.shape)}, expected {tuple(y_shape)}")
+        if tuple(ATv.shape) != tuple(x_shape):
+            raise ValueError(f"adjoint_check: AT(y) has shape {tuple(ATv.shape)}, expected {tuple(x_shape)}")
+        lhs, rhs = float((Au * v).sum()), float((u * ATv).sum())
+        scale = (float(xp.linalg.norm(Au)) * float(xp.linalg.norm(v))
+                 + float(xp.linalg.norm(u)) * float(xp.linalg.norm(ATv)))
+        worst = max(worst, 0.0 if scale == 0.0 else abs(lhs - rhs) / scale)
+    return AdjointResult(worst, tol, probes)
 
 
 def tie_free_like(shape, seed=0):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import get_array_module, to_numpy
+from .functional import receptive_boxes
 from .layers import Conv2D, MaxPool2D, check_reverse_options
 
 
@@ -160,16 +161,11 @@ def receptive_field(net, layer, input_shape=None):
     windows = _windows(net, layer)
     axes = []
     for axis in (0, 1):
-        lo = np.arange(out_shape[1 + axis])
-        hi = lo + 1
+        full = receptive_boxes([(k[axis], s[axis], p[axis]) for k, s, p in windows], out_shape[1 + axis])
         size, jump = 1, 1
-        for kernel, stride, pad in reversed(windows):
-            k, s, p = kernel[axis], stride[axis], pad[axis]
-            lo, hi = lo * s - p, (hi - 1) * s + k - p
         for kernel, stride, _ in windows:        # closed form: 1 + sum (k_i - 1) * J_{i-1}
             size += (kernel[axis] - 1) * jump
             jump *= stride[axis]
-        full = np.stack([lo, hi], axis=1)
         axes.append((np.clip(full, 0, input_shape[1 + axis]), full, size, jump))
     (rows, rows_full, h, jh), (cols, cols_full, w, jw) = axes
     return ReceptiveField(rows, cols, rows_full, cols_full, (h, w), (jh, jw))

@@ -231,11 +231,7 @@ class ReLU(Layer):
         """deconvnet: relu(signal); gradient: signal where x > 0; guided: both."""
         check_reverse_options(rule, lrn)
         self._check_signal(signal, "signal")
-        if rule == "deconvnet":
-            return F.relu(signal)
-        if rule == "gradient":
-            return F.relu_backward(signal, self.x)
-        return F.relu_backward(F.relu(signal), self.x)
+        return F.relu_reverse(signal, self.x, rule)
 
 
 class MaxPool2D(Layer):
@@ -334,7 +330,10 @@ class Dropout(Layer):
         self._rngs = {}
 
     def rng(self, device):
-        """This layer's generator on ``device`` (made on first use)."""
+        """This layer's generator on ``device`` (made on first use). Without a seed of its own
+        the layer draws one from minizf's shared generator, so ``mz.seed(n)`` repeats its masks."""
+        if self.seed is None:
+            self.seed = int(default_rng().integers(2**31))
         if device not in self._rngs:
             self._rngs[device] = make_rng(self.seed, device)
         return self._rngs[device]

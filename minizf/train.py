@@ -17,7 +17,7 @@ import numpy as np
 from . import models
 from .backend import device_of_net, get_array_module, to_device, to_numpy
 from .data import centre_crop, normalize, random_crops, ten_crops
-from .functional import log_softmax
+from .functional import log_softmax, sgd_momentum
 from .io import load_npz, save_npz_atomic, save_text_atomic
 from .layers import Conv2D, Dropout, Linear, SoftmaxCrossEntropy
 
@@ -110,14 +110,11 @@ class SGD:
         for name, p, g in net.named_parameters():
             if g is None:
                 continue
-            if self.weight_decay and name.endswith(".W"):
-                g = g + self.weight_decay * p
             v = self.velocity.get(name)
             if v is None:
-                v = self.velocity[name] = get_array_module(p).zeros_like(p)
-            v *= self.momentum
-            v -= lr * g
-            p += v
+                v = get_array_module(p).zeros_like(p)
+            decay = self.weight_decay if name.endswith(".W") else 0.0     # never on biases
+            p[...], self.velocity[name] = sgd_momentum(p, g, v, lr, self.momentum, decay)
 
 
 # ----------------------------------------------------------------------------- evaluation

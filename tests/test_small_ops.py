@@ -21,7 +21,7 @@ def test_relu_values():
 
 @given(small)
 def test_relu_gradcheck(shape):
-    x = np.random.default_rng(0).standard_normal(shape)
+    x = np.random.default_rng(7).standard_normal(shape)   # not gradcheck's seed 0: dy must differ from x
     x[np.abs(x) < 1e-3] = 0.5          # stay off the kink
     assert gradcheck(ReLU(), x).max_error < 1e-8
 

@@ -36,7 +36,7 @@ def test_loss_gradcheck_through_a_linear_layer(loss, n, c, seed):
     if loss is MulticlassHinge and np.abs(1 - signs * layer.forward(x)).min() < 1e-3:
         return                              # a hinge's kink within the step: central differences mean nothing
     result = gradcheck(layer, x, loss=loss(), labels=labels)
-    assert result.max_error < 1e-7, str(result)
+    assert result.passed, str(result)       # relative to each gradient's own size (tol 1e-6)
 
 
 def test_hinge_gradient_is_zero_once_every_margin_is_met():

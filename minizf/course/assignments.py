@@ -41,6 +41,10 @@ ASSIGNMENTS = {a.name: a for a in [
     Assignment("layers", "ReLU, dropout, fully connected, softmax cross-entropy",
                (F.relu, F.relu_backward, F.dropout, F.dropout_backward, F.linear, F.linear_backward,
                 F.softmax_cross_entropy, F.softmax_cross_entropy_backward), (), texts.WALK_LAYERS),
+    Assignment("deconv", "The deconvnet's reverse maps, and receptive fields",
+               (F.relu_reverse, F.unpool, F.conv2d_backward_input, F.receptive_boxes), (F.pair,),
+               texts.WALK_DECONV),
+    Assignment("sgd", "SGD with momentum and weight decay", (F.sgd_momentum,), (), texts.WALK_SGD),
 ]}
 
 

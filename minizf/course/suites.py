@@ -497,4 +497,168 @@ LAYERS = [Test("relu", 1, ("relu",), _relu), Test("relu_backward, with x = 0 ent
           Test("softmax_cross_entropy_backward", 2, ("softmax_cross_entropy_backward",), _softmax_backward)]
 
 
-SUITES = {"conv": CONV, "pool": POOL, "lrn": LRN, "layers": LAYERS}
+
+# ---- deconv ---------------------------------------------------------------------------------
+
+RULES = ("deconvnet", "gradient", "guided")
+
+
+def _reverse_rule_test(rule):
+    def run(st, rng):
+        x = rng.standard_normal((3, 2, 4, 4))
+        x[0, 0, 0, :2] = 0.0                                   # the kink: x = 0 passes nothing back
+        signal = rng.standard_normal(x.shape)
+        x[0, 0, 1, :2], signal[0, 0, 1, :2] = [-1.0, 2.0], [3.0, -4.0]   # tells the three rules apart
+        answers = {r: F.relu_reverse(signal, x, r) for r in RULES}
+        close(f"relu_reverse(signal, x, {rule!r})", st.relu_reverse(signal, x, rule), answers[rule], decoys=[
+            (answers[other], f"that is the {other!r} rule") for other in RULES if other != rule])
+        return f"equals the {rule!r} rule"
+    return Test(f"relu_reverse, rule {rule!r}", 1, ("relu_reverse",), run)
+
+
+def _transpose_conv_test(case):
+    name, shape, f, k, s, p = case
+
+    def run(st, rng):
+        kh, kw = F.pair(k)
+        x, W = rng.standard_normal(shape), rng.standard_normal((f, shape[1], kh, kw))
+        dy = rng.standard_normal(F.conv2d(x, W, None, s, p).shape)
+        got = st.conv2d_backward_input(dy, W, shape, s, p)
+        drows = dy.transpose(0, 2, 3, 1).reshape(-1, f) @ F.filter_matrix(W)
+        close("conv2d_backward_input", got, F.conv2d_backward_input(dy, W, shape, s, p), decoys=[
+            (lambda: F.conv2d_backward_input(dy, W[:, :, ::-1, ::-1].copy(), shape, s, p),
+             "flipped filters: the transpose of a cross-correlation spreads each value back over its "
+             "window with the filter as it is"),
+            (lambda: col2im_overwrite(drows, shape, k, s, p), "overlapping windows must ADD; yours overwrites")])
+        y = F.conv2d(x, W, None, s, p)
+        adjoint("yours vs minizf's conv2d", float((y * dy).sum()), float((x * got).sum()),
+                np.linalg.norm(y) * np.linalg.norm(dy) + np.linalg.norm(x) * np.linalg.norm(got))
+        return "equals the reference, and <conv2d(x), y> = <x, yours(y)>"
+    return Test(f"conv2d_backward_input, {name}", 2, ("conv2d_backward_input",), run)
+
+
+BOX_CASES = [
+    # name, windows along one axis (kernel, stride, pad), units of the last layer
+    ("the ZF model's conv1-pool1-conv2 (7/2 pad 1, 3/2, 5/2)", [(7, 2, 1), (3, 2, 0), (5, 2, 0)], 6),
+    ("conv 3x3 pad 1 twice, pool 2/2 between (padding read at the edges)", [(3, 1, 1), (2, 2, 0), (3, 1, 1)], 5),
+    ("one layer, kernel 4 stride 3 pad 2", [(4, 3, 2)], 4),
+]
+
+
+def _boxes_test(case):
+    name, windows, size = case
+
+    def run(st, rng):
+        expected = F.receptive_boxes(windows, size)
+        got = as_array("receptive_boxes", st.receptive_boxes(windows, size), expected.shape)
+        equal("boxes", got, expected, decoys=[
+            (F.receptive_boxes([(k, s, 0) for k, s, _ in windows], size),
+             "padding shifts every box: a layer's output a starts at input a*s - p"),
+            (np.clip(expected, 0, None), "boxes are not clipped at 0: padding pixels count")])
+        return "every unit's [start, end) equals the reference"
+    return Test(f"receptive_boxes, {name}", 1, ("receptive_boxes",), run)
+
+
+def _small_net():
+    from ..layers import Conv2D, MaxPool2D, ReLU
+    from ..net import Sequential
+    rng = np.random.default_rng(5)
+    net = Sequential([("conv1", Conv2D(3, 4, 3, pad=1, rng=rng)), ("relu1", ReLU()), ("pool1", MaxPool2D(3, 2)),
+                      ("conv2", Conv2D(4, 5, 3, pad=1, rng=rng)), ("relu2", ReLU()), ("pool2", MaxPool2D(2, 2))])
+    return net.astype(np.float64)
+
+
+def _projection_test(rule):
+    def run(st, rng):
+        from ..deconv import Deconvnet
+        net = _small_net()
+        x = rng.standard_normal((2, 3, 11, 11))
+        channel = int(rng.integers(5))
+        expected = Deconvnet(net).project(x, "pool2", channel, rule=rule)
+        net.forward(x, keep=True)
+        acts = net.activations["pool2"]
+        signal = np.zeros_like(acts)
+        for n in range(x.shape[0]):            # keep the strongest activation of the map, as project does
+            r, c = np.unravel_index(np.argmax(acts[n, channel]), acts.shape[2:])
+            signal[n, channel, r, c] = acts[n, channel, r, c]
+        for name in reversed(net.names):       # down to pixels with the student's maps
+            layer = net[name]
+            if name.startswith("pool"):
+                signal = st.unpool(signal, layer.switches, layer.x.shape)
+            elif name.startswith("relu"):
+                signal = st.relu_reverse(signal, layer.x, rule)
+            else:
+                signal = st.conv2d_backward_input(signal, layer.params["W"], layer.x.shape, layer.stride, layer.pad)
+            signal = as_array(f"the signal after {name}", signal, layer.x.shape)
+        close(f"projection ({rule})", signal, expected)
+        return "the strongest pool2 activation projected to pixels with your maps equals minizf's deconvnet"
+    return Test(f"projection through conv-relu-pool x2, rule {rule!r}", 2,
+                ("relu_reverse", "unpool", "conv2d_backward_input"), run)
+
+
+DECONV = ([_reverse_rule_test(r) for r in RULES] + [_unpool_test(POOL_CASES[1], "unpool")]
+          + [_transpose_conv_test(c) for c in CONV_CASES[:2]] + [_boxes_test(c) for c in BOX_CASES]
+          + [_projection_test(r) for r in RULES])
+
+
+# ---- sgd ------------------------------------------------------------------------------------
+
+def _sgd_step_test(name, momentum, weight_decay, rest):
+    def run(st, rng):
+        p, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+        v = np.zeros((4, 3)) if rest else rng.standard_normal((4, 3))
+        lr = 0.05
+        got = st.sgd_momentum(p, g, v, lr, momentum, weight_decay)
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            raise Fail(f"sgd_momentum returned {type(got).__name__}, expected (new_param, new_velocity)")
+        new_p, new_v = F.sgd_momentum(p, g, v, lr, momentum, weight_decay)
+        flipped = -momentum * v - lr * (g + weight_decay * p)
+        close("new velocity", got[1], new_v, decoys=[
+            (-new_v, "the velocity is what is ADDED to the parameter: v' = momentum v - lr g"),
+            (flipped, "the momentum term has the wrong sign: v' = + momentum * v - lr * grad"),
+            (momentum * v - lr * (g - weight_decay * p), "weight decay has the wrong sign: it pulls towards 0"),
+            (momentum * v - lr * g - weight_decay * p, "weight decay is part of the gradient, so lr scales it too"),
+            (momentum * v - lr * g, "weight decay is missing")])
+        close("new param", got[0], new_p)
+        return "new param and velocity equal the reference"
+    return Test(f"sgd_momentum, {name}", 1, ("sgd_momentum",), run)
+
+
+def _blobs():
+    """A fixed small problem: 5 classes of 40 points in 10-D, not quite separable."""
+    rng = np.random.default_rng(11)
+    centres = 1.5 * rng.standard_normal((5, 10))
+    labels = np.repeat(np.arange(5), 40)
+    return centres[labels] + rng.standard_normal((200, 10)), labels
+
+
+#: The training loss the student's step must reach in 5 epochs at lr 0.01: minizf's own step
+#: reaches 0.16; without momentum it is 0.82, with the momentum's sign flipped 1.09.
+SGD_TARGET = 0.3
+
+
+def _sgd_training(st, rng):
+    x, labels = _blobs()
+    W, b = 0.01 * np.random.default_rng(3).standard_normal((5, 10)), np.zeros(5)
+    vW, vb = np.zeros_like(W), np.zeros_like(b)
+    order_rng = np.random.default_rng(4)
+    for _ in range(5):
+        for idx in np.array_split(order_rng.permutation(200), 10):
+            _, probs = F.softmax_cross_entropy(F.linear(x[idx], W, b), labels[idx])
+            _, dW, db = F.linear_backward(F.softmax_cross_entropy_backward(probs, labels[idx]), x[idx], W)
+            W, vW = (as_array(f"sgd_momentum's {what}", a, W.shape) for what, a in
+                     zip(("param", "velocity"), st.sgd_momentum(W, dW, vW, 0.01, 0.9, 1e-3)))
+            b, vb = (as_array(f"sgd_momentum's {what}", a, b.shape) for what, a in
+                     zip(("param", "velocity"), st.sgd_momentum(b, db, vb, 0.01, 0.9, 0.0)))
+    loss = F.softmax_cross_entropy(F.linear(x, W, b), labels)[0]
+    if not loss < SGD_TARGET:
+        raise Fail(f"after 5 epochs with your step the training loss is {loss:.4f}, expected below {SGD_TARGET}")
+    return f"training loss {loss:.4f} < {SGD_TARGET} after 5 epochs (50 steps with your update)"
+
+
+SGD = [_sgd_step_test("first step from rest, no decay", 0.9, 0.0, True),
+       _sgd_step_test("momentum 0.9, weight decay 0.01", 0.9, 0.01, False),
+       _sgd_step_test("momentum 0.5, weight decay 0.1", 0.5, 0.1, False),
+       Test("training a softmax classifier with your step", 3, ("sgd_momentum",), _sgd_training)]
+
+SUITES = {"conv": CONV, "pool": POOL, "lrn": LRN, "layers": LAYERS, "deconv": DECONV, "sgd": SGD}

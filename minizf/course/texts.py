@@ -69,6 +69,47 @@ CONVENTIONS = {
 """,
 }
 
+CONVENTIONS["deconv"] = """
+## Conventions (graded)
+
+The deconvnet (Sec. 2.1 of the paper) projects one activation back to pixels by undoing each
+layer with these maps, which are the backward maps of training:
+
+- `relu_reverse(signal, x, rule)`: **"deconvnet"** rectifies the signal itself, `relu(signal)`
+  (x plays no part); **"gradient"** masks by where the forward input x was positive (the
+  backward pass); **"guided"** does both. Example: x = [-1, 2], signal = [3, -4] gives
+  [3, 0], [0, -4] and [0, 0].
+- `unpool(signal, switches, input_shape)`: each value back to its switch (`h*W + w` in its
+  input plane), values that share a switch **added**.
+- `conv2d_backward_input(dy, W, x_shape, stride, pad)`: the transposed convolution, "filtering
+  with the transposed filters" -- the same map as the input gradient of `conv2d`; no bias.
+- `receptive_boxes(windows, size)`: `windows` lists `(kernel, stride, pad)` of the conv and
+  pooling layers along one axis, first layer first; returns `(size, 2)` ints: unit `u` of the
+  last layer sees input pixels `[start, end)`, **unclipped** (a box may start below 0 where
+  padding was read).
+
+The grader also projects the strongest activation of a small conv-relu-pool-conv-relu-pool
+network down to pixels with your three maps, under all three rules.
+"""
+
+CONVENTIONS["sgd"] = """
+## Conventions (graded)
+
+`sgd_momentum(param, grad, velocity, lr, momentum=0.9, weight_decay=0.0)` returns
+`(new_param, new_velocity)` and leaves its inputs unchanged:
+
+    v' = momentum * v - lr * (grad + weight_decay * param)
+    param' = param + v'
+
+(the velocity is what gets *added*; weight decay is the gradient of
+`weight_decay / 2 * |param|^2`, so it pulls the parameter towards 0.) In minizf's training
+the caller passes `weight_decay=0` for biases.
+
+The grader also trains a softmax classifier on a fixed small problem with your step (its own
+forward and backward, your updates, 5 epochs of minibatches at lr 0.01): the training loss must
+end below 0.3 (a correct step reaches 0.16; without momentum it stays at 0.82).
+"""
+
 GRADING = """
 ## How it is graded
 
@@ -306,4 +347,65 @@ for name, got, array in [("dx", dx, x), ("dW", dW, W), ("db", db, b)]:
 value, probs = hw.softmax_cross_entropy(np.array([[1000.0, 0.0, -1000.0]]), np.array([0]))
 print(value, probs)
 assert np.isfinite(value) and np.isfinite(probs).all()
+'''
+
+WALK_DECONV = '''
+# %% [markdown]
+# ## 1. Three ways back through a ReLU
+
+# %%
+x, signal = np.array([[-1.0, 2.0]]), np.array([[3.0, -4.0]])
+for rule, expected in [("deconvnet", [[3, 0]]), ("gradient", [[0, -4]]), ("guided", [[0, 0]])]:
+    got = hw.relu_reverse(signal, x, rule)
+    print(rule, got)
+    assert (got == expected).all()
+
+# %% [markdown]
+# ## 2. Filtering with the transposed filters is the transpose of conv2d
+# <conv(x), y> == <x, conv^T(y)>, with a loop convolution as conv.
+
+# %%
+x, W = rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+y = np.zeros((1, 3, 3, 3))                      # stride 2, pad 1 -> 3x3
+xpad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+for r in range(3):
+    for c in range(3):
+        y[0, :, r, c] = np.einsum("chw,fchw->f", xpad[0, :, 2 * r:2 * r + 3, 2 * c:2 * c + 3], W)
+g = rng.standard_normal(y.shape)
+back = hw.conv2d_backward_input(g, W, x.shape, 2, 1)
+print((y * g).sum(), (x * back).sum())
+assert close((y * g).sum(), (x * back).sum())
+
+# %% [markdown]
+# ## 3. Receptive fields: conv 3x3 pad 1, then pool 2x2 stride 2
+# Unit 0 of the pool sees conv units 0-1, which see pixels -1 .. 2 (pixel -1 is padding).
+
+# %%
+boxes = hw.receptive_boxes([(3, 1, 1), (2, 2, 0)], 4)
+print(boxes)
+assert (boxes == [[-1, 3], [1, 5], [3, 7], [5, 9]]).all()
+'''
+
+WALK_SGD = '''
+# %% [markdown]
+# ## 1. One step, by hand
+# From rest (v = 0) the step is plain gradient descent: param - lr * grad.
+
+# %%
+p, g, v = np.array([1.0, -2.0]), np.array([0.5, 0.5]), np.zeros(2)
+p1, v1 = hw.sgd_momentum(p, g, v, lr=0.1, momentum=0.9)
+print(p1, v1)
+assert close(p1, [0.95, -2.05]) and close(v1, [-0.05, -0.05])
+p2, v2 = hw.sgd_momentum(p1, g, v1, lr=0.1, momentum=0.9)
+assert close(v2, [-0.095, -0.095])               # 0.9 * -0.05 - 0.1 * 0.5
+
+# %% [markdown]
+# ## 2. Minimise a quadratic: f(p) = |p - 3|^2 / 2, gradient p - 3
+
+# %%
+p, v = np.zeros(3), np.zeros(3)
+for step in range(200):
+    p, v = hw.sgd_momentum(p, p - 3.0, v, lr=0.1, momentum=0.9)
+print(p)
+assert close(p, [3, 3, 3], 1e-4)
 '''

@@ -13,14 +13,15 @@ from .loss import (log_softmax, one_vs_rest_hinge, one_vs_rest_hinge_backward, s
                    softmax_cross_entropy_backward)
 from .normalization import lrn, lrn_backward, lrn_scale, window_sum
 from .pooling import max_pool2d, max_pool2d_backward, pool_grid, unpool
-from .rectifier import rectify, relu, relu_backward
-from .shapes import output_size, pair, whole
+from .optim import sgd_momentum
+from .rectifier import rectify, relu, relu_backward, relu_reverse
+from .shapes import output_size, pair, receptive_boxes, whole
 
 __all__ = [
     "chunks", "col2im", "col_bytes", "columns", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
     "dropout", "dropout_backward", "dropout_mask", "filter_matrix", "filters_from_matrix", "im2col", "linear", "linear_backward",
     "linear_backward_input", "log_softmax", "one_vs_rest_hinge", "one_vs_rest_hinge_backward", "lrn", "lrn_backward", "lrn_scale",
-    "max_pool2d", "max_pool2d_backward", "output_size", "pair", "pool_grid", "rectify",
-    "relu", "relu_backward", "softmax_cross_entropy", "softmax_cross_entropy_backward",
+    "max_pool2d", "max_pool2d_backward", "output_size", "pair", "pool_grid", "receptive_boxes", "rectify",
+    "relu", "relu_backward", "relu_reverse", "sgd_momentum", "softmax_cross_entropy", "softmax_cross_entropy_backward",
     "unpool", "whole", "window_grid", "window_sum",
 ]

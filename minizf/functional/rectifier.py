@@ -27,5 +27,23 @@ def relu_backward(dy, x):
     return dx
 
 
+def relu_reverse(signal, x, rule="deconvnet"):
+    """A ReLU passed backwards by one of three rules: signal, x (same shape) -> signal going down.
+
+    * "deconvnet" (Sec. 2.1): rectify the signal itself, relu(signal); the
+      forward input x plays no part.
+    * "gradient": mask by where the forward input was positive, the backward
+      pass (a saliency map, Simonyan et al.).
+    * "guided": both masks (guided backpropagation, Springenberg et al.).
+    """
+    if rule == "deconvnet":
+        return relu(signal)
+    if rule == "gradient":
+        return relu_backward(signal, x)
+    if rule == "guided":
+        return relu_backward(relu(signal), x)
+    raise ValueError(f"unknown reverse rule {rule!r}: expected 'deconvnet', 'gradient' or 'guided'")
+
+
 # The paper's word for it.
 rectify = relu

@@ -1,4 +1,5 @@
-"""Output sizes of sliding windows, shared by convolution and pooling."""
+"""Output sizes of sliding windows, shared by convolution and pooling, and receptive fields."""
+import numpy as np
 
 
 def pair(value, name="value", minimum=None):
@@ -48,3 +49,18 @@ def output_size(size, kernel, stride, pad, ceil_mode=False):
             out -= 1
         return out
     return span // stride + 1
+
+
+def receptive_boxes(windows, size):
+    """Input spans of every unit along one axis: windows [(kernel, stride, pad), ...] first layer
+    first, size = the units of the last layer -> (size, 2) int array of [start, end), unclipped.
+
+    A layer's outputs [a, b) read its inputs [a*s - p, (b-1)*s + k - p); applying
+    that from the last window down to the first gives each unit's span in the
+    image. Spans may start below 0 or end past the edge, where padding was read.
+    """
+    lo = np.arange(size)
+    hi = lo + 1
+    for kernel, stride, pad in reversed(windows):
+        lo, hi = lo * stride - pad, (hi - 1) * stride + kernel - pad
+    return np.stack([lo, hi], axis=1)
