@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from minizf import data  # noqa: E402
 from minizf.io import save_npz_atomic  # noqa: E402
-from minizf.train import load_model, save_model  # noqa: E402
+from minizf.modelfile import load_model, save_model  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SNAPSHOT_LAYERS = ("conv1", "conv2", "conv3")

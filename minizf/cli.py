@@ -179,12 +179,14 @@ def cmd_evaluate(args):
     import numpy as np
 
     from .plot import confusion_figure
-    from .train import confusion_matrix, ensemble, load_model, predict, score
+    from .train import confusion_matrix, ensemble, predict, score
     kind = "10-crop" if args.ten_crop else "single-crop"
     cache, rows, probs, reference = {}, [], [], None
     device = _device(args)
     for path in args.checkpoint:
-        net, mean, meta = load_model(path)
+        net, mean, meta = _load_any_model(path)
+        if mean is None:
+            raise ValueError(f"{path}: the file carries no mean image, which evaluate needs")
         net.to(device)
         dataset, labels, classes = _evaluation_set(args, meta, mean, cache)
         if reference is None:
@@ -237,12 +239,66 @@ def _device(args):
         raise ValueError(f"--device: {err}") from None
 
 
+def _load_any_model(path):
+    """(net, mean or None, meta) of a minizf .npz or an .onnx file."""
+    if str(path).lower().endswith(".onnx"):
+        from .interop.onnx import load_onnx
+        return load_onnx(path)
+    from .modelfile import load_model
+    return load_model(path)
+
+
 def _model(args):
-    """(net, mean, meta) of --model, else the tour's default bundled model, on --device."""
+    """(net, mean, meta) of --model (.npz or .onnx), else the tour's default bundled model, on --device.
+
+    --input-size and --mean supply what a foreign model file does not carry."""
+    import numpy as np
+
     from .tour import default_model
-    from .train import load_model
-    net, mean, meta = load_model(args.model) if args.model else default_model()
+    net, mean, meta = _load_any_model(args.model) if args.model else default_model()
+    size = getattr(args, "input_size", None)
+    if size:
+        channels = net.input_shape[0] if net.input_shape else 3
+        net.input_shape = (channels, size, size)
+    if net.input_shape is None:
+        raise ValueError(f"--model {args.model}: the file does not give its input size; add --input-size N")
+    if getattr(args, "mean", None):
+        values = np.asarray(args.mean, dtype=np.float32)
+        if values.shape != (net.input_shape[0],):
+            raise ValueError(f"--mean: expected {net.input_shape[0]} values (one per channel), got {len(values)}")
+        mean = np.broadcast_to(values[:, None, None], net.input_shape).copy()
+    if mean is None:
+        raise ValueError(f"--model {args.model}: the file carries no mean image; give --mean R,G,B (per channel, "
+                         "on the [0, 1] pixel scale, e.g. 0.485,0.456,0.406 for ImageNet)")
     return net.to(_device(args)), mean, meta
+
+
+def _floats(text):
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def cmd_export(args):
+    """A model file in the other format: .npz -> .onnx, or .onnx -> .npz."""
+    net, mean, meta = _load_any_model(args.model)
+    target = args.out.lower()
+    if target.endswith(".onnx"):
+        from .interop.onnx import save_onnx
+        if net.input_shape is None and not args.input_size:
+            raise ValueError(f"{args.model}: the network does not know its input size; add --input-size N")
+        shape = (net.input_shape[0] if net.input_shape else 3, args.input_size, args.input_size) \
+            if args.input_size else None
+        save_onnx(net, args.out, mean, meta, input_shape=shape)
+    elif target.endswith(".npz"):
+        from .modelfile import save_model
+        if mean is None:
+            raise ValueError(f"{args.model}: carries no mean image; minizf model files need one")
+        save_model(args.out, net, mean, dict(meta, model=meta.get("model", "imported")))
+    else:
+        raise ValueError(f"{args.out}: give a file ending in .onnx or .npz")
+    return _done(args.out)
 
 
 def _done(paths):
@@ -270,12 +326,45 @@ def cmd_tour(args):
 def cmd_topk(args):
     from .tour import chance_purity, figure_top9, images_for
     net, mean, _ = _model(args)
-    images = images_for(net)
+    if args.images:
+        from .data import load_image_folder
+        images = load_image_folder(args.images, size=net.input_shape[-1])
+    else:
+        images = images_for(net)
     path, caption, purity = figure_top9(net, mean, images, args.layer, args.maps, args.out, args.seed)
     print(caption)
     print(f"class purity of the top-9 (share in the most common class): {purity:.2f}; "
           f"random images: {chance_purity(images.labels):.2f}")
     return _done(path)
+
+
+def cmd_explore(args):
+    from .explorer import explore
+    from .tour import images_for
+    net, mean, meta = _model(args)
+    if args.images and not args.images.isdigit():
+        from .data import load_image_folder
+        images = load_image_folder(args.images, size=net.input_shape[-1])
+    else:
+        images = images_for(net)
+        count = int(args.images or 500)
+        images.images, images.labels = images.images[:count], images.labels[:count]
+    layers = [name for name in args.layers.split(",") if name] if args.layers else None
+    bar = {}
+
+    def progress(what, done, total):
+        from tqdm import tqdm
+        if what not in bar:
+            bar[what] = tqdm(total=total, desc=what, unit="unit" if "project" in what else "image", leave=False)
+        bar[what].n = done
+        bar[what].refresh()
+        if done >= total:
+            bar[what].close()
+    index = explore(net, mean, images, args.out, layers, device=_device(args),
+                    progress=None if args.quiet else progress,
+                    title=f"minizf unit explorer: {meta.get('model', args.model or 'bundled model')}")
+    print(f"wrote {index} (open it in a browser)")
+    return 0
 
 
 def _occlusion_image(args, net, classes):
@@ -613,6 +702,10 @@ def build_parser():
                        "else data/zf_small.npz)")
         q.add_argument("--out", default=out, help=f"output folder (default {out})")
         q.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
+        q.add_argument("--input-size", type=positive, default=None, help="side of the square input, for a "
+                       "model file that does not say it (an .onnx from elsewhere)")
+        q.add_argument("--mean", type=_floats, default=None, help="per-channel mean R,G,B on the [0, 1] "
+                       "pixel scale, subtracted from every image, for a model file without a mean image")
         q.set_defaults(run=run)
         return q
 
@@ -625,9 +718,20 @@ def build_parser():
     q = figure_command("topk", "Fig. 2: the 9 strongest activations of random feature maps over the "
                        "bundled test images, projected by the deconvnet beside their image patches", cmd_topk)
     q.add_argument("--layer", default="conv5", help="any layer of the model (default conv5): conv1-conv5, "
-                   "relu1-relu7, pool1, pool2, pool5, norm1, norm2")
+                   "relu1-relu7, pool1, pool2, pool5, norm1, norm2; a model from elsewhere has its own names")
+    q.add_argument("--images", default=None, help="an image folder (one sub-folder per class, or images "
+                   "directly) to scan instead of the bundled images")
     q.add_argument("--maps", type=positive, default=8)
     q.add_argument("--seed", type=int, default=0)
+    q = figure_command("explore", "a website of every unit of the chosen layers: each unit's top-9 "
+                       "images projected by the deconvnet beside their patches, their classes and the "
+                       "unit's histogram; static files, open OUT/index.html in a browser", cmd_explore,
+                       out="explore")
+    q.add_argument("--images", default=None, help="how many bundled images to scan (default 500), or an "
+                   "image folder")
+    q.add_argument("--layers", default=None, help="comma-separated layers with feature maps (default: "
+                   "every conv layer)")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
     q = figure_command("occlude", "Fig. 7: slide a grey square over IMAGE (a file, or the index of a "
                        "bundled CIFAR-10 test image) and map the strongest layer-5 feature, the "
                        "probability of the class and the most probable class", cmd_occlude)
@@ -709,6 +813,16 @@ def build_parser():
     q.add_argument("--json", default=None, help="also write the table (fold means and stds) to this file")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    q = sub.add_parser("export", help="write a model in the other format: MODEL.npz to OUT.onnx (any ONNX "
+                       "runtime), or an .onnx to a minizf .npz", description="Convert a model file. ONNX "
+                       "graphs are read when they are chains of Conv, Relu, MaxPool, LRN, Gemm/MatMul+Add, "
+                       "Flatten/Reshape, Dropout (see minizf.interop.onnx).")
+    q.add_argument("model")
+    q.add_argument("out")
+    q.add_argument("--input-size", type=positive, default=None, help="side of the square input, when the "
+                   "model file does not say it")
+    q.set_defaults(run=cmd_export)
+
     from .course.commands import add_commands
     add_commands(sub)
     return parser
@@ -725,7 +839,8 @@ def _check_out(args):
     out = getattr(args, "out", None)
     if not out:
         return
-    folder = os.path.dirname(out) or "." if out.endswith(".png") else out
+    is_file = out.lower().endswith((".png", ".onnx", ".npz"))     # evaluate's figure, export's model
+    folder = os.path.dirname(out) or "." if is_file else out
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ValueError(f"--out {out}: {folder} is a file, not a folder")
     os.makedirs(folder, exist_ok=True)

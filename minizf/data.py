@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .modelfile import load_model
+
 #: The repository's ``data/`` folder with the bundled small assets.
 ASSETS = Path(os.environ.get("MINIZF_ASSETS", Path(__file__).resolve().parent.parent / "data"))
 
@@ -23,7 +25,6 @@ def sample_path(name):
 
 def bundled_model(name="zf_small"):
     """(net, mean image, meta) of a model shipped in data/, e.g. "zf_small" or "krizhevsky_small"."""
-    from .train import load_model
     path = ASSETS / f"{name}.npz"
     if not path.exists():
         raise ValueError(f"no bundled model {path}; train one with `minizf train` and export it")

@@ -23,7 +23,7 @@ from . import analysis, plot
 from .analysis.topk import TopK
 from .backend import device_of_net
 from .data import ASSETS, bundled_images, bundled_model, bundled_photos
-from .train import load_model
+from .modelfile import load_model
 
 #: The bundled models, best first: the tour's default is the first one present.
 BUNDLED = ("zf64", "zf_small")
@@ -345,6 +345,15 @@ def verdict_html(verdict):
                and verdict.reason else ".") + "</p>")
 
 
+def _explorer_link(out):
+    """A paragraph pointing to the unit explorer: a link when OUT/explore exists, else how to make it."""
+    if os.path.isfile(os.path.join(out, "explore", "index.html")):
+        return "<p><a href='explore/index.html'>Unit explorer</a>: every unit of every conv layer, its top-9 and histogram.</p>"
+    return (f"<p>Unit explorer (every unit of every conv layer, its top-9 and histogram): run "
+            f"<code>minizf explore --out {html.escape(os.path.join(out, 'explore'))}</code>, then follow "
+            f"<a href='explore/index.html'>this link</a>.</p>")
+
+
 def write_index(out, entries, title, note=""):
     body = []
     for heading, paths, caption, extra in entries:
@@ -355,7 +364,7 @@ def write_index(out, entries, title, note=""):
             "margin:4px}table{border-collapse:collapse}td,th{border:1px solid #999;padding:3px 8px}"
             ".verdict{background:#f4f4f4;padding:6px 10px;border-left:4px solid #999}"
             f"</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(note)}</p>"
-            + "".join(body) + "</body></html>")
+            + _explorer_link(out) + "".join(body) + "</body></html>")
     path = os.path.join(out, "index.html")
     with open(path, "w") as f:
         f.write(page)

@@ -19,6 +19,7 @@ from .backend import device_of_net, get_array_module, to_device, to_numpy
 from .data import centre_crop, normalize, random_crops, ten_crops
 from .functional import log_softmax, sgd_momentum
 from .io import load_npz, save_npz_atomic, save_text_atomic
+from .modelfile import load_model, save_model  # noqa: F401  (also importable from here, as before)
 from .layers import Conv2D, Dropout, Linear, SoftmaxCrossEntropy
 
 DEFAULT_SNAPSHOTS = (1, 2, 5, 10, 20, 30, 40, 50, 64, 70)
@@ -184,40 +185,6 @@ def confusion_matrix(labels, predictions, num_classes):
 
 
 # ----------------------------------------------------------------------------- model files
-def save_model(path, net, mean, meta, dtype=None):
-    """Weights, mean image and a JSON dict of metadata (model name, options, metrics) in one .npz.
-
-    dtype: store the weights in another type, e.g. float16 to halve a bundled file
-    (``load_model`` gives float32 back).
-    """
-    arrays = {f"param/{k}": v if dtype is None else v.astype(dtype) for k, v in net.state_dict().items()}
-    arrays["mean"] = np.asarray(mean, dtype=np.float32)
-    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    save_npz_atomic(path, arrays)
-
-
-def load_model(path):
-    """(net, mean image, meta) from a file written by ``save_model`` or a training checkpoint."""
-    arrays = load_npz(path)
-    if "meta" not in arrays:
-        raise ValueError(f"{path}: not a minizf model file (no 'meta' entry)")
-    try:
-        meta = json.loads(arrays["meta"].tobytes().decode())
-        model, options = meta["model"], dict(meta.get("model_options", {}))
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise ValueError(f"{path}: malformed 'meta' entry ({type(err).__name__}: {err})") from None
-    net = models.build(model, **options)
-    net.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param/")}, str(path))
-    mean = arrays.get("mean")
-    size = net.input_shape[1:] if net.input_shape else None
-    if mean is None or mean.ndim != 3 or mean.shape[0] != 3 or mean.dtype.kind != "f" or (
-            size and (mean.shape[1] < size[0] or mean.shape[2] < size[1])):
-        shape = None if mean is None else (mean.shape, str(mean.dtype))
-        raise ValueError(f"{path}: expected a float mean image of shape (3, H, W) covering the "
-                         f"{size} input, got {shape}")
-    return net, mean, meta
-
-
 # ----------------------------------------------------------------------------- the loop
 def _stream_seed(*keys):
     """A 63-bit seed derived from keys: one independent stream per (seed, epoch, purpose)."""

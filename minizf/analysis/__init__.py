@@ -10,6 +10,7 @@ from .features import feature_analysis, layer_features, linear_probe, pool_to_gr
 from .invariance import invariance, transform
 from .occlusion import occlusion
 from .topk import project_top, top_activations
+from .units import UnitScan, scan_units
 from .transfer import (PAPER_TABLE4, PAPER_TABLE7, TransferResult, depth_verdict, few_shot_split,
                        mean_class_accuracy, train_from_scratch, transfer, transfer_verdict)
 from .verdicts import (Verdict, class_purity, correspondence_verdict, evolution_verdict, filters_verdict,
@@ -22,4 +23,4 @@ __all__ = ["VARIANTS", "AblationResult", "ablation", "band_energy", "corresponde
            "mean_class_accuracy", "train_from_scratch", "transfer", "map_responses", "response_similarity",
            "Verdict", "class_purity", "correspondence_verdict", "evolution_verdict", "filters_verdict",
            "invariance_verdict", "occlusion_verdict", "settle_epoch", "top9_verdict", "PAPER_TABLE4", "PAPER_TABLE7",
-           "depth_verdict", "transfer_verdict"]
+           "depth_verdict", "transfer_verdict", "UnitScan", "scan_units"]

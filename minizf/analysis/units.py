@@ -1,0 +1,49 @@
+"""Every unit of a layer over a set of images: each image's strongest response per unit.
+
+The unit explorer (``minizf explore``) shows, for every unit (feature map) of
+a layer, its top-9 images and the distribution of its responses; both come
+from one scan that keeps, per image and unit, the maximum over positions and
+where it was.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import device_of_net, to_device, to_numpy
+from ..data import normalize
+from .topk import TopK
+
+
+@dataclass
+class UnitScan:
+    """Per image and unit of one layer: the largest response and its position."""
+    layer: str
+    maxima: np.ndarray      # (N, C) float32
+    positions: np.ndarray   # (N, C, 2) row, column in the map
+
+    def top(self, k=9):
+        """The TopK of every unit: the k images with the largest maxima, best first."""
+        order = np.argsort(-self.maxima, axis=0, kind="stable")[:k].T              # (C, k)
+        channels = np.arange(self.maxima.shape[1])
+        values = np.take_along_axis(self.maxima.T, order, axis=1)
+        positions = self.positions.transpose(1, 0, 2)[channels[:, None], order]     # (C, k, 2)
+        return TopK(self.layer, channels, values, order, positions)
+
+
+def scan_units(net, images, mean, layer, batch_size=250, device=None, progress=None):
+    """uint8 images (N, 3, H, W) -> UnitScan of every unit of a conv-shaped ``layer`` (maps C, H, W)."""
+    device = device_of_net(net, device)
+    maxima, positions = [], []
+    for start in range(0, len(images), batch_size):
+        x = to_device(normalize(images[start:start + batch_size], mean), device)
+        acts = to_numpy(net.forward(x, upto=layer))
+        if acts.ndim != 4:
+            raise ValueError(f"scan_units: {layer!r} gives {acts.shape[1:]}, not feature maps (C, H, W)")
+        b, c, h, w = acts.shape
+        flat = acts.reshape(b, c, h * w)
+        arg = flat.argmax(axis=2)
+        maxima.append(np.take_along_axis(flat, arg[..., None], 2)[..., 0])
+        positions.append(np.stack([arg // w, arg % w], axis=-1))
+        if progress:
+            progress(min(start + batch_size, len(images)), len(images))
+    return UnitScan(layer, np.concatenate(maxima), np.concatenate(positions))

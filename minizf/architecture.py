@@ -1,0 +1,57 @@
+"""A Sequential's layers as plain data, and back: what a model file records of a network that
+is not one of ``models``' named builders (one converted from PyTorch or ONNX).
+
+    describe(net)  -> [{"name": "conv1", "kind": "Conv2D", "in": 3, "out": 96, "kernel": [7, 7], ...}, ...]
+    build(desc)    -> Sequential with those layers (fresh weights; load_state_dict fills them)
+"""
+from .layers import LRN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+from .net import Sequential
+
+
+def _describe(layer):
+    if isinstance(layer, Conv2D):
+        return {"kind": "Conv2D", "in": layer.in_channels, "out": layer.out_channels,
+                "kernel": list(layer.kernel_size), "stride": list(layer.stride), "pad": list(layer.pad)}
+    if isinstance(layer, Linear):
+        out, inp = layer.params["W"].shape
+        return {"kind": "Linear", "in": int(inp), "out": int(out)}
+    if isinstance(layer, MaxPool2D):
+        return {"kind": "MaxPool2D", "kernel": list(layer.kernel_size), "stride": list(layer.stride),
+                "pad": list(layer.pad), "ceil_mode": layer.ceil_mode}
+    if isinstance(layer, LRN):
+        return {"kind": "LRN", "size": layer.size, "alpha": layer.alpha, "beta": layer.beta, "k": layer.k}
+    if isinstance(layer, Dropout):
+        return {"kind": "Dropout", "p": layer.p}
+    if isinstance(layer, (ReLU, Flatten)):
+        return {"kind": type(layer).__name__}
+    raise ValueError(f"describe: layer {layer.name!r} is a {type(layer).__name__}, which a model file "
+                     "cannot record")
+
+
+def describe(net):
+    """The layers of a Sequential as a list of JSON-able dicts, in order."""
+    return [dict(name=name, **_describe(layer)) for name, layer in net]
+
+
+_BUILD = {
+    "Conv2D": lambda d: Conv2D(d["in"], d["out"], d["kernel"], d["stride"], d["pad"]),
+    "Linear": lambda d: Linear(d["in"], d["out"]),
+    "MaxPool2D": lambda d: MaxPool2D(d["kernel"], d["stride"], d["pad"], d["ceil_mode"]),
+    "LRN": lambda d: LRN(d["size"], d["alpha"], d["beta"], d["k"]),
+    "Dropout": lambda d: Dropout(d["p"]),
+    "ReLU": lambda d: ReLU(),
+    "Flatten": lambda d: Flatten(),
+}
+
+
+def build(description, input_shape=None, source="architecture"):
+    """A Sequential from ``describe``'s list; a ValueError naming the entry that does not make sense."""
+    layers = []
+    for i, entry in enumerate(description):
+        try:
+            layers.append((str(entry["name"]), _BUILD[entry["kind"]](entry)))
+        except KeyError as err:
+            raise ValueError(f"{source}: layer {i} ({entry!r:.80}) lacks or has an unknown {err}") from None
+        except (TypeError, AttributeError) as err:
+            raise ValueError(f"{source}: layer {i} ({entry!r:.80}) is malformed ({err})") from None
+    return Sequential(layers, input_shape=input_shape)

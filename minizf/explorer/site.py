@@ -1,0 +1,117 @@
+"""Write the explorer: plain HTML, CSS and a little JavaScript, no server, no CDN (works from file://).
+
+    OUT/index.html            the layers, the model, the images scanned
+    OUT/LAYER.html            a grid of the layer's units (each unit's strongest projection);
+                              click one (or use the keys) to see its top-9 projections beside
+                              their receptive-field patches, their classes and its histogram
+    OUT/LAYER/uCCC_pK.png     projection K of unit CCC (signed: 0 is mid-grey)
+    OUT/LAYER/uCCC_iK.png     the image patch it came from
+
+The numbers a page needs (classes, values, histograms) are written into the
+page itself as a JavaScript object: browsers refuse to fetch JSON from file://.
+"""
+import html
+import json
+import os
+
+import numpy as np
+
+from ..analysis.topk import project_top
+from ..analysis.units import scan_units
+from ..plot import PROJECTION_CLIP, to_display
+
+BINS = 20
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _png(array, path, signed):
+    """Save (3, h, w) as an 8-bit PNG at its own size (the page enlarges it, pixels kept sharp)."""
+    from PIL import Image
+    shown = to_display(array, signed=signed, clip=PROJECTION_CLIP if signed else None)
+    if not signed:
+        shown = np.clip(array.transpose(1, 2, 0), 0, 1)       # patches are images in [0, 1]: as they are
+    pixels = (np.clip(shown, 0, 1) * 255 + 0.5).astype(np.uint8)
+    Image.fromarray(pixels).save(path, optimize=False)
+
+
+def _histogram(values):
+    counts, edges = np.histogram(values, bins=BINS)
+    return {"counts": counts.tolist(), "lo": float(edges[0]), "hi": float(edges[-1])}
+
+
+def _layer_data(net, images, mean, layer, k, device, progress):
+    """(UnitScan, TopK, projections, patches) of every unit of one layer."""
+    scan = scan_units(net, images, mean, layer, device=device,
+                      progress=progress and (lambda d, t: progress(f"{layer}: scanning", d, t)))
+    top = scan.top(k)
+    projections, patches = [], []
+    units = len(top.channels)
+    step = max(1, 2048 // k)                         # projections per deconvnet batch
+    for start in range(0, units, step):
+        part = type(top)(top.layer, top.channels[start:start + step], top.values[start:start + step],
+                         top.images[start:start + step], top.positions[start:start + step])
+        p, q = project_top(net, images, mean, part, device=device)
+        projections.append(p)
+        patches.append(q)
+        if progress:
+            progress(f"{layer}: projecting", min(start + step, units), units)
+    return scan, top, np.concatenate(projections), np.concatenate(patches)
+
+
+def _write_layer(out, layer, scan, top, projections, patches, classes, labels):
+    folder = os.path.join(out, layer)
+    os.makedirs(folder, exist_ok=True)
+    units = []
+    for c in range(len(top.channels)):
+        for n in range(top.values.shape[1]):
+            _png(projections[c, n], os.path.join(folder, f"u{c:03d}_p{n}.png"), signed=True)
+            _png(patches[c, n], os.path.join(folder, f"u{c:03d}_i{n}.png"), signed=False)
+        units.append({"values": [round(float(v), 4) for v in top.values[c]],
+                      "images": [int(i) for i in top.images[c]],
+                      "classes": [classes[int(labels[i])] if labels is not None else "" for i in top.images[c]],
+                      "hist": _histogram(scan.maxima[:, c])})
+    return units
+
+
+def _page(template, **fields):
+    for key, value in fields.items():
+        template = template.replace("{{" + key + "}}", value)
+    return template
+
+
+def explore(net, mean, images, out="explore", layers=None, k=9, device=None, progress=None, title=None):
+    """Write the site for ``layers`` (default: every conv layer) over uint8 ``images``; returns index.html.
+
+    images: an ArrayDataset-like object with ``.images`` (N, 3, H, W) uint8 and,
+    when known, ``.labels`` and ``.classes``. progress: callable(what, done, total).
+    """
+    from ..layers import Conv2D
+    layers = layers or [name for name, layer in net if isinstance(layer, Conv2D)]
+    for layer in layers:
+        if layer not in net:
+            raise KeyError(f"no layer named {layer!r}; layers are {net.names}")
+    os.makedirs(out, exist_ok=True)
+    classes = list(getattr(images, "classes", None) or [])
+    labels = getattr(images, "labels", None) if classes else None
+    with open(os.path.join(HERE, "layer.html")) as f:
+        layer_template = f.read()
+    with open(os.path.join(HERE, "index.html")) as f:
+        index_template = f.read()
+    title = title or "minizf unit explorer"
+    for i, layer in enumerate(layers):
+        scan, top, projections, patches = _layer_data(net, images.images, mean, layer, k, device, progress)
+        units = _write_layer(out, layer, scan, top, projections, patches, classes, labels)
+        data = {"layer": layer, "units": units, "k": k, "scanned": int(len(images.images)),
+                "previous": layers[i - 1] if i > 0 else None, "next": layers[i + 1] if i + 1 < len(layers) else None}
+        page = _page(layer_template, title=html.escape(f"{title}: {layer}"), layer=html.escape(layer),
+                     data=json.dumps(data).replace("</", "<\\/"))
+        with open(os.path.join(out, f"{layer}.html"), "w") as f:
+            f.write(page)
+    links = "".join(f'<li><a href="{html.escape(name)}.html">{html.escape(name)}</a></li>' for name in layers)
+    index = _page(index_template, title=html.escape(title), links=links,
+                  about=html.escape(f"{len(images.images)} images scanned; top-{k} per unit, projected by "
+                                    "the deconvnet and cut to each unit's receptive field."))
+    path = os.path.join(out, "index.html")
+    with open(path, "w") as f:
+        f.write(index)
+    return path

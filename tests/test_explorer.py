@@ -1,0 +1,106 @@
+"""The unit explorer: the files it writes, and a real browser clicking through them."""
+import json
+import os
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from minizf.data import bundled_model, bundled_photos, normalize
+from minizf.explorer import explore
+
+N_IMAGES = 60
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    net, mean, _ = bundled_model("zf64")
+    photos = bundled_photos(64)
+    photos.images, photos.labels = photos.images[:N_IMAGES], photos.labels[:N_IMAGES]
+    out = tmp_path_factory.mktemp("explore")
+    explore(net, mean, photos, str(out), layers=["conv4", "conv5"])
+    return out, net, mean, photos
+
+
+def page_data(path):
+    text = path.read_text()
+    return json.loads(re.search(r"const DATA = (\{.*?\});\n", text, re.S).group(1).replace("<\\/", "</"))
+
+
+def expected_top(net, mean, photos, layer, unit, k=9):
+    """The top-k images of a unit, found here by brute force: every image's maximum over positions."""
+    acts = net.forward(normalize(photos.images, mean), upto=layer)[:, unit]
+    best = acts.reshape(len(acts), -1).max(axis=1)
+    order = np.argsort(-best, kind="stable")[:k]
+    return order, best[order]
+
+
+def test_every_unit_has_its_pictures_and_numbers(site):
+    out, net, mean, photos = site
+    data = page_data(out / "conv5.html")
+    units = net.output_shapes(net.input_shape)[net.index("conv5")][1][0]
+    assert len(data["units"]) == units and data["previous"] == "conv4" and data["next"] is None
+    for c in (0, 17, units - 1):
+        order, values = expected_top(net, mean, photos, "conv5", c)
+        assert data["units"][c]["images"] == order.tolist()
+        np.testing.assert_allclose(data["units"][c]["values"], values, rtol=1e-3, atol=1e-4)
+        assert sum(data["units"][c]["hist"]["counts"]) == N_IMAGES
+        for k in range(9):
+            assert (out / "conv5" / f"u{c:03d}_p{k}.png").stat().st_size > 100
+            assert (out / "conv5" / f"u{c:03d}_i{k}.png").stat().st_size > 100
+    index = (out / "index.html").read_text()
+    assert 'href="conv4.html"' in index and 'href="conv5.html"' in index
+    assert "http" not in (out / "conv5.html").read_text().split("<script>")[0]     # no CDN, nothing remote
+
+
+def _browser():
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    options = Options()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1200,900"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def test_a_browser_clicks_a_unit_and_sees_its_nine_images(site):
+    out, net, mean, photos = site
+    browser = _browser()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    try:
+        browser.get((out / "conv5.html").as_uri())
+        browser.find_element(By.ID, "thumb-3").click()
+        order, _ = expected_top(net, mean, photos, "conv5", 3)
+        classes = ", ".join(photos.classes[photos.labels[i]] for i in order)
+        assert browser.find_element(By.ID, "caption").text == \
+            f"conv5 unit 3: top-9 of {N_IMAGES} images; classes: {classes}"
+        loaded = browser.execute_script(
+            "return [...document.querySelectorAll('#pairs img.projection')]"
+            ".map(im => im.complete && im.naturalWidth > 0);")
+        assert loaded == [True] * 9
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+        assert browser.find_element(By.ID, "caption").text.startswith("conv5 unit 4:")
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_UP)          # previous layer
+        assert browser.current_url.endswith("conv4.html")
+    finally:
+        browser.quit()
+
+
+def test_explore_command_on_a_few_images(tmp_path):
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "explore", "--images", "20", "--layers", "conv5",
+                           "--out", str(tmp_path / "site"), "--quiet"], capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "site" / "conv5.html").is_file() and "scanned" in (tmp_path / "site" / "conv5.html").read_text()
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "explore", "--layers", "fc6", "--images", "5",
+                           "--out", str(tmp_path / "x"), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "fc6" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,101 @@
+"""PyTorch models in and out: same outputs, same gradients, same deconvnet, identity round trips."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from minizf import SoftmaxCrossEntropy  # noqa: E402
+from minizf.data import bundled_model  # noqa: E402
+from minizf.deconv import Deconvnet  # noqa: E402
+from minizf.interop.torch import from_torch, to_torch  # noqa: E402
+
+
+def alexnet_like():
+    """A small AlexNet/ZF-shaped model using every supported module, nested as torchvision's are."""
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Sequential(nn.Conv2d(3, 8, 5, stride=2, padding=2), nn.ReLU(inplace=True),
+                      nn.MaxPool2d(3, 2, ceil_mode=True), nn.LocalResponseNorm(5, alpha=5e-2, beta=0.75, k=2.0),
+                      nn.Conv2d(8, 12, 3, padding="same", bias=False), nn.ReLU(),
+                      nn.MaxPool2d(2, padding=1)),
+        nn.Flatten(), nn.Dropout(0.5), nn.Linear(12 * 5 * 5, 16), nn.ReLU(), nn.Linear(16, 4)).eval()
+
+
+def test_outputs_match_pytorch():
+    model = alexnet_like()
+    x = np.random.default_rng(0).standard_normal((3, 3, 32, 32)).astype(np.float32)
+    net = from_torch(model, input_shape=(3, 32, 32))
+    assert net.names[:2] == ["0.0", "0.1"] and net.names[-1] == "5"
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(net.forward(x), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_gradients_match_autograd_in_float64():
+    model = alexnet_like().double()
+    net = from_torch(model, dtype=np.float64)
+    rng = np.random.default_rng(1)
+    x, labels = rng.standard_normal((4, 3, 32, 32)), rng.integers(0, 4, 4)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    torch.nn.functional.cross_entropy(model(xt), torch.from_numpy(labels)).backward()
+    ce = SoftmaxCrossEntropy()
+    ce.forward(net.forward(x), labels)
+    dx = net.backward(ce.backward())
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    grads = {name: g for name, _, g in net.named_parameters()}
+    np.testing.assert_allclose(grads["0.0.W"], model[0][0].weight.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(grads["5.b"], model[5].bias.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(grads["0.4.W"], model[0][4].weight.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_the_gradient_rule_of_the_deconvnet_equals_autograd():
+    model = alexnet_like().double()
+    net = from_torch(model, dtype=np.float64)
+    x = np.random.default_rng(2).standard_normal((2, 3, 32, 32))
+    projection = Deconvnet(net).project(x, "0.6", channel=5, rule="gradient", lrn="backward")
+    # The same thing by autograd: the gradient of the strongest activation of map 5, times its value.
+    xt = torch.from_numpy(x).requires_grad_(True)
+    acts = model[0](xt)[:, 5].reshape(2, -1)
+    best = acts.max(dim=1).values
+    (best.detach() * best).sum().backward()
+    np.testing.assert_allclose(projection, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_round_trips_are_the_identity():
+    model = alexnet_like()
+    back = to_torch(from_torch(model))
+    original = [p.detach().numpy() for p in model.parameters()]
+    returned = [p.detach().numpy() for name, p in back.named_parameters()]
+    # the bias-free conv comes back with a zero bias: compare the weights that exist on both sides
+    assert len(returned) == len(original) + 1
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        np.testing.assert_allclose(back(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    net, _, _ = bundled_model("zf64")
+    again = from_torch(to_torch(net))
+    for (n1, p1, _), (n2, p2, _) in zip(net.named_parameters(), again.named_parameters()):
+        assert n1 == n2
+        np.testing.assert_array_equal(p1, p2)
+
+
+def test_bundled_model_runs_the_same_in_pytorch():
+    net, _, _ = bundled_model("zf64")
+    x = np.random.default_rng(3).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    with torch.no_grad():
+        expected = to_torch(net)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(net.forward(x), expected, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("module, words", [
+    (nn.Sequential(nn.Conv2d(4, 4, 3, groups=2)), "groups=2"),
+    (nn.Sequential(nn.Conv2d(3, 4, 3, dilation=2)), "dilation"),
+    (nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), "padding_mode"),
+    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), "1 is BatchNorm2d"),
+    (nn.Sequential(nn.Flatten(0)), "start_dim=0"),
+    (nn.Conv2d(3, 4, 3), "nn.Sequential"),
+])
+def test_unsupported_modules_are_refused_by_name(module, words):
+    with pytest.raises(ValueError, match="not supported") as err:
+        from_torch(module)
+    assert words in str(err.value) and "supported: Conv2d" in str(err.value)
