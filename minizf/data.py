@@ -10,8 +10,19 @@ import numpy as np
 
 from .modelfile import load_model
 
-#: The repository's ``data/`` folder with the bundled small assets.
-ASSETS = Path(os.environ.get("MINIZF_ASSETS", Path(__file__).resolve().parent.parent / "data"))
+def _assets():
+    """$MINIZF_ASSETS, else the repository's ``data/`` (a checkout or an editable install), else the
+    copy a non-editable install keeps as package data (``minizf/assets``)."""
+    if os.environ.get("MINIZF_ASSETS"):
+        return Path(os.environ["MINIZF_ASSETS"])
+    repository = Path(__file__).resolve().parent.parent / "data"
+    if (repository / "README.md").is_file() and (repository / "samples").is_dir():
+        return repository
+    return Path(__file__).resolve().parent / "assets"
+
+
+#: The folder with the bundled small assets (trained models, sample images).
+ASSETS = _assets()
 
 
 def sample_path(name):

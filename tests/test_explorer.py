@@ -104,3 +104,9 @@ def test_explore_command_on_a_few_images(tmp_path):
     done = subprocess.run([sys.executable, "-m", "minizf.cli", "explore", "--layers", "fc6", "--images", "5",
                            "--out", str(tmp_path / "x"), "--quiet"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "fc6" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_layer_names_that_are_paths_become_safe_file_names():
+    from minizf.explorer.site import file_name
+    assert file_name("/features/features.0/Conv") == "_features_features.0_Conv"
+    assert file_name("conv5") == "conv5" and file_name("..") == "layer"

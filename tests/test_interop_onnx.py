@@ -113,6 +113,8 @@ def test_pytorch_export_of_an_lrn_free_model_loads(tmp_path):
     except Exception as err:                   # noqa: BLE001 - the exporter's own dependencies
         pytest.skip(f"torch.onnx.export unavailable here: {err}")
     net, _, _ = load_onnx(path)
+    # PyTorch names nodes "/0/Conv", ...: the layers get the paper's names, so --layer conv2 works
+    assert net.names == ["conv1", "relu1", "pool1", "conv2", "relu2", "flatten", "fc3"]
     with torch.no_grad():
         np.testing.assert_allclose(net.forward(x.numpy()), model(x).numpy(), rtol=1e-4, atol=1e-5)
 

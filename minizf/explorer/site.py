@@ -13,6 +13,7 @@ page itself as a JavaScript object: browsers refuse to fetch JSON from file://.
 import html
 import json
 import os
+import re
 
 import numpy as np
 
@@ -58,8 +59,13 @@ def _layer_data(net, images, mean, layer, k, device, progress):
     return scan, top, np.concatenate(projections), np.concatenate(patches)
 
 
+def file_name(layer):
+    """A layer's name as a file name (an ONNX node may be called "/features/0/Conv")."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", layer).strip(".") or "layer"
+
+
 def _write_layer(out, layer, scan, top, projections, patches, classes, labels):
-    folder = os.path.join(out, layer)
+    folder = os.path.join(out, file_name(layer))
     os.makedirs(folder, exist_ok=True)
     units = []
     for c in range(len(top.channels)):
@@ -101,13 +107,16 @@ def explore(net, mean, images, out="explore", layers=None, k=9, device=None, pro
     for i, layer in enumerate(layers):
         scan, top, projections, patches = _layer_data(net, images.images, mean, layer, k, device, progress)
         units = _write_layer(out, layer, scan, top, projections, patches, classes, labels)
-        data = {"layer": layer, "units": units, "k": k, "scanned": int(len(images.images)),
-                "previous": layers[i - 1] if i > 0 else None, "next": layers[i + 1] if i + 1 < len(layers) else None}
+        data = {"layer": layer, "folder": file_name(layer), "units": units, "k": k,
+                "scanned": int(len(images.images)),
+                "previous": file_name(layers[i - 1]) if i > 0 else None,
+                "next": file_name(layers[i + 1]) if i + 1 < len(layers) else None}
         page = _page(layer_template, title=html.escape(f"{title}: {layer}"), layer=html.escape(layer),
                      data=json.dumps(data).replace("</", "<\\/"))
-        with open(os.path.join(out, f"{layer}.html"), "w") as f:
+        with open(os.path.join(out, f"{file_name(layer)}.html"), "w") as f:
             f.write(page)
-    links = "".join(f'<li><a href="{html.escape(name)}.html">{html.escape(name)}</a></li>' for name in layers)
+    links = "".join(f'<li><a href="{html.escape(file_name(name))}.html">{html.escape(name)}</a></li>'
+                    for name in layers)
     index = _page(index_template, title=html.escape(title), links=links,
                   about=html.escape(f"{len(images.images)} images scanned; top-{k} per unit, projected by "
                                     "the deconvnet and cut to each unit's receptive field."))

@@ -8,7 +8,9 @@ ONNX runtime. Only a chain of the layers minizf has is read:
     Gemm or MatMul + Add (a constant weight), Flatten, Reshape to (N, -1),
     Dropout, Identity
 
-and anything else is refused, naming the first node that is not. Conventions
+and anything else is refused, naming the first node that is not. Layers keep
+their node names when those are plain, unique words (as in a file minizf
+wrote); otherwise they get the paper's names (conv1, relu1, pool1, ..., fc6). Conventions
 converted here: ONNX's LRN divides alpha by the size, as Caffe's does (minizf
 uses the paper's alpha as it is). PyTorch's exporter writes LocalResponseNorm
 as a dozen elementary operations rather than one LRN node; such a graph is
@@ -21,6 +23,7 @@ gives a None mean (the figure commands then take ``--mean``).
 """
 import base64
 import json
+import re
 
 import numpy as np
 
@@ -229,6 +232,31 @@ def _layer(graph, node, follower):
     graph.refuse(node, "is not supported")
 
 
+def _plain_names(names):
+    return len(set(names)) == len(names) and all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", n) for n in names)
+
+
+def paper_names(layers):
+    """The paper's names for a chain of layers: conv1, relu1, pool1, norm1, ..., flatten, fc6, relu6, drop6, ...
+
+    Exporters name nodes after code paths ("/features/features.0/Conv"); these
+    names let ``--layer conv5`` and the figures' defaults work on any such model.
+    Each ReLU, pooling, LRN and dropout takes the number of the conv or fc layer before it.
+    """
+    kinds = {Conv2D: "conv", Linear: "fc", ReLU: "relu", MaxPool2D: "pool", LRN: "norm", Dropout: "drop"}
+    names, number, used = [], 0, set()
+    for layer in layers:
+        kind = kinds.get(type(layer), "flatten")
+        if kind in ("conv", "fc"):
+            number += 1
+        name = kind if kind == "flatten" else f"{kind}{number}"
+        while name in used:
+            name += "b"
+        used.add(name)
+        names.append(name)
+    return names
+
+
 def load_onnx(path):
     """(net, mean or None, meta) of an ONNX file holding a chain of supported layers."""
     onnx = _onnx()
@@ -252,6 +280,8 @@ def load_onnx(path):
             names.add(name)
             layers.append((name, layer))
         i += used
+    if not _plain_names([name for name, _ in layers]):
+        layers = list(zip(paper_names([layer for _, layer in layers]), [layer for _, layer in layers]))
     props = {p.key: p.value for p in model.metadata_props}
     meta = json.loads(props.get("minizf.meta", "{}"))
     dims = [d.dim_value for d in graph.input.type.tensor_type.shape.dim]
