@@ -250,3 +250,82 @@ def test_resume_checks_the_arguments_given_to_main_not_sys_argv(tmp_path, cifar,
     assert cli.main(base + ["--epochs", "1"]) == 0
     monkeypatch.setattr(sys, "argv", ["minizf"])             # a caller of main() with its own argv
     assert cli.main(base + ["--epochs", "2", "--resume", "--seed", "7"]) == 2
+
+
+# ----------------------------------------------------------------------------- hostile files, a full disk
+def test_a_fifo_named_jpg_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)                               # opening it for reading would wait for a writer forever
+    assert_user_error(minizf("occlude", fifo, "--model", CIFAR_MODEL, "--out", tmp_path / "o", timeout=60),
+                      "photo.jpg", "not a regular image file")
+
+
+def _png_header_only(width, height):
+    """A PNG whose header claims width x height pixels (Pillow checks the size when it opens it)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + \
+        chunk(b"IEND", b"")
+
+
+def test_a_decompression_bomb_is_one_line(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(_png_header_only(15000, 15000))       # 225 M pixels: Pillow's bomb guard
+    assert_user_error(minizf("occlude", bomb, "--model", CIFAR_MODEL, "--out", tmp_path / "o"), "bomb.png")
+
+
+def test_a_full_disk_leaves_the_earlier_file_whole(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from minizf import cli, io
+    target = tmp_path / "model.npz"
+    assert cli.main(["export", str(ASSETS / "zf_small.npz"), str(target)]) == 0
+    before = target.read_bytes()
+
+    def disk_full(f, **arrays):
+        f.write(b"the first bytes of the new file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(io.np, "savez", disk_full)
+    assert cli.main(["export", str(ASSETS / "zf_small.npz"), str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and "Traceback" not in err[0]
+    assert target.read_bytes() == before                    # the earlier file, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]      # no temp file left
+
+
+@pytest.mark.slow
+def test_kills_at_random_moments_lose_no_snapshot(tmp_path, cifar):
+    """SIGKILL a training run at random moments, resume each time: the snapshots and the model
+    end bit-identical to an uninterrupted run's."""
+    base = ["train", "--data", str(cifar), "--epochs", "3", "--batch-size", "4", "--quiet", "--val-subset", "4",
+            "--lr", "0.01", "--lr-steps", "2"]
+    started = time.perf_counter()
+    whole = minizf(*base, "--out", tmp_path / "whole", timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    duration = time.perf_counter() - started                   # kill moments scale with this machine's speed
+    out, rng, kills = tmp_path / "cut", np.random.default_rng(7), 0
+    for attempt in range(30):
+        flags = ["--resume"] if (out / "checkpoint.npz").exists() else ["--force"]
+        proc = subprocess.Popen([sys.executable, "-m", "minizf.cli", *base, "--out", str(out), *flags],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            proc.wait(timeout=float(rng.uniform(0.3, 0.95)) * duration)
+        except subprocess.TimeoutExpired:
+            proc.kill()                                        # kill -9: no handler runs
+            proc.wait()
+            kills += 1
+            continue
+        assert proc.returncode == 0, proc.stderr.read()
+        if (out / "model.npz").exists():
+            break
+    assert kills >= 1 and (out / "model.npz").exists()
+    wanted = sorted(p.name for p in (tmp_path / "whole" / "snapshots").iterdir())
+    assert sorted(p.name for p in (out / "snapshots").iterdir()) == wanted and wanted
+    for name in wanted + ["../model.npz"]:
+        a, b = np.load(tmp_path / "whole" / "snapshots" / name), np.load(out / "snapshots" / name)
+        for key in (k for k in a.files if k.startswith("param/")):
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name} {key}")

@@ -295,3 +295,16 @@ def test_assignment_command_errors_are_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "minizf.cli", "grade", str(tmp_path / "nope.py")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "nope.py" in done.stderr
+
+
+def test_taking_the_import_block_down_by_a_detour_still_scores_zero(tmp_path):
+    # getattr with a computed name escapes the static check; the import then succeeds, and the
+    # sandbox sees minizf in its modules after the call.
+    text = (BANK / "layers.py").read_text().replace(
+        "def relu(x):\n    return np.where(x > 0, x, 0.0)",
+        "def relu(x):\n    import sys, builtins\n    getattr(sys, 'meta_' + 'path').pop(0)\n"
+        "    load = getattr(builtins, '__imp' + 'ort__')\n"
+        "    return load('min' + 'izf.functional', fromlist=['relu']).relu(x)")
+    assert not forbidden(text)
+    relu = next(r for r in _grade_text(text, "layers", tmp_path).results if r.name == "relu")
+    assert relu.score == 0 and "not allowed" in relu.output

@@ -178,7 +178,8 @@ def _offence(node, docs):
             return f"imports from {node.module}"
     if isinstance(node, ast.Name) and node.id in _FORBIDDEN_CALLS:
         return f"uses {node.id}"
-    if isinstance(node, ast.Attribute) and node.attr in ("meta_path", "modules", "path_hooks"):
+    if isinstance(node, ast.Attribute) and (node.attr in ("meta_path", "path_hooks") or node.attr == "modules" and
+                                             isinstance(node.value, ast.Name) and node.value.id == "sys"):
         return f"touches sys.{node.attr}"
     if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
         if any(word in node.value for word in sandbox.BLOCKED):
