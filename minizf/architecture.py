@@ -4,7 +4,7 @@ is not one of ``models``' named builders (one converted from PyTorch or ONNX).
     describe(net)  -> [{"name": "conv1", "kind": "Conv2D", "in": 3, "out": 96, "kernel": [7, 7], ...}, ...]
     build(desc)    -> Sequential with those layers (fresh weights; load_state_dict fills them)
 """
-from .layers import LRN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+from .layers import LRN, AdaptiveAvgPool2D, AvgPool2D, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
 from .net import Sequential
 
 
@@ -18,6 +18,11 @@ def _describe(layer):
     if isinstance(layer, MaxPool2D):
         return {"kind": "MaxPool2D", "kernel": list(layer.kernel_size), "stride": list(layer.stride),
                 "pad": list(layer.pad), "ceil_mode": layer.ceil_mode}
+    if isinstance(layer, AvgPool2D):
+        return {"kind": "AvgPool2D", "kernel": list(layer.kernel_size), "stride": list(layer.stride),
+                "pad": list(layer.pad), "ceil_mode": layer.ceil_mode, "count_include_pad": layer.count_include_pad}
+    if isinstance(layer, AdaptiveAvgPool2D):
+        return {"kind": "AdaptiveAvgPool2D", "output": list(layer.output_size)}
     if isinstance(layer, LRN):
         return {"kind": "LRN", "size": layer.size, "alpha": layer.alpha, "beta": layer.beta, "k": layer.k}
     if isinstance(layer, Dropout):
@@ -37,6 +42,8 @@ _BUILD = {
     "Conv2D": lambda d: Conv2D(d["in"], d["out"], d["kernel"], d["stride"], d["pad"]),
     "Linear": lambda d: Linear(d["in"], d["out"]),
     "MaxPool2D": lambda d: MaxPool2D(d["kernel"], d["stride"], d["pad"], d["ceil_mode"]),
+    "AvgPool2D": lambda d: AvgPool2D(d["kernel"], d["stride"], d["pad"], d["ceil_mode"], d["count_include_pad"]),
+    "AdaptiveAvgPool2D": lambda d: AdaptiveAvgPool2D(d["output"]),
     "LRN": lambda d: LRN(d["size"], d["alpha"], d["beta"], d["k"]),
     "Dropout": lambda d: Dropout(d["p"]),
     "ReLU": lambda d: ReLU(),

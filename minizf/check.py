@@ -306,7 +306,7 @@ def pooling_map(switches, input_shape):
 def _layer_maps(layer, x):
     """(A, AT, x_shape, y_shape) of a layer's linear map at x, frozen (switches, masks): A its forward
     without bias, AT its backward."""
-    from .layers import Conv2D, Flatten, Linear, MaxPool2D, ReLU
+    from .layers import AdaptiveAvgPool2D, AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
     y = layer.forward(x)
     if isinstance(layer, (Conv2D, Linear)):
         W = layer.params["W"]
@@ -320,6 +320,8 @@ def _layer_maps(layer, x):
         A = pooling_map(layer.switches, x.shape)
     elif isinstance(layer, ReLU):
         A = lambda z: z * (x > 0)                                         # noqa: E731
+    elif isinstance(layer, (AvgPool2D, AdaptiveAvgPool2D)):
+        A = layer.forward                                                 # linear as it is
     elif isinstance(layer, Flatten):
         A = lambda z: z.reshape(y.shape)                                  # noqa: E731
     else:
@@ -338,7 +340,7 @@ def adjoint_check(A, AT=None, x_shape=None, y_shape=None, dtype=np.float64, seed
 
     Or give a layer and an input: ``adjoint_check(layer, x=x)`` checks the layer's
     backward against its forward with everything frozen at x (switches, ReLU
-    masks; bias left out): conv, linear, max-pool, ReLU, flatten.
+    masks; bias left out): conv, linear, max-pool, average pools, ReLU, flatten.
     """
     if AT is None:
         if x is None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .backend import get_array_module, to_numpy
 from .functional import receptive_boxes
-from .layers import Conv2D, MaxPool2D, check_reverse_options
+from .layers import AdaptiveAvgPool2D, AvgPool2D, Conv2D, MaxPool2D, check_reverse_options
 
 
 @dataclass
@@ -136,8 +136,11 @@ def _windows(net, layer):
     """(kernel, stride, pad) pairs of the spatial layers up to ``layer``, first to last."""
     found = []
     for name, lay in net:
-        if isinstance(lay, (Conv2D, MaxPool2D)):
+        if isinstance(lay, (Conv2D, MaxPool2D, AvgPool2D)):
             found.append((lay.kernel_size, lay.stride, lay.pad))
+        if isinstance(lay, AdaptiveAvgPool2D):
+            raise ValueError(f"receptive_field: {name!r} pools adaptively (its windows depend on the input "
+                             f"size); receptive fields are defined for the layers below it")
         if name == layer:
             return found
     raise KeyError(f"no layer named {layer!r}")

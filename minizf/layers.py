@@ -279,6 +279,69 @@ class MaxPool2D(Layer):
                 f"ceil_mode={self.ceil_mode}")
 
 
+class AvgPool2D(Layer):
+    """Average pooling (not in the paper; in networks brought from elsewhere): x (N, C, H, W) -> (N, C, OH, OW).
+
+    A linear map: backward and reverse (the deconvnet) are its transpose.
+    """
+
+    input_layout = "(C, H, W)"
+
+    def __init__(self, kernel_size, stride=None, pad=0, ceil_mode=False, count_include_pad=True):
+        super().__init__()
+        self.kernel_size = F.pair(kernel_size, "AvgPool2D kernel_size", 1)
+        self.stride = F.pair(self.kernel_size if stride is None else stride, "AvgPool2D stride", 1)
+        self.pad, self.ceil_mode = F.pair(pad, "AvgPool2D pad", 0), bool(ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+        if any(2 * p > k for p, k in zip(self.pad, self.kernel_size)):
+            self.fail(f"pad {self.pad} must be at most half the kernel {self.kernel_size}")
+
+    def _options(self):
+        return self.kernel_size, self.stride, self.pad, self.ceil_mode, self.count_include_pad
+
+    def output_shape(self, in_shape):
+        C, H, W = in_shape
+        try:
+            shape, *_ = F.pool_grid((1, C, H, W), self.kernel_size, self.stride, self.pad, self.ceil_mode)
+        except ValueError as err:
+            self.fail(f"{err}; kernel {self.kernel_size}, input (N, {C}, {H}, {W})")
+        return (C,) + shape
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        return F.avg_pool2d(x, *self._options())
+
+    def backward_input(self, dy):
+        return F.avg_pool2d_backward(dy, self.x.shape, *self._options())
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, pad={self.pad}, "
+                f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}")
+
+
+class AdaptiveAvgPool2D(Layer):
+    """Average pooling to a fixed output size, whatever the input's: x (N, C, H, W) -> (N, C, OH, OW)."""
+
+    input_layout = "(C, H, W)"
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = F.pair(output_size, "AdaptiveAvgPool2D output_size", 1)
+
+    def output_shape(self, in_shape):
+        return (in_shape[0],) + self.output_size
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def backward_input(self, dy):
+        return F.adaptive_avg_pool2d_backward(dy, self.x.shape)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
 class LRN(Layer):
     """Cross-channel local response normalization as the paper writes it (see functional.lrn).
 

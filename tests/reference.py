@@ -88,3 +88,32 @@ def softmax_cross_entropy_direct(scores, labels):
         z = z - z.max()
         losses.append(np.log(np.sum(np.exp(z))) - z[label])
     return float(np.mean(losses))
+
+
+def avg_pool_direct(x, kernel, stride, pad, ceil_mode, count_include_pad):
+    """Each window's mean, one output at a time: the sum over its pixels inside the image, divided by
+    the window clipped to the padded image (count_include_pad) or by the pixels it covers."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
+    N, C, H, W = x.shape
+    oh, ow = out_size(H, kh, sh, ph, ceil_mode), out_size(W, kw, sw, pw, ceil_mode)
+    y = np.zeros((N, C, oh, ow), dtype=np.float64)
+    for i in range(oh):
+        for j in range(ow):
+            r0, c0 = i * sh - ph, j * sw - pw
+            r1, c1 = min(r0 + kh, H + ph), min(c0 + kw, W + pw)
+            inside = x[:, :, max(r0, 0):min(r1, H), max(c0, 0):min(c1, W)]
+            count = (r1 - r0) * (c1 - c0) if count_include_pad else inside.shape[2] * inside.shape[3]
+            y[:, :, i, j] = inside.sum(axis=(2, 3)) / count
+    return y
+
+
+def adaptive_avg_pool_direct(x, out):
+    """PyTorch's adaptive windows: row i covers [floor(i H / OH), ceil((i + 1) H / OH))."""
+    N, C, H, W = x.shape
+    y = np.zeros((N, C) + tuple(out))
+    for i in range(out[0]):
+        for j in range(out[1]):
+            r0, r1 = (i * H) // out[0], -(-((i + 1) * H) // out[0])
+            c0, c1 = (j * W) // out[1], -(-((j + 1) * W) // out[1])
+            y[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return y

@@ -160,3 +160,17 @@ def test_a_foreign_onnx_model_needs_and_takes_a_mean_and_images(tmp_path):
     done = _run(*base, "--input-size", "32", "--mean", "0.5,0.5,0.5", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "f" / "top9_pool_a.png").is_file()
+
+
+@pytest.mark.parametrize("ceil, include", [(False, True), (True, False), (False, False)])
+def test_average_pools_in_and_out_match_onnxruntime(tmp_path, ceil, include):
+    from minizf import AdaptiveAvgPool2D, AvgPool2D, Conv2D, Flatten, ReLU, Sequential
+    net = Sequential([("conv1", Conv2D(3, 4, 3, pad=1)), ("relu1", ReLU()),
+                      ("pool1", AvgPool2D(3, 2, 1, ceil, include)), ("gap", AdaptiveAvgPool2D(1)),
+                      ("flatten", Flatten())], input_shape=(3, 11, 12))
+    path = save_onnx(net, tmp_path / "avg.onnx", np.zeros((3, 11, 12), np.float32))
+    x = np.random.default_rng(8).standard_normal((2, 3, 11, 12)).astype(np.float32)
+    np.testing.assert_allclose(run_ort(path, x), net.forward(x), rtol=1e-5, atol=1e-6)
+    back, _, _ = load_onnx(path)
+    assert [type(l).__name__ for _, l in back] == ["Conv2D", "ReLU", "AvgPool2D", "AdaptiveAvgPool2D", "Flatten"]
+    np.testing.assert_allclose(back.forward(x), net.forward(x), rtol=1e-6)

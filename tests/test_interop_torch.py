@@ -99,3 +99,21 @@ def test_unsupported_modules_are_refused_by_name(module, words):
     with pytest.raises(ValueError, match="not supported") as err:
         from_torch(module)
     assert words in str(err.value) and "supported: Conv2d" in str(err.value)
+
+
+def test_average_pools_as_in_torchvisions_alexnet():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AvgPool2d(3, 2, 1, ceil_mode=True,
+                                                                                  count_include_pad=False),
+                          nn.AdaptiveAvgPool2d((6, 6)), nn.Flatten(), nn.Linear(8 * 36, 3)).eval().double()
+    net = from_torch(model, dtype=np.float64)
+    x = np.random.default_rng(5).standard_normal((2, 3, 21, 19))
+    xt = torch.from_numpy(x).requires_grad_(True)
+    out = model(xt)
+    np.testing.assert_allclose(net.forward(x), out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    dy = np.random.default_rng(6).standard_normal(out.shape)
+    out.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(net.backward(dy), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    back = to_torch(net)
+    with torch.no_grad():
+        np.testing.assert_allclose(back(torch.from_numpy(x)).numpy(), out.detach().numpy(), rtol=1e-10)

@@ -4,6 +4,7 @@ Each forward has a backward beside it in the same module, and the
 deconvnet reuses these backward functions as they are.
 """
 from . import chunks, columns
+from .averaging import adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward
 from .convolution import (col_bytes, conv2d, conv2d_backward, conv2d_backward_input,
                           conv2d_backward_weight)
 from .inverted_dropout import dropout, dropout_backward, dropout_mask
@@ -18,7 +19,7 @@ from .rectifier import rectify, relu, relu_backward, relu_reverse
 from .shapes import output_size, pair, receptive_boxes, whole
 
 __all__ = [
-    "chunks", "col2im", "col_bytes", "columns", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
+    "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "chunks", "col2im", "col_bytes", "columns", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
     "dropout", "dropout_backward", "dropout_mask", "filter_matrix", "filters_from_matrix", "im2col", "linear", "linear_backward",
     "linear_backward_input", "log_softmax", "one_vs_rest_hinge", "one_vs_rest_hinge_backward", "lrn", "lrn_backward", "lrn_scale",
     "max_pool2d", "max_pool2d_backward", "output_size", "pair", "pool_grid", "receptive_boxes", "rectify",

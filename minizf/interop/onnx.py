@@ -4,7 +4,8 @@ ONNX is the exchange format most frameworks write, so a network trained
 anywhere can be looked at with the deconvnet, and a minizf model runs in any
 ONNX runtime. Only a chain of the layers minizf has is read:
 
-    Conv (group 1, dilation 1), Relu, MaxPool (dilation 1, ceil mode or not), LRN,
+    Conv (group 1, dilation 1), Relu, MaxPool (dilation 1, ceil mode or not),
+    AveragePool, GlobalAveragePool, LRN,
     Gemm or MatMul + Add (a constant weight), Flatten, Reshape to (N, -1),
     Dropout, Identity
 
@@ -27,10 +28,11 @@ import re
 
 import numpy as np
 
-from ..layers import LRN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+from ..layers import LRN, AdaptiveAvgPool2D, AvgPool2D, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
 from ..net import Sequential
 
-SUPPORTED = "Conv, Relu, MaxPool, LRN, Gemm, MatMul+Add, Flatten, Reshape (N, -1), Dropout, Identity"
+SUPPORTED = ("Conv, Relu, MaxPool, AveragePool, GlobalAveragePool, LRN, Gemm, MatMul+Add, Flatten, "
+             "Reshape (N, -1), Dropout, Identity")
 OPSET = 17
 
 
@@ -64,6 +66,12 @@ def _nodes(name, layer, x, helper, numpy_helper):
         return [helper.make_node("MaxPool", [x], [name], name=name, kernel_shape=list(layer.kernel_size),
                                  strides=list(layer.stride), pads=_pads(layer.pad),
                                  ceil_mode=int(layer.ceil_mode))], []
+    if isinstance(layer, AvgPool2D):
+        return [helper.make_node("AveragePool", [x], [name], name=name, kernel_shape=list(layer.kernel_size),
+                                 strides=list(layer.stride), pads=_pads(layer.pad), ceil_mode=int(layer.ceil_mode),
+                                 count_include_pad=int(layer.count_include_pad))], []
+    if isinstance(layer, AdaptiveAvgPool2D) and layer.output_size == (1, 1):
+        return [helper.make_node("GlobalAveragePool", [x], [name], name=name)], []
     if isinstance(layer, LRN):
         return [helper.make_node("LRN", [x], [name], name=name, size=layer.size, alpha=layer.alpha * layer.size,
                                  beta=layer.beta, bias=layer.k)], []
@@ -207,6 +215,12 @@ def _layer(graph, node, follower):
         kernel = tuple(attrs["kernel_shape"])
         pad = _symmetric_pads(graph, node, attrs)
         return MaxPool2D(kernel, tuple(attrs.get("strides", [1, 1])), pad, bool(attrs.get("ceil_mode", 0))), 1
+    if op == "AveragePool":
+        pad = _symmetric_pads(graph, node, attrs)
+        return AvgPool2D(tuple(attrs["kernel_shape"]), tuple(attrs.get("strides", [1, 1])), pad,
+                         bool(attrs.get("ceil_mode", 0)), bool(attrs.get("count_include_pad", 0))), 1
+    if op == "GlobalAveragePool":
+        return AdaptiveAvgPool2D(1), 1
     if op == "LRN":
         size = int(attrs["size"])
         return LRN(size, attrs.get("alpha", 1e-4) / size, attrs.get("beta", 0.75), attrs.get("bias", 1.0)), 1
@@ -243,7 +257,8 @@ def paper_names(layers):
     names let ``--layer conv5`` and the figures' defaults work on any such model.
     Each ReLU, pooling, LRN and dropout takes the number of the conv or fc layer before it.
     """
-    kinds = {Conv2D: "conv", Linear: "fc", ReLU: "relu", MaxPool2D: "pool", LRN: "norm", Dropout: "drop"}
+    kinds = {Conv2D: "conv", Linear: "fc", ReLU: "relu", MaxPool2D: "pool", AvgPool2D: "avgpool",
+             AdaptiveAvgPool2D: "avgpool", LRN: "norm", Dropout: "drop"}
     names, number, used = [], 0, set()
     for layer in layers:
         kind = kinds.get(type(layer), "flatten")

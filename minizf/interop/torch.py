@@ -8,7 +8,7 @@ torch stays optional: it is imported when these functions are called.
 Supported, in an ``nn.Sequential`` (nested ones are flattened, names joined
 with dots as PyTorch's ``named_modules`` gives them): ``Conv2d`` (groups 1,
 dilation 1, zero padding), ``ReLU``, ``MaxPool2d`` (dilation 1, ceil mode or
-not), ``LocalResponseNorm``, ``Dropout``, ``Flatten`` (from dim 1),
+not), ``AvgPool2d``, ``AdaptiveAvgPool2d``, ``LocalResponseNorm``, ``Dropout``, ``Flatten`` (from dim 1),
 ``Linear``. Anything else is refused with its name and this list.
 
 Two conventions differ and are converted here: PyTorch's LocalResponseNorm
@@ -17,11 +17,11 @@ a PyTorch layer without bias becomes a minizf layer with a zero bias.
 """
 import numpy as np
 
-from ..layers import LRN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+from ..layers import LRN, AdaptiveAvgPool2D, AvgPool2D, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
 from ..net import Sequential
 
-SUPPORTED = "Conv2d (groups=1, dilation=1, zero padding), ReLU, MaxPool2d, LocalResponseNorm, Dropout, " \
-            "Flatten (start_dim=1), Linear, in nn.Sequential containers"
+SUPPORTED = "Conv2d (groups=1, dilation=1, zero padding), ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, " \
+            "LocalResponseNorm, Dropout, Flatten (start_dim=1), Linear, in nn.Sequential containers"
 
 
 def _torch():
@@ -100,6 +100,16 @@ def _convert(name, m, dtype):
         return ReLU()
     if isinstance(m, nn.MaxPool2d):
         return _pool(name, m)
+    if isinstance(m, nn.AvgPool2d):
+        if m.divisor_override is not None:
+            _refuse(name, m, f"divisor_override={m.divisor_override}")
+        return AvgPool2D(m.kernel_size, m.stride if m.stride is not None else m.kernel_size, m.padding,
+                         m.ceil_mode, m.count_include_pad)
+    if isinstance(m, nn.AdaptiveAvgPool2d):
+        size = _pair(m.output_size)
+        if None in size:
+            _refuse(name, m, f"output_size={m.output_size}")
+        return AdaptiveAvgPool2D(size)
     if isinstance(m, nn.LocalResponseNorm):
         return LRN(m.size, m.alpha / m.size, m.beta, m.k)        # PyTorch divides alpha by size
     if isinstance(m, nn.Dropout):
@@ -140,6 +150,11 @@ def _to_module(layer):
         return nn.ReLU()
     elif isinstance(layer, MaxPool2D):
         return nn.MaxPool2d(layer.kernel_size, layer.stride, layer.pad, ceil_mode=layer.ceil_mode)
+    elif isinstance(layer, AvgPool2D):
+        return nn.AvgPool2d(layer.kernel_size, layer.stride, layer.pad, ceil_mode=layer.ceil_mode,
+                            count_include_pad=layer.count_include_pad)
+    elif isinstance(layer, AdaptiveAvgPool2D):
+        return nn.AdaptiveAvgPool2d(layer.output_size)
     elif isinstance(layer, LRN):
         return nn.LocalResponseNorm(layer.size, layer.alpha * layer.size, layer.beta, layer.k)
     elif isinstance(layer, Dropout):
