@@ -174,3 +174,34 @@ def test_average_pools_in_and_out_match_onnxruntime(tmp_path, ceil, include):
     back, _, _ = load_onnx(path)
     assert [type(l).__name__ for _, l in back] == ["Conv2D", "ReLU", "AvgPool2D", "AdaptiveAvgPool2D", "Flatten"]
     np.testing.assert_allclose(back.forward(x), net.forward(x), rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_pytorch_users_model_gets_every_figure_with_one_command_each(tmp_path):
+    """An AlexNet-like nn.Sequential with random weights, exported by PyTorch's own exporter:
+    topk, occlude and explore each run on the .onnx file in one command."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Sequential(nn.Conv2d(3, 16, 7, stride=2, padding=3), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, ceil_mode=True),
+                      nn.Conv2d(16, 24, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, ceil_mode=True),
+                      nn.Conv2d(24, 32, 3, padding=1), nn.ReLU(inplace=True),
+                      nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(inplace=True),
+                      nn.Conv2d(32, 24, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, ceil_mode=True)),
+        nn.AdaptiveAvgPool2d((4, 4)), nn.Flatten(), nn.Dropout(), nn.Linear(24 * 16, 64), nn.ReLU(inplace=True),
+        nn.Dropout(), nn.Linear(64, 10)).eval()
+    path = tmp_path / "alexnet_like.onnx"
+    try:
+        torch.onnx.export(model, (torch.randn(1, 3, 64, 64),), str(path), input_names=["input"],
+                          dynamic_axes={"input": {0: "batch"}}, dynamo=False)
+    except Exception as err:                   # noqa: BLE001 - the exporter's own dependencies
+        pytest.skip(f"torch.onnx.export unavailable here: {err}")
+    common = ["--model", path, "--input-size", "64", "--mean", "0.46,0.46,0.43", "--out", tmp_path / "out"]
+    for argv in (["topk", "--maps", "2", *common],
+                 ["occlude", ROOT / "data" / "samples" / "chelsea.jpg", "--layer", "relu5", *common],
+                 ["explore", "--images", "30", "--layers", "conv5", "--quiet", *common]):
+        done = _run(*argv, cwd=tmp_path)
+        assert done.returncode == 0, (argv[0], done.stderr[-2000:])
+    assert (tmp_path / "out" / "top9_conv5.png").is_file() and (tmp_path / "out" / "occlusion_chelsea.png").is_file()
+    assert (tmp_path / "out" / "conv5.html").is_file()
