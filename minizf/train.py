@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import models
 from .backend import device_of_net, get_array_module, to_device, to_numpy
 from .data import centre_crop, normalize, random_crops, ten_crops
 from .functional import log_softmax, sgd_momentum

@@ -1,0 +1,123 @@
+"""What the commands share: argument types, the model and device options, output helpers."""
+import argparse
+import os
+
+def _ints(text):
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
+def _count(minimum):
+    """An argparse type: a whole number >= minimum."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
+
+
+positive, nonnegative = _count(1), _count(0)
+
+
+def _floats(text):
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def _device(args):
+    """--device, else $MINIZF_DEVICE, else cpu; a missing GPU is the user's error, said in one line."""
+    from ..backend import get_device
+    try:
+        return get_device(getattr(args, "device", None))
+    except RuntimeError as err:
+        raise ValueError(f"--device: {err}") from None
+
+
+def _load_any_model(path):
+    """(net, mean or None, meta) of a minizf .npz or an .onnx file."""
+    if str(path).lower().endswith(".onnx"):
+        from ..interop.onnx import load_onnx
+        return load_onnx(path)
+    from ..modelfile import load_model
+    return load_model(path)
+
+
+def _model(args):
+    """(net, mean, meta) of --model (.npz or .onnx), else the tour's default bundled model, on --device.
+
+    --input-size and --mean supply what a foreign model file does not carry."""
+    import numpy as np
+
+    from ..tour import default_model
+    net, mean, meta = _load_any_model(args.model) if args.model else default_model()
+    size = getattr(args, "input_size", None)
+    if size:
+        channels = net.input_shape[0] if net.input_shape else 3
+        net.input_shape = (channels, size, size)
+    if net.input_shape is None:
+        raise ValueError(f"--model {args.model}: the file does not give its input size; add --input-size N")
+    if getattr(args, "mean", None):
+        values = np.asarray(args.mean, dtype=np.float32)
+        if values.shape != (net.input_shape[0],):
+            raise ValueError(f"--mean: expected {net.input_shape[0]} values (one per channel), got {len(values)}")
+        mean = np.broadcast_to(values[:, None, None], net.input_shape).copy()
+    if mean is None:
+        raise ValueError(f"--model {args.model}: the file carries no mean image; give --mean R,G,B (per channel, "
+                         "on the [0, 1] pixel scale, e.g. 0.485,0.456,0.406 for ImageNet)")
+    return net.to(_device(args)), mean, meta
+
+
+def _done(paths):
+    for path in paths if isinstance(paths, list) else [paths]:
+        print("wrote", path)
+    return 0
+
+
+def _report(paths, caption, verdict):
+    """Print a figure's caption and its verdict against the paper, then the files written."""
+    print(caption)
+    if verdict is not None:
+        print(verdict)
+    return _done(paths)
+
+
+def _write_json(path, table):
+    """Write a results table as JSON (to a temp file, then renamed)."""
+    import json
+
+    from ..io import save_text_atomic
+    save_text_atomic(path, json.dumps(table, indent=1))
+
+
+def _check_writable(path):
+    """Fail before the work, not after it, when an output file cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"--json {path}: is a folder, expected a file name")
+    if os.path.exists(folder) and not os.access(folder, os.W_OK):
+        raise ValueError(f"--json {path}: cannot write in {folder}")
+
+
+def figure_command(sub, name, help_text, run, out="figures"):
+    """A subcommand with the options every figure command takes: --model, --out, --device,
+    --input-size and --mean (for model files from elsewhere)."""
+    q = sub.add_parser(name, help=help_text, description=help_text)
+    q.add_argument("--model", default=None, help="model file (default: the bundled data/zf64.npz, "
+                   "else data/zf_small.npz)")
+    q.add_argument("--out", default=out, help=f"output folder (default {out})")
+    q.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
+    q.add_argument("--input-size", type=positive, default=None, help="side of the square input, for a "
+                   "model file that does not say it (an .onnx from elsewhere)")
+    q.add_argument("--mean", type=_floats, default=None, help="per-channel mean R,G,B on the [0, 1] "
+                   "pixel scale, subtracted from every image, for a model file without a mean image")
+    q.set_defaults(run=run)
+    return q

@@ -1,0 +1,183 @@
+"""The figure commands of Sec. 4: tour, topk, explore, occlude, invariance, evolution,
+correspondence, filters."""
+import os
+
+from .common import _device, _done, _model, _report, figure_command, positive
+
+def cmd_tour(args):
+    from ..tour import tour
+    index = tour(args.out, args.model, args.twin, n_images=args.images, maps=args.maps,
+                 progress=not args.quiet, device=_device(args))
+    print(f"wrote {index} (open it in a browser)")
+    return 0
+
+
+def cmd_topk(args):
+    from ..tour import chance_purity, figure_top9, images_for
+    net, mean, _ = _model(args)
+    if args.images:
+        from ..data import load_image_folder
+        images = load_image_folder(args.images, size=net.input_shape[-1])
+    else:
+        images = images_for(net)
+    path, caption, purity = figure_top9(net, mean, images, args.layer, args.maps, args.out, args.seed)
+    print(caption)
+    print(f"class purity of the top-9 (share in the most common class): {purity:.2f}; "
+          f"random images: {chance_purity(images.labels):.2f}")
+    return _done(path)
+
+
+def cmd_explore(args):
+    from ..explorer import explore
+    from ..tour import images_for
+    net, mean, meta = _model(args)
+    if args.images and not args.images.isdigit():
+        from ..data import load_image_folder
+        images = load_image_folder(args.images, size=net.input_shape[-1])
+    else:
+        images = images_for(net)
+        count = int(args.images or 500)
+        images.images, images.labels = images.images[:count], images.labels[:count]
+    layers = [name for name in args.layers.split(",") if name] if args.layers else None
+    bar = {}
+
+    def progress(what, done, total):
+        from tqdm import tqdm
+        if what not in bar:
+            bar[what] = tqdm(total=total, desc=what, unit="unit" if "project" in what else "image", leave=False)
+        bar[what].n = done
+        bar[what].refresh()
+        if done >= total:
+            bar[what].close()
+    index = explore(net, mean, images, args.out, layers, device=_device(args),
+                    progress=None if args.quiet else progress,
+                    title=f"minizf unit explorer: {meta.get('model', args.model or 'bundled model')}")
+    print(f"wrote {index} (open it in a browser)")
+    return 0
+
+
+def _occlusion_image(args, net, classes):
+    """(uint8 image, label or None) for `minizf occlude IMAGE`: a bundled CIFAR-10 test index, a
+    bundled photo ("class/file.jpg"), or an image file."""
+    import numpy as np
+
+    from ..data import load_image
+    from ..tour import images_for
+    if args.image.isdigit():
+        images = images_for(net)
+        where = {int(i): n for n, i in enumerate(getattr(images, "indices", []))}
+        if int(args.image) not in where:
+            raise ValueError(f"test image {args.image} is not in the bundled sample; give an image file")
+        n = where[int(args.image)]
+        return images.images[n], int(images.labels[n])
+    if not os.path.exists(args.image):
+        images = images_for(net)
+        if args.image in getattr(images, "files", []):
+            n = images.files.index(args.image)
+            return images.images[n], int(images.labels[n])
+        raise ValueError(f"{args.image}: no such file")
+    size = net.input_shape[1]
+    return np.round(load_image(args.image, size) * 255).astype(np.uint8), None
+
+
+def cmd_occlude(args):
+    import numpy as np
+
+    from .. import analysis, plot
+    from ..tour import occlusion_setting, predict_class
+    net, mean, meta = _model(args)
+    classes = meta.get("classes") or [str(c) for c in range(net.output_shapes(net.input_shape)[-1][1][0])]
+    image, label = _occlusion_image(args, net, classes)
+    if args.label is not None:
+        if args.label not in classes:
+            raise ValueError(f"--label must be one of {classes}, got {args.label!r}")
+        label = classes.index(args.label)
+    guess = label is None
+    if guess:   # no true class known: use the network's own answer on the clean image, and say so
+        label = predict_class(net, mean, image)
+        print(f"no --label given: using the network's guess, {classes[label]!r}, as the class to track")
+    size, stride = occlusion_setting(image.shape[-1])
+    result = analysis.occlusion(net, image, label, mean, args.layer, args.size or size, args.stride or stride)
+    name = os.path.splitext(os.path.basename(args.image))[0]
+    path = plot.occlusion_figure(image.astype(np.float32) / 255, result, classes, label,
+                                 os.path.join(args.out, f"occlusion_{name}.png"), guess=guess)
+    print(analysis.occlusion_verdict([result], [classes[label]]))
+    return _done(path)
+
+
+def cmd_invariance(args):
+    from ..tour import figure_invariance, images_for
+    net, mean, _ = _model(args)
+    return _report(*figure_invariance(net, mean, images_for(net), args.out))
+
+
+def cmd_evolution(args):
+    from ..tour import figure_evolution, images_for
+    net, mean, meta = _model(args)
+    images = images_for(net)
+    return _report(*figure_evolution(net, mean, meta, images, args.out, n_images=min(200, len(images)),
+                                     model_path=args.model))
+
+
+def cmd_correspondence(args):
+    from ..tour import figure_correspondence, images_for
+    net, mean, _ = _model(args)
+    path, caption, verdict, result = figure_correspondence(net, mean, images_for(net), args.out)
+    layers = list(result.random)
+    print(f"{'occluded part':<16}" + "".join(f"Delta {layer:<12}" for layer in layers))
+    for part, d in result.parts.items():
+        print(f"{part:<16}" + "".join(f"{d[layer]:<18.3f}" for layer in layers))
+    print(f"{'random':<16}" + "".join(f"{m:.3f} +- {sd:.3f}{'':<6}" for m, sd in result.random.values()))
+    return _report(path, caption, verdict)
+
+
+def cmd_filters(args):
+    from ..tour import figure_filters, images_for, with_twin
+    net, mean, meta = _model(args)
+    return _report(*figure_filters(with_twin(net, mean, args.twin, meta), args.out, images_for(net)))
+
+
+def add_commands(sub):
+    """Register the figure commands."""
+    q = figure_command(sub, "tour", "all figures of Sec. 4 (Figs. 2, 4, 5, 6, 7, Table 1) from the bundled "
+                       "model and images, with an index.html", cmd_tour, out="tour")
+    q.add_argument("--twin", default=None, help="Krizhevsky-style model file for Fig. 6")
+    q.add_argument("--images", type=positive, default=500, help="test images to scan for top-9 (default 500)")
+    q.add_argument("--maps", type=positive, default=6, help="feature maps per layer in the top-9 figures")
+    q.add_argument("--quiet", action="store_true")
+    q = figure_command(sub, "topk", "Fig. 2: the 9 strongest activations of random feature maps over the "
+                       "bundled test images, projected by the deconvnet beside their image patches", cmd_topk)
+    q.add_argument("--layer", default="conv5", help="any layer of the model (default conv5): conv1-conv5, "
+                   "relu1-relu7, pool1, pool2, pool5, norm1, norm2; a model from elsewhere has its own names")
+    q.add_argument("--images", default=None, help="an image folder (one sub-folder per class, or images "
+                   "directly) to scan instead of the bundled images")
+    q.add_argument("--maps", type=positive, default=8)
+    q.add_argument("--seed", type=int, default=0)
+    q = figure_command(sub, "explore", "a website of every unit of the chosen layers: each unit's top-9 "
+                       "images projected by the deconvnet beside their patches, their classes and the "
+                       "unit's histogram; static files, open OUT/index.html in a browser", cmd_explore,
+                       out="explore")
+    q.add_argument("--images", default=None, help="how many bundled images to scan (default 500), or an "
+                   "image folder")
+    q.add_argument("--layers", default=None, help="comma-separated layers with feature maps (default: "
+                   "every conv layer)")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q = figure_command(sub, "occlude", "Fig. 7: slide a grey square over IMAGE (a file, or the index of a "
+                       "bundled CIFAR-10 test image) and map the strongest layer-5 feature, the "
+                       "probability of the class and the most probable class", cmd_occlude)
+    q.add_argument("image")
+    q.add_argument("--label", default=None, help="true class name (default: the bundled label, or the "
+                   "network's prediction for an image file)")
+    q.add_argument("--layer", default="relu5")
+    q.add_argument("--size", type=positive, default=None, help="side of the square in pixels (default 8 for "
+                   "32 px images, 12 for 64 px)")
+    q.add_argument("--stride", type=positive, default=None, help="step between positions (default 2 for 32 px, 4 for 64 px)")
+    figure_command(sub, "invariance", "Fig. 5: feature distances at layers 1 and 7 and the true-class "
+                   "probability as images are translated, scaled and rotated", cmd_invariance)
+    figure_command(sub, "evolution", "Fig. 4: projections of the strongest activations at each training "
+                   "snapshot, showing how features settle during training", cmd_evolution)
+    figure_command(sub, "correspondence", "Table 1 (Sec. 4.3): occlude the same part (eyes, nose) of 5 cat "
+                   "faces and measure how consistently layers 5 and 7 change (Delta)", cmd_correspondence)
+    q = figure_command(sub, "filters", "Fig. 6 / Sec. 4.1: first-layer filters of the ZF and Krizhevsky-style "
+                       "models with dead-filter counts and frequency coverage", cmd_filters)
+    q.add_argument("--twin", default=None, help="Krizhevsky-style model file (default: the bundled one)")

@@ -1,0 +1,241 @@
+"""``minizf train`` and ``minizf evaluate``: Sec. 3's training, and Table 2's ensembles."""
+import os
+
+from .common import _device, _done, _ints, _load_any_model, _write_json, nonnegative, positive
+
+RESUME_MAY_CHANGE = {"epochs": "--epochs"}
+
+
+RESUME_MUST_MATCH = {"batch_size": "--batch-size", "lr": "--lr", "seed": "--seed", "weight_decay": "--weight-decay",
+                     "lr_steps": "--lr-steps", "init": "--init", "crop_pad": "--crop-pad", "renorm": "--renorm",
+                     "plateau_patience": "--patience"}
+
+
+def _cifar_slices(args):
+    """The training and validation sets (CIFAR-10 train/test, or Imagenette train/val with
+    --dataset imagenette), cut to the first --subset / --val-subset images (0: all)."""
+    from .. import data
+    if getattr(args, "dataset", "cifar10") == "imagenette":
+        train, val = data.load_imagenette(args.data, "train"), data.load_imagenette(args.data, "val")
+    else:
+        train, val = data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
+    if args.subset:
+        train = train.subset(range(min(args.subset, len(train))))
+    if args.val_subset:
+        val = val.subset(range(min(args.val_subset, len(val))))
+    return train, val
+
+
+def _crop_pad(args):
+    """Random crops come from the image padded by 4 px (CIFAR-10, 32 px crops of 32 px images) or,
+    for Imagenette, from the 72 px photo itself (64 px crops): --crop-pad overrides."""
+    if args.crop_pad is not None:
+        return args.crop_pad
+    return 0 if args.dataset == "imagenette" else 4
+
+
+def _given(args, flag):
+    """Whether a flag was typed on the command line (not just left at its default)."""
+    return any(a == flag or a.startswith(flag + "=") for a in args.typed)
+
+
+def _check_run_folder(args, config):
+    """Refuse to start over a run (unless --force), and refuse a --resume whose typed settings
+    differ from the checkpoint's, before any work is done."""
+    import json
+
+    from ..io import load_npz
+    checkpoint = os.path.join(args.out, "checkpoint.npz")
+    if not args.resume:
+        if os.path.exists(checkpoint) and not args.force:
+            raise ValueError(f"--out {args.out} holds a run already (checkpoint.npz): add --resume to "
+                             "continue it, or --force to start a new one there (its files are replaced)")
+        if args.force:
+            for name in ("checkpoint.npz", "model.npz", "metrics.jsonl", "curves.png"):
+                if os.path.exists(os.path.join(args.out, name)):
+                    os.remove(os.path.join(args.out, name))
+            folder = os.path.join(args.out, "snapshots")
+            for name in os.listdir(folder) if os.path.isdir(folder) else []:
+                os.remove(os.path.join(folder, name))
+        return
+    if not os.path.exists(checkpoint):
+        raise ValueError(f"--resume: no checkpoint in {args.out}")
+    meta = json.loads(load_npz(checkpoint)["meta"].tobytes().decode())
+    saved = meta["config"]
+    for key, flag in RESUME_MUST_MATCH.items():
+        mine, theirs = getattr(config, key), saved.get(key)
+        if isinstance(mine, tuple):
+            mine, theirs = list(mine), list(theirs or [])
+        if _given(args, flag) and mine != theirs:
+            raise ValueError(f"--resume: {args.out} was trained with {flag} {theirs}, not {mine}; resume "
+                             f"with the same setting (or leave {flag} out), or start a new run in another --out")
+    for flag, key in (("--subset", "subset"), ("--dataset", "dataset"), ("--model", "model")):
+        theirs = meta.get("data", {}).get(key, meta.get(key))
+        if _given(args, flag) and theirs is not None and theirs != getattr(args, key):
+            raise ValueError(f"--resume: {args.out} was trained with {flag} {theirs}, not {getattr(args, key)}")
+    if _given(args, "--epochs") and args.epochs != saved["epochs"]:
+        print(f"resuming with --epochs {args.epochs} (the run was set to {saved['epochs']})")
+
+
+def cmd_train(args):
+    from .. import models
+    from ..plot import training_curves
+    from ..train import TrainConfig, Trainer
+    device = _device(args)              # a missing GPU is said before the data is read
+    train_set, val_set = _cifar_slices(args)
+    options = {"drop": list(args.drop)} if args.drop else {}
+    net = models.build(args.model, **options)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         weight_decay=args.weight_decay, lr_steps=args.lr_steps,
+                         plateau_patience=args.patience, init=args.init, seed=args.seed,
+                         conv1_std=args.conv1_std, crop_pad=_crop_pad(args),
+                         renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
+    _check_run_folder(args, config)
+    trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
+                      progress=not args.quiet, device=device,
+                      data_info={"dataset": args.dataset, "subset": args.subset})
+    try:
+        status = trainer.run(resume=args.resume, max_batches=args.max_batches, init_from=args.init_from)
+    except KeyboardInterrupt:
+        return 130
+    history = trainer.state["history"]
+    if history:
+        print("wrote", training_curves(history, os.path.join(args.out, "curves.png")))
+    print(f"{status}: {args.out}")
+    return 0
+
+
+def _evaluation_set(args, meta, mean, cache):
+    """The images a model is scored on, labels in the model's class order: --images FOLDER (short
+    side resized to the size the model was trained at, centre crop) or the CIFAR-10 test set."""
+    import numpy as np
+
+    from .. import data
+    size = mean.shape[-1]
+    if size not in cache:
+        if args.images:
+            dataset = data.load_image_folder(args.images, size=size)
+            if args.subset:     # a fixed random sample: the folder is sorted by class
+                pick = np.sort(np.random.default_rng(0).permutation(len(dataset))[:args.subset])
+                dataset = dataset.subset(pick, f"{dataset.name} (random {len(pick)})")
+        else:
+            dataset = data.load_cifar10(args.data, "test")
+            if args.subset:
+                dataset = dataset.subset(range(min(args.subset, len(dataset))))
+        cache[size] = dataset
+    dataset = cache[size]
+    classes = meta.get("classes") or dataset.classes
+    if not args.images:         # CIFAR-10's labels, for a model trained on CIFAR-10
+        if len(classes) != len(dataset.classes):
+            raise ValueError(f"{meta['model']} has {len(classes)} classes, CIFAR-10 has 10: "
+                             "give its images with --images FOLDER")
+        return dataset, dataset.labels, classes
+    unknown = sorted(set(dataset.classes) - set(classes))     # a folder's classes are matched by name
+    if unknown:
+        raise ValueError(f"{meta['model']} knows the classes {classes}; the images hold others: {unknown}")
+    relabel = np.array([classes.index(c) for c in dataset.classes])
+    return dataset, relabel[dataset.labels], classes
+
+
+def cmd_evaluate(args):
+    """Score one model or, with several, each of them and their ensemble (Table 2)."""
+    import numpy as np
+
+    from ..plot import confusion_figure
+    from ..train import confusion_matrix, ensemble, predict, score
+    kind = "10-crop" if args.ten_crop else "single-crop"
+    cache, rows, probs, reference = {}, [], [], None
+    device = _device(args)
+    for path in args.checkpoint:
+        net, mean, meta = _load_any_model(path)
+        if mean is None:
+            raise ValueError(f"{path}: the file carries no mean image, which evaluate needs")
+        net.to(device)
+        dataset, labels, classes = _evaluation_set(args, meta, mean, cache)
+        if reference is None:
+            reference = (dataset.name, labels, classes)
+        elif classes != reference[2] or not np.array_equal(labels, reference[1]):
+            raise ValueError(f"{path}: its classes or images differ from {args.checkpoint[0]}'s; "
+                             "an ensemble needs models of the same classes")
+        crop_pad = meta.get("config", {}).get("crop_pad", 4)
+        p = predict(net, dataset.images, mean, ten_crop=args.ten_crop, crop_pad=crop_pad)
+        probs.append(p)
+        rows.append((os.path.basename(path), meta["model"], score(p, labels)))
+    name, labels, classes = reference
+    if len(probs) > 1:
+        rows.append(("ensemble", f"average of {len(probs)} models", score(ensemble(probs), labels)))
+    print(f"{name}: {len(labels)} images, {kind}")
+    print(f"{'model':<28}{'':<24}{'top-1 error':>12}{'top-5 error':>12}")
+    for file, model, r in rows:
+        print(f"{file:<28}{model:<24}{1 - r['top1']:>12.4f}{1 - r['top5']:>12.4f}")
+    best = rows[-1][2]
+    print("per-class accuracy: " + ", ".join(f"{c} {a:.3f}" for c, a in zip(classes, best["per_class"])))
+    counts = confusion_matrix(labels, best["probs"].argmax(axis=1), len(classes))
+    out = args.out or "."
+    out = out if out.endswith(".png") else os.path.join(out, "confusion.png")
+    written = [confusion_figure(counts, classes, out, title=f"{rows[-1][1]}: top-1 accuracy "
+                                f"{best['top1']:.3f} ({kind})")]
+    if args.json:
+        table = {"dataset": name, "images": int(len(labels)), "crops": kind, "classes": classes,
+                 "models": [{"file": f, "model": m, "top1": r["top1"], "top5": r["top5"], "loss": r["loss"],
+                             "per_class": [None if np.isnan(a) else float(a) for a in r["per_class"]]}
+                            for f, m, r in rows]}
+        _write_json(args.json, table)
+        written.append(args.json)
+    return _done(written)
+
+
+def add_commands(sub):
+    """Register train and evaluate."""
+    p = sub.add_parser("train", help="train a model on CIFAR-10 as in Sec. 3 of the paper",
+                       description="Train on CIFAR-10 (official python-version files) with SGD, "
+                                   "momentum, annealing and filter RMS renormalization (Sec. 3). "
+                                   "Checkpoints every epoch; --resume continues bit-identically; "
+                                   "Ctrl-C saves a checkpoint first.")
+    p.add_argument("--model", default="zf-small", help="model name (default zf-small)")
+    p.add_argument("--dataset", choices=("cifar10", "imagenette"), default="cifar10",
+                   help="cifar10 (32 px, for zf-small) or imagenette (72 px photos cropped to 64, for zf64)")
+    p.add_argument("--data", default=None, help="folder with the datasets (default $MINIZF_DATA or ../shared/data)")
+    p.add_argument("--crop-pad", type=nonnegative, default=None,
+                   help="pad images by this many pixels before random crops (default 4 for cifar10, 0 for imagenette)")
+    p.add_argument("--epochs", type=positive, default=30)
+    p.add_argument("--out", default="runs/zf-small", help="output folder for checkpoints and logs")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--force", action="store_true", help="start a new run in an --out that holds one "
+                   "(its checkpoint, model, metrics and snapshots are replaced)")
+    p.add_argument("--batch-size", type=positive, default=128)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--lr-steps", type=_ints, default=(), help="epochs after which lr /= 10, e.g. 20,26")
+    p.add_argument("--patience", type=nonnegative, default=0, help="also anneal after N epochs without val improvement")
+    p.add_argument("--init", choices=("he", "paper"), default="he")
+    p.add_argument("--init-from", default=None, help="start from the weights of a model file")
+    p.add_argument("--conv1-std", type=float, default=None, help="separate init std for conv1, e.g. 0.01")
+    p.add_argument("--renorm", type=float, default=0.1, help="RMS radius of conv1 filters (0: off)")
+    p.add_argument("--drop", type=_ints, default=(), help="Table 3 ablation: layers to remove, e.g. 3,4")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--subset", type=nonnegative, default=0, help="train on the first N images only")
+    p.add_argument("--val-subset", type=nonnegative, default=0, help="validate on the first N test images only")
+    p.add_argument("--max-batches", type=positive, default=None, help="pause after this many batches")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("evaluate", help="top-1/top-5 error of models and their ensemble (Table 2)",
+                       description="Evaluate model files (model.npz or checkpoints) on the CIFAR-10 test "
+                                   "set or an image folder (--images); prints top-1/top-5 error and the "
+                                   "per-class accuracy, and writes a confusion matrix PNG. With several "
+                                   "models, their ensemble (the average of their class probabilities, "
+                                   "Table 2) is scored too.")
+    p.add_argument("checkpoint", nargs="+", help="one or more model files")
+    p.add_argument("--images", default=None, help="a folder with one sub-folder per class, named as the "
+                   "model's classes (e.g. ../shared/data/imagenette/val); default: the CIFAR-10 test set")
+    p.add_argument("--data", default=None)
+    p.add_argument("--ten-crop", action="store_true", help="average 10 crops per image (Sec. 3)")
+    p.add_argument("--subset", type=nonnegative, default=0, help="score N images only (a fixed random sample of "
+                   "an image folder; the first N CIFAR-10 test images)")
+    p.add_argument("--out", default=None, help="folder for confusion.png (default: the current folder), "
+                   "or a .png path")
+    p.add_argument("--json", default=None, help="also write the table to this JSON file")
+    p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
+    p.set_defaults(run=cmd_evaluate)
