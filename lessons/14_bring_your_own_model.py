@@ -26,6 +26,10 @@ try:
     import torch
 except ImportError:                  # torch is optional: the PyTorch cells say so and step aside
     torch = None
+try:
+    import onnx
+except ImportError:                  # so is onnx: pip install "minizf[onnx]"
+    onnx = None
 
 # %% [markdown]
 # ## 1. minizf -> ONNX -> minizf
@@ -39,14 +43,16 @@ except ImportError:                  # torch is optional: the PyTorch cells say 
 net, mean, meta = default_model()
 images = images_for(net)
 x = normalize(images.images[:8], mean)
-path = save_onnx(net, os.path.join(OUT, "14_zf64.onnx"), mean, meta)
-back, back_mean, back_meta = load_onnx(path)
-print("layers:", back.names[:6], "...", back.names[-3:])
-print("largest difference of the scores after the round trip:", np.abs(back.forward(x) - net.forward(x)).max())
-import onnx  # noqa: E402  (installed with minizf's onnx or test extra)
-lrn = next(node for node in onnx.load(path).graph.node if node.op_type == "LRN")
-stored = next(a.f for a in lrn.attribute if a.name == "alpha")
-print(f"norm1 alpha: {net['norm1'].alpha} in minizf, {stored:.4g} (= alpha * {net['norm1'].size}) in the ONNX file")
+if onnx is not None:
+    path = save_onnx(net, os.path.join(OUT, "14_zf64.onnx"), mean, meta)
+    back, back_mean, back_meta = load_onnx(path)
+    print("layers:", back.names[:6], "...", back.names[-3:])
+    print("largest difference of the scores after the round trip:", np.abs(back.forward(x) - net.forward(x)).max())
+    lrn = next(node for node in onnx.load(path).graph.node if node.op_type == "LRN")
+    stored = next(a.f for a in lrn.attribute if a.name == "alpha")
+    print(f"norm1 alpha: {net['norm1'].alpha} in minizf, {stored:.4g} (= alpha * {net['norm1'].size}) in the ONNX file")
+else:
+    print('onnx is not installed (pip install "minizf[onnx]"): skipping the ONNX cell')
 
 # %% [markdown]
 # ## 2. minizf -> PyTorch, and a PyTorch model -> minizf
