@@ -209,11 +209,12 @@ def figure_invariance(net, mean, images, out, count=5):
     fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)
     examples = {kind: [analysis.transform(imgs[0], kind, a, fill) for a in amounts[::2]]
                 for kind, amounts in settings.items()}
+    low, high = list(results[0].distances)
     path = plot.invariance_figure(results, os.path.join(out, "invariance.png"),
                                   names=[images.classes[c] for c in labels], examples=examples)
     return path, ("Fig. 5 — invariance: top, the first image transformed; below, the distance between the "
                   "feature vectors of the original and the transformed image (divided by the original's "
-                  "norm) at layer 1 (norm1) and layer 7 (relu7), and the probability of the true class, for "
+                  f"norm) at layer 1 ({low}) and layer 7 ({high}), and the probability of the true class, for "
                   f"{len(picks)} images."), analysis.invariance_verdict(results)
 
 

@@ -205,3 +205,15 @@ def test_a_pytorch_users_model_gets_every_figure_with_one_command_each(tmp_path)
         assert done.returncode == 0, (argv[0], done.stderr[-2000:])
     assert (tmp_path / "out" / "top9_conv5.png").is_file() and (tmp_path / "out" / "occlusion_chelsea.png").is_file()
     assert (tmp_path / "out" / "conv5.html").is_file()
+
+
+def test_paper_layers_of_a_foreign_model():
+    from minizf.analysis.invariance import paper_layers
+    from minizf.interop.onnx import paper_names
+    from minizf import Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential
+    layers = [Conv2D(3, 4, 3), ReLU(), MaxPool2D(2), Flatten(), Linear(4, 5), ReLU(), Linear(5, 2)]
+    names = paper_names(layers)
+    assert names == ["conv1", "relu1", "pool1", "flatten", "fc2", "relu2", "fc3"]
+    assert paper_layers(Sequential(list(zip(names, layers)))) == ("pool1", "relu2")
+    net, _, _ = bundled_model("zf64")
+    assert paper_layers(net) == ("norm1", "relu7")

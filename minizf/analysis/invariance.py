@@ -48,9 +48,23 @@ class InvarianceResult:
     prob_true: np.ndarray    # (N, A)
 
 
-def invariance(net, images, labels, mean, kind, amounts, layers=("norm1", "relu7"), device=None):
-    """Normalised feature distances and true-class probabilities for uint8 images (N, 3, H, W)."""
+def paper_layers(net):
+    """The paper's "layer 1" and "layer 7" in a network: norm1 (else pool1, relu1) and relu7 (else the
+    layer that feeds the classifier, the last Linear), so models from elsewhere work too."""
+    names = net.names
+    low = next((n for n in ("norm1", "pool1", "relu1") if n in names), names[0])
+    if "relu7" in names:
+        return low, "relu7"
+    linear = [n for n, layer in net if type(layer).__name__ == "Linear"]
+    return low, names[names.index(linear[-1]) - 1] if linear and names.index(linear[-1]) > 0 else names[-2]
+
+
+def invariance(net, images, labels, mean, kind, amounts, layers=None, device=None):
+    """Normalised feature distances and true-class probabilities for uint8 images (N, 3, H, W).
+
+    layers: the two layers compared (default ``paper_layers``: norm1 and relu7 in the paper's nets)."""
     device = device_of_net(net, device)
+    layers = tuple(layers or paper_layers(net))
     fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)
     amounts = np.asarray(amounts, dtype=np.float64)
     distances = {layer: np.zeros((len(images), len(amounts))) for layer in layers}

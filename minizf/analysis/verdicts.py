@@ -84,12 +84,15 @@ def evolution_verdict(similarity_by_layer, epochs, threshold=0.9):
 
 
 # ----------------------------------------------------------------------------- Fig. 5
-def invariance_verdict(results, low="norm1", high="relu7"):
+def invariance_verdict(results, low=None, high=None):
     """Fig. 5: small translations and scalings change layer 1 a lot and the top layer much less;
     the output is stable to translation and scaling, less to rotation.
 
-    results: list of InvarianceResult (translate, scale, rotate) from ``analysis.invariance``.
+    results: list of InvarianceResult (translate, scale, rotate) from ``analysis.invariance``;
+    low and high default to the two layers they measured, in their order.
     """
+    measured = list(results[0].distances)
+    low, high = low or measured[0], high or measured[-1]
     by_kind = {r.kind: r for r in results}
     shifts = [by_kind[k] for k in ("translate", "scale") if k in by_kind]
     d_low = float(np.mean([np.mean(r.distances[low]) for r in shifts]))

@@ -4,6 +4,21 @@ import os
 
 from .common import _device, _done, _model, _report, figure_command, positive
 
+
+def _images(args, net, count=None):
+    """The images a figure scans: --images FOLDER (any image folder, at the model's input size),
+    else the bundled images the model can look at (the first ``count`` of them)."""
+    from ..tour import images_for
+    folder = getattr(args, "images", None)
+    if folder and not str(folder).isdigit():
+        from ..data import load_image_folder
+        return load_image_folder(folder, size=net.input_shape[-1])
+    images = images_for(net)
+    if count is not None:
+        images.images, images.labels = images.images[:count], images.labels[:count]
+    return images
+
+
 def cmd_tour(args):
     from ..tour import tour
     index = tour(args.out, args.model, args.twin, n_images=args.images, maps=args.maps,
@@ -13,13 +28,9 @@ def cmd_tour(args):
 
 
 def cmd_topk(args):
-    from ..tour import chance_purity, figure_top9, images_for
+    from ..tour import chance_purity, figure_top9
     net, mean, _ = _model(args)
-    if args.images:
-        from ..data import load_image_folder
-        images = load_image_folder(args.images, size=net.input_shape[-1])
-    else:
-        images = images_for(net)
+    images = _images(args, net)
     path, caption, purity = figure_top9(net, mean, images, args.layer, args.maps, args.out, args.seed)
     print(caption)
     print(f"class purity of the top-9 (share in the most common class): {purity:.2f}; "
@@ -29,15 +40,8 @@ def cmd_topk(args):
 
 def cmd_explore(args):
     from ..explorer import explore
-    from ..tour import images_for
     net, mean, meta = _model(args)
-    if args.images and not args.images.isdigit():
-        from ..data import load_image_folder
-        images = load_image_folder(args.images, size=net.input_shape[-1])
-    else:
-        images = images_for(net)
-        count = int(args.images or 500)
-        images.images, images.labels = images.images[:count], images.labels[:count]
+    images = _images(args, net, count=int(args.images) if args.images and args.images.isdigit() else 500)
     layers = [name for name in args.layers.split(",") if name] if args.layers else None
     bar = {}
 
@@ -106,9 +110,9 @@ def cmd_occlude(args):
 
 
 def cmd_invariance(args):
-    from ..tour import figure_invariance, images_for
+    from ..tour import figure_invariance
     net, mean, _ = _model(args)
-    return _report(*figure_invariance(net, mean, images_for(net), args.out))
+    return _report(*figure_invariance(net, mean, _images(args, net), args.out))
 
 
 def cmd_evolution(args):
@@ -172,8 +176,10 @@ def add_commands(sub):
     q.add_argument("--size", type=positive, default=None, help="side of the square in pixels (default 8 for "
                    "32 px images, 12 for 64 px)")
     q.add_argument("--stride", type=positive, default=None, help="step between positions (default 2 for 32 px, 4 for 64 px)")
-    figure_command(sub, "invariance", "Fig. 5: feature distances at layers 1 and 7 and the true-class "
+    q = figure_command(sub, "invariance", "Fig. 5: feature distances at layers 1 and 7 and the true-class "
                    "probability as images are translated, scaled and rotated", cmd_invariance)
+    q.add_argument("--images", default=None, help="an image folder (one sub-folder per class) to transform "
+                   "instead of the bundled images")
     figure_command(sub, "evolution", "Fig. 4: projections of the strongest activations at each training "
                    "snapshot, showing how features settle during training", cmd_evolution)
     figure_command(sub, "correspondence", "Table 1 (Sec. 4.3): occlude the same part (eyes, nose) of 5 cat "
