@@ -61,4 +61,7 @@ def load_npz(path):
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        if "pickle" in str(err):            # NumPy's guess for a file that is neither .npz nor .npy
+            raise ValueError(f"{path}: not a readable .npz file (neither a zip archive nor a .npy array; "
+                             "minizf never unpickles a file)") from None
         raise ValueError(f"{path}: not a readable .npz file ({type(err).__name__}: {err})") from None

@@ -329,3 +329,22 @@ def test_kills_at_random_moments_lose_no_snapshot(tmp_path, cifar):
         a, b = np.load(tmp_path / "whole" / "snapshots" / name), np.load(out / "snapshots" / name)
         for key in (k for k in a.files if k.startswith("param/")):
             np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name} {key}")
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["grade", "{tmp}"], ["no assignment file"]),
+    (["grade", "{tmp}/x.py", "--time-limit", "-1"], ["--time-limit"]),
+    (["export", "{tmp}/none.npz", "{tmp}/x.onnx"], ["none.npz", "no such file"]),
+    (["export", str(ASSETS / "zf_small.npz"), "{tmp}/x.txt"], [".onnx or .npz"]),
+    (["topk", "--model", "{tmp}/none.onnx"], ["none.onnx", "no such file"]),
+    (["topk", "--model", "{tmp}/junk.npz"], ["junk.npz", "never unpickles"]),
+    (["explore", "--images", "0"], ["--images"]),
+    (["explore", "--layers", "nope", "--images", "3"], ["nope"]),
+    (["assignment", "make"], ["name one of"]),
+    (["topk", "--mean", "1,2"], ["--mean", "3 values"]),
+])
+def test_the_new_commands_fail_in_one_line(argv, words, tmp_path):
+    (tmp_path / "junk.npz").write_bytes(os.urandom(300))
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert_user_error(minizf(*argv, "--out", tmp_path / "o") if argv[0] in ("topk", "explore") else minizf(*argv),
+                      *words)

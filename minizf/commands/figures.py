@@ -41,6 +41,8 @@ def cmd_topk(args):
 def cmd_explore(args):
     from ..explorer import explore
     net, mean, meta = _model(args)
+    if args.images and args.images.isdigit() and int(args.images) < 1:
+        raise ValueError(f"--images {args.images}: scan at least 1 image")
     images = _images(args, net, count=int(args.images) if args.images and args.images.isdigit() else 500)
     layers = [name for name in args.layers.split(",") if name] if args.layers else None
     bar = {}

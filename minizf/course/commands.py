@@ -34,6 +34,17 @@ def cmd_grade(args):
     return 0
 
 
+def _seconds(text):
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def add_commands(sub):
     """Register the course's commands on the main parser's subparsers."""
     p = sub.add_parser("assignment", help="coursework: list the assignments, or write one for students "
@@ -57,7 +68,7 @@ def add_commands(sub):
     p.add_argument("path", help="the student's NAME.py, or the folder holding it")
     p.add_argument("--json", default=None, help="also write Gradescope's results.json here")
     p.add_argument("--seed", type=int, default=None, help="draw the inputs from this seed (default: a new one)")
-    p.add_argument("--time-limit", type=float, default=30.0, help="seconds per test (default 30)")
+    p.add_argument("--time-limit", type=_seconds, default=30.0, help="seconds per test (default 30)")
     p.add_argument("--quiet", action="store_true", help="print the report at the end only")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     p.set_defaults(run=cmd_grade)

@@ -24,6 +24,7 @@ gives a None mean (the figure commands then take ``--mean``).
 """
 import base64
 import json
+import os
 import re
 
 import numpy as np
@@ -275,6 +276,8 @@ def paper_names(layers):
 def load_onnx(path):
     """(net, mean or None, meta) of an ONNX file holding a chain of supported layers."""
     onnx = _onnx()
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such file")
     try:
         model = onnx.load(str(path))
     except Exception as err:                           # noqa: BLE001 - protobuf raises many kinds
