@@ -308,3 +308,9 @@ def test_taking_the_import_block_down_by_a_detour_still_scores_zero(tmp_path):
     assert not forbidden(text)
     relu = next(r for r in _grade_text(text, "layers", tmp_path).results if r.name == "relu")
     assert relu.score == 0 and "not allowed" in relu.output
+
+
+@pytest.mark.parametrize("top", ["while True:\n    pass\n", "import sys\nsys.exit(3)\n"])
+def test_a_file_that_hangs_or_exits_while_imported_scores_zero(top, tmp_path):
+    report = _grade_text("ASSIGNMENT = 'sgd'\n" + top, "sgd", tmp_path, time_limit=1.0)
+    assert report.score == 0 and all("does not import" in r.output for r in report.results)

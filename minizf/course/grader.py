@@ -28,6 +28,7 @@ from . import sandbox
 from .assignments import ASSIGNMENTS
 
 SANDBOX = Path(sandbox.__file__).resolve()
+MAX_MESSAGE = 1 << 29          # bytes: far more than any answer to the graded inputs
 
 
 class StudentError(Exception):
@@ -61,8 +62,13 @@ class Sandbox:
             stderr=subprocess.DEVNULL, cwd=str(self.path.parent), env=env)
         os.close(to_child)
         os.close(from_child)
-        self.deadline = time.monotonic() + max(self.time_limit, 30.0)   # importing NumPy takes a moment
-        hello, _ = self._receive()
+        self.deadline = time.monotonic() + max(self.time_limit, 10.0)   # importing NumPy takes a moment
+        try:
+            hello, _ = self._receive()
+        except StudentError as err:          # the file hangs or exits while it is imported
+            self.import_error = f"importing it {err}"
+            self.close()
+            return
         self.import_error = None if hello.get("ready") else _explain(hello)
 
     def close(self):
@@ -96,6 +102,8 @@ class Sandbox:
     def _receive(self):
         try:
             size = struct.unpack("<Q", self._read(8))[0]
+            if size > MAX_MESSAGE:
+                raise StudentError(f"sent a message of {size} bytes (more than {MAX_MESSAGE})")
             data = self._read(size)
         except TimeoutError:
             raise StudentError(f"timed out after {self.time_limit:g} s") from None
@@ -283,6 +291,8 @@ def _run_one(test, student, box, rng, flagged):
                           + " -- not allowed: write the code yourself")
     if box.import_error:
         return TestResult(test.name, 0, test.points, "the file does not import: " + box.import_error)
+    if box.proc is None:
+        box.restart()
     box.deadline = time.monotonic() + box.time_limit
     try:
         what = test.run(student, rng)
