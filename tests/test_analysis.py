@@ -267,3 +267,10 @@ def test_transfer_learns_separable_classes_and_not_shuffled_labels():
     noise = analysis.transfer(tiny_net(), mean, shuffled, per_class=(10,), test_per_class=10, folds=3, layer="relu5",
                               probe_epochs=40, log=lambda *_: None)
     assert np.mean(noise[0].pretrained) < 0.65
+
+
+def test_scratch_folds_every_first_n_or_listed():
+    from minizf.analysis.transfer import _scratch_fold
+    assert [_scratch_fold(f, None) for f in range(4)] == [True] * 4
+    assert [_scratch_fold(f, 2) for f in range(4)] == [True, True, False, False]
+    assert [_scratch_fold(f, {2, 3}) for f in range(4)] == [False, False, True, True]

@@ -342,9 +342,11 @@ def test_kills_at_random_moments_lose_no_snapshot(tmp_path, cifar):
     (["explore", "--layers", "nope", "--images", "3"], ["nope"]),
     (["assignment", "make"], ["name one of"]),
     (["topk", "--mean", "1,2"], ["--mean", "3 values"]),
+    (["transfer", "--scratch-fold-list", "0,2"], ["--scratch-fold-list", "from 1 to 5"]),
 ])
 def test_the_new_commands_fail_in_one_line(argv, words, tmp_path):
     (tmp_path / "junk.npz").write_bytes(os.urandom(300))
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    assert_user_error(minizf(*argv, "--out", tmp_path / "o") if argv[0] in ("topk", "explore") else minizf(*argv),
+    assert_user_error(minizf(*argv, "--out", tmp_path / "o") if argv[0] in ("topk", "explore", "transfer")
+                      else minizf(*argv),
                       *words)

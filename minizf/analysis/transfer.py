@@ -104,6 +104,15 @@ def train_from_scratch(model, options, train_set, epochs, seed=0, device="cpu"):
     return net, trainer.mean
 
 
+def _scratch_fold(fold, scratch_folds):
+    """Whether fold (from 0) trains from scratch: every fold, the first N, or those listed."""
+    if scratch_folds is None:
+        return True
+    if isinstance(scratch_folds, int):
+        return fold < scratch_folds
+    return fold in scratch_folds
+
+
 def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5, layer="relu7",
              probe_epochs=60, scratch_epochs=0, model_name=None, model_options=None, seed=0,
              log=print, device=None, layers=None, classifiers=("softmax",), progress=False, scratch_folds=None):
@@ -117,7 +126,8 @@ def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5,
     every layer and classifier) sees the same splits. scratch_epochs > 0 also
     trains the whole architecture (``model_name``, ``model_options``) from
     scratch on each fold's images, the paper's comparison (slow: one training
-    run per fold; ``scratch_folds`` limits it to the first folds).
+    run per fold; ``scratch_folds`` limits it to the first N folds, or to a set of fold indices
+    from 0, so a long comparison can be split over several runs).
     """
     from tqdm import tqdm
     device = device_of_net(net, device)
@@ -137,7 +147,7 @@ def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5,
                 probe = linear_probe(features[lay][train], labels[train], features[lay][test], labels[test],
                                      classes, epochs=probe_epochs, batch_size=64, seed=fold, classifier=kind)
                 probes[key].append(mean_class_accuracy(labels[test], probe.test_predictions))
-            if scratch_epochs and (scratch_folds is None or fold < scratch_folds):
+            if scratch_epochs and _scratch_fold(fold, scratch_folds):
                 part = ArrayDataset(dataset.images[train], labels[train], dataset.classes, "few-shot")
                 fresh, fresh_mean = train_from_scratch(model_name, model_options or {}, part,
                                                        scratch_epochs, seed=fold, device=device)

@@ -130,10 +130,17 @@ def cmd_transfer(args):
         raise ValueError(f"--per-class: expected positive numbers of images, got {args.per_class}")
     if args.json:
         _check_writable(args.json)
+    chosen = args.scratch_folds
+    if args.scratch_fold_list:
+        if min(args.scratch_fold_list) < 1 or max(args.scratch_fold_list) > args.folds:
+            raise ValueError(f"--scratch-fold-list: folds are counted from 1 to {args.folds}, "
+                             f"got {list(args.scratch_fold_list)}")
+        chosen = {f - 1 for f in args.scratch_fold_list}
     dataset = _transfer_images(args, net, mean, meta)
+    which = ("each fold" if chosen is None else f"the first {chosen} folds" if isinstance(chosen, int)
+             else "folds " + ",".join(str(f + 1) for f in sorted(chosen)))
     scratch = (f", against the same network trained from scratch for {args.scratch_epochs} epochs "
-               "(SGD 0.01, momentum 0.9, batch up to 128, crops and flips; one run on "
-               f"{'each fold' if not args.scratch_folds else f'the first {args.scratch_folds} folds'})"
+               f"(SGD 0.01, momentum 0.9, batch up to 128, crops and flips; one run on {which})"
                if args.scratch_epochs else "")
     print(f"transfer: {'/'.join(classifiers)} on frozen {', '.join(layers)} of {meta['model']}{scratch}; "
           f"{dataset.name}: {len(dataset.classes)} classes, {len(dataset)} images, {args.folds} folds, "
@@ -141,7 +148,7 @@ def cmd_transfer(args):
     results = analysis.transfer(net, mean, dataset, list(args.per_class), args.test_per_class, args.folds,
                                 layers=layers, classifiers=classifiers, scratch_epochs=args.scratch_epochs,
                                 model_name=meta["model"], model_options=meta.get("model_options", {}),
-                                seed=args.seed, progress=not args.quiet, scratch_folds=args.scratch_folds)
+                                seed=args.seed, progress=not args.quiet, scratch_folds=chosen)
     _print_transfer(results)
     verdicts = [analysis.transfer_verdict(results)] if args.scratch_epochs else []
     if len(layers) >= 3:                # Table 7: by depth, at the largest training set
@@ -248,6 +255,8 @@ def add_commands(sub):
                    "comparison (0: skip it; it trains one network per fold)")
     q.add_argument("--scratch-folds", type=positive, default=None, help="train from scratch on the first N "
                    "folds only (default: every fold)")
+    q.add_argument("--scratch-fold-list", type=_ints, default=None, help="train from scratch on these folds "
+                   "only, counted from 1 (e.g. 3,4,5: the rest of an earlier --scratch-folds 2 run)")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--json", default=None, help="also write the table (fold means and stds) to this file")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
