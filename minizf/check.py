@@ -227,15 +227,13 @@ def _compare(pairs, noise, tol, kinks):
 
 def _pool_gaps(layer, x):
     """Per window of a MaxPool2D on x: (largest value, gap to the second largest)."""
-    from .functional.columns import pad_hw
-    from .functional.pooling import pool_grid
+    from .functional.pooling import pad_for_windows, pool_grid, window_views
     xp = get_array_module(x)
-    (oh, ow), (kh, kw), (sh, sw), (ph, pw) = pool_grid(x.shape, layer.kernel_size, layer.stride,
-                                                       layer.pad, layer.ceil_mode)
-    H, W = x.shape[2:]
-    xpad = pad_hw(x, ph, max((oh - 1) * sh + kh - ph - H, 0), pw, max((ow - 1) * sw + kw - pw - W, 0), -xp.inf)
-    stack = xp.stack([xpad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i in range(kh) for j in range(kw)])
-    top2 = xp.sort(stack, axis=0)[-2:] if kh * kw > 1 else xp.concatenate([stack - xp.inf, stack])
+    grid = pool_grid(x.shape, layer.kernel_size, layer.stride, layer.pad, layer.ceil_mode)
+    stack = xp.stack(window_views(pad_for_windows(x, grid, -xp.inf), grid))
+    if len(stack) == 1:                        # a 1x1 window has nothing to tie with
+        return stack[0], xp.full(stack[0].shape, xp.inf)
+    top2 = xp.sort(stack, axis=0)[-2:]
     return top2[1], top2[1] - top2[0]
 
 
@@ -319,7 +317,8 @@ def _layer_maps(layer, x):
     elif isinstance(layer, MaxPool2D):
         A = pooling_map(layer.switches, x.shape)
     elif isinstance(layer, ReLU):
-        A = lambda z: z * (x > 0)                                         # noqa: E731
+        from .functional import relu_backward
+        A = lambda z: relu_backward(z, x)                                 # noqa: E731  (the frozen mask)
     elif isinstance(layer, (AvgPool2D, AdaptiveAvgPool2D)):
         A = layer.forward                                                 # linear as it is
     elif isinstance(layer, Flatten):

@@ -43,8 +43,7 @@ def _check_out(args):
     out = getattr(args, "out", None)
     if not out:
         return
-    is_file = out.lower().endswith((".png", ".onnx", ".npz"))     # evaluate's figure, export's model
-    folder = os.path.dirname(out) or "." if is_file else out
+    folder = os.path.dirname(out) or "." if out.endswith(".png") else out
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ValueError(f"--out {out}: {folder} is a file, not a folder")
     os.makedirs(folder, exist_ok=True)

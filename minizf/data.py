@@ -10,6 +10,7 @@ import numpy as np
 
 from .modelfile import load_model
 
+
 def _assets():
     """$MINIZF_ASSETS, else the repository's ``data/`` (a checkout or an editable install), else the
     copy a non-editable install keeps as package data (``minizf/assets``)."""

@@ -19,13 +19,30 @@ def save_text_atomic(path, text):
     _write_atomic(path, "w", lambda f: f.write(text))
 
 
+def check_writable(path, flag="--json"):
+    """Fail before the work, not after it, when an output file cannot be written: the path is a
+    folder, or the nearest folder above it that exists is a file or not writable."""
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path}: is a folder, expected a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise ValueError(f"{flag} {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{flag} {path}: cannot write in {folder}")
+
+
 def _write_atomic(path, mode, write):
     """write(f) into a temp file beside ``path``, flushed to disk, then renamed over ``path``."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    _remove_stale_temps(folder, os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        _remove_stale_temps(folder, os.path.basename(path))
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    except OSError as err:                  # say which file could not be written, not the temp's name
+        raise OSError(err.errno, f"cannot write {path}: {err.strerror}") from None
     try:
         with os.fdopen(fd, mode) as f:
             write(f)

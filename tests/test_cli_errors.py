@@ -350,3 +350,12 @@ def test_the_new_commands_fail_in_one_line(argv, words, tmp_path):
     assert_user_error(minizf(*argv, "--out", tmp_path / "o") if argv[0] in ("topk", "explore", "transfer")
                       else minizf(*argv),
                       *words)
+
+
+def test_an_output_file_that_cannot_be_written_is_named_before_any_work(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    assert_user_error(minizf("export", ASSETS / "zf_small.npz", tmp_path / "afile" / "m.onnx"), "afile", "not a folder")
+    bank = os.path.join(os.path.dirname(__file__), "bank", "sgd.py")
+    done = minizf("grade", bank, "--json", tmp_path / "afile" / "r.json")
+    assert_user_error(done, "--json", "not a folder")
+    assert "score" not in done.stdout                    # refused before grading, not after

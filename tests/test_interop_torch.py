@@ -65,10 +65,11 @@ def test_the_gradient_rule_of_the_deconvnet_equals_autograd():
 def test_round_trips_are_the_identity():
     model = alexnet_like()
     back = to_torch(from_torch(model))
-    original = [p.detach().numpy() for p in model.parameters()]
-    returned = [p.detach().numpy() for name, p in back.named_parameters()]
-    # the bias-free conv comes back with a zero bias: compare the weights that exist on both sides
-    assert len(returned) == len(original) + 1
+    returned = {name.replace("_", "."): p.detach().numpy() for name, p in back.named_parameters()}
+    for name, p in model.named_parameters():      # PyTorch's "0.0.weight" comes back as "0_0.weight"
+        np.testing.assert_array_equal(returned.pop(name), p.detach().numpy(), err_msg=name)
+    # the bias-free conv comes back with a zero bias, the only parameter the original lacks
+    assert list(returned) == ["0.4.bias"] and not returned["0.4.bias"].any()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         np.testing.assert_allclose(back(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)

@@ -117,3 +117,10 @@ def test_response_similarity_is_one_for_the_same_network_and_lower_for_another(s
     for layer, chosen in maps.items():
         direct = net.forward(((images / 255.0) - mean), upto=layer)[:, chosen].max(axis=(2, 3))
         np.testing.assert_allclose(responses[layer], direct, rtol=1e-6)
+
+
+def test_ensemble_verdict_needs_the_average_below_the_best_member():
+    from minizf.analysis import ensemble_verdict
+    assert ensemble_verdict({"a": 0.1309, "b": 0.1313}, 0.1188).holds
+    weak_twin = ensemble_verdict({"zf": 0.1309, "twin": 0.1794}, 0.1323)
+    assert not weak_twin.holds and "weaker member" in str(weak_twin)

@@ -13,8 +13,8 @@ from .topk import project_top, top_activations
 from .units import UnitScan, scan_units
 from .transfer import (PAPER_TABLE4, PAPER_TABLE7, TransferResult, depth_verdict, few_shot_split,
                        mean_class_accuracy, train_from_scratch, transfer, transfer_verdict)
-from .verdicts import (Verdict, class_purity, correspondence_verdict, evolution_verdict, filters_verdict,
-                       invariance_verdict, occlusion_verdict, settle_epoch, top9_verdict)
+from .verdicts import (Verdict, class_purity, correspondence_verdict, ensemble_verdict, evolution_verdict,
+                       filters_verdict, invariance_verdict, occlusion_verdict, settle_epoch, top9_verdict)
 
 __all__ = ["VARIANTS", "AblationResult", "ablation", "band_energy", "correspondence", "dead_filters",
            "evolution", "feature_analysis", "filter_stats", "hamming_delta", "invariance",
@@ -23,4 +23,4 @@ __all__ = ["VARIANTS", "AblationResult", "ablation", "band_energy", "corresponde
            "mean_class_accuracy", "train_from_scratch", "transfer", "map_responses", "response_similarity",
            "Verdict", "class_purity", "correspondence_verdict", "evolution_verdict", "filters_verdict",
            "invariance_verdict", "occlusion_verdict", "settle_epoch", "top9_verdict", "PAPER_TABLE4", "PAPER_TABLE7",
-           "depth_verdict", "transfer_verdict", "UnitScan", "scan_units"]
+           "depth_verdict", "transfer_verdict", "UnitScan", "scan_units", "ensemble_verdict"]

@@ -32,6 +32,14 @@ def _merge(values, images, positions, new_values, new_images, new_positions, k):
             take(np.concatenate([positions, new_positions], 1), order[..., None], 1))
 
 
+def map_maxima(acts):
+    """Each map's largest activation and where it is: acts (B, M, H, W) -> (B, M) values, (B, M, 2) row, col."""
+    b, m, h, w = acts.shape
+    flat = acts.reshape(b, m, h * w)
+    arg = flat.argmax(axis=2)
+    return np.take_along_axis(flat, arg[..., None], 2)[..., 0], np.stack([arg // w, arg % w], axis=-1)
+
+
 def top_activations(net, images, mean, layer, channels, k=9, batch_size=250, device=None, progress=None):
     """Scan uint8 images (N, 3, H, W) for the k strongest activations of each chosen map.
 
@@ -46,12 +54,8 @@ def top_activations(net, images, mean, layer, channels, k=9, batch_size=250, dev
     positions = np.zeros((m, 0, 2), dtype=np.int64)
     for start in range(0, len(images), batch_size):
         x = to_device(normalize(images[start:start + batch_size], mean), device)
-        acts = to_numpy(net.forward(x, upto=layer))[:, channels]          # (B, M, H, W)
-        b, _, h, w = acts.shape
-        flat = acts.reshape(b, m, h * w)
-        arg = flat.argmax(axis=2)                                          # (B, M)
-        best = np.take_along_axis(flat, arg[..., None], 2)[..., 0]
-        pos = np.stack([arg // w, arg % w], axis=-1)                       # (B, M, 2)
+        best, pos = map_maxima(to_numpy(net.forward(x, upto=layer))[:, channels])
+        b = len(best)
         idx = np.broadcast_to(np.arange(start, start + b)[:, None], (b, m))
         values, found, positions = _merge(values, found, positions, best.T, idx.T,
                                           pos.transpose(1, 0, 2), k)

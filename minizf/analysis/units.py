@@ -11,7 +11,7 @@ import numpy as np
 
 from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
-from .topk import TopK
+from .topk import TopK, map_maxima
 
 
 @dataclass
@@ -39,11 +39,9 @@ def scan_units(net, images, mean, layer, batch_size=250, device=None, progress=N
         acts = to_numpy(net.forward(x, upto=layer))
         if acts.ndim != 4:
             raise ValueError(f"scan_units: {layer!r} gives {acts.shape[1:]}, not feature maps (C, H, W)")
-        b, c, h, w = acts.shape
-        flat = acts.reshape(b, c, h * w)
-        arg = flat.argmax(axis=2)
-        maxima.append(np.take_along_axis(flat, arg[..., None], 2)[..., 0])
-        positions.append(np.stack([arg // w, arg % w], axis=-1))
+        best, where = map_maxima(acts)
+        maxima.append(best)
+        positions.append(where)
         if progress:
             progress(min(start + batch_size, len(images)), len(images))
     return UnitScan(layer, np.concatenate(maxima), np.concatenate(positions))

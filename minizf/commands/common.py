@@ -1,6 +1,6 @@
 """What the commands share: argument types, the model and device options, output helpers."""
 import argparse
-import os
+
 
 def _ints(text):
     try:
@@ -96,15 +96,6 @@ def _write_json(path, table):
 
     from ..io import save_text_atomic
     save_text_atomic(path, json.dumps(table, indent=1))
-
-
-def _check_writable(path):
-    """Fail before the work, not after it, when an output file cannot be written."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ValueError(f"--json {path}: is a folder, expected a file name")
-    if os.path.exists(folder) and not os.access(folder, os.W_OK):
-        raise ValueError(f"--json {path}: cannot write in {folder}")
 
 
 def figure_command(sub, name, help_text, run, out="figures"):

@@ -1,9 +1,11 @@
 """The experiments of Sec. 5: features (Table 7), ablation (Table 3), transfer (Tables 4-5, 7, Fig. 9)."""
 import os
 
-from .common import (_check_writable, _device, _done, _ints, _model, _write_json, figure_command, nonnegative,
+from ..io import check_writable
+from .common import (_device, _done, _ints, _model, _write_json, figure_command, nonnegative,
                      positive)
 from .training import _cifar_slices
+
 
 def _pretraining_sets(args, net, mean):
     """The classes a model was trained on, as (train, test) sets it can see: CIFAR-10 train/test
@@ -28,7 +30,7 @@ def cmd_features(args):
     for layer in layers:
         net.index(layer)
     if args.json:
-        _check_writable(args.json)
+        check_writable(args.json)
     train, test = _pretraining_sets(args, net, mean)
     print(f"{args.classifier} probes on {args.train} training and {args.test} test images of {train.name} / "
           f"{test.name} ...")
@@ -129,7 +131,7 @@ def cmd_transfer(args):
     if not args.per_class or min(args.per_class) < 1:
         raise ValueError(f"--per-class: expected positive numbers of images, got {args.per_class}")
     if args.json:
-        _check_writable(args.json)
+        check_writable(args.json)
     chosen = args.scratch_folds
     if args.scratch_fold_list:
         if min(args.scratch_fold_list) < 1 or max(args.scratch_fold_list) > args.folds:

@@ -168,6 +168,9 @@ def cmd_evaluate(args):
     print(f"{'model':<28}{'':<24}{'top-1 error':>12}{'top-5 error':>12}")
     for file, model, r in rows:
         print(f"{file:<28}{model:<24}{1 - r['top1']:>12.4f}{1 - r['top5']:>12.4f}")
+    if len(probs) > 1:
+        from ..analysis import ensemble_verdict
+        print(ensemble_verdict({f: 1 - r["top1"] for f, _, r in rows[:-1]}, 1 - rows[-1][2]["top1"]))
     best = rows[-1][2]
     print("per-class accuracy: " + ", ".join(f"{c} {a:.3f}" for c, a in zip(classes, best["per_class"])))
     counts = confusion_matrix(labels, best["probs"].argmax(axis=1), len(classes))

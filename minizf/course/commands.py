@@ -20,7 +20,10 @@ def cmd_assignment(args):
 
 
 def cmd_grade(args):
+    from ..io import check_writable
     from .grader import format_line, format_report, grade, write_json
+    if args.json:
+        check_writable(args.json)
     report = grade(args.path, seed=args.seed, time_limit=args.time_limit,
                    progress=None if args.quiet else lambda r: print(format_line(r), flush=True))
     if args.quiet:

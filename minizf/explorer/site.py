@@ -26,11 +26,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _png(array, path, signed):
-    """Save (3, h, w) as an 8-bit PNG at its own size (the page enlarges it, pixels kept sharp)."""
+    """Save (3, h, w) as an 8-bit PNG at its own size (the page enlarges it, pixels kept sharp).
+
+    signed: a projection, centred so 0 is mid-grey; else an image patch in [0, 1], shown as it is."""
     from PIL import Image
-    shown = to_display(array, signed=signed, clip=PROJECTION_CLIP if signed else None)
-    if not signed:
-        shown = np.clip(array.transpose(1, 2, 0), 0, 1)       # patches are images in [0, 1]: as they are
+    shown = to_display(array, signed=True, clip=PROJECTION_CLIP) if signed else array.transpose(1, 2, 0)
     pixels = (np.clip(shown, 0, 1) * 255 + 0.5).astype(np.uint8)
     Image.fromarray(pixels).save(path, optimize=False)
 

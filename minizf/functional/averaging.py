@@ -13,8 +13,7 @@ cuts the input into (OH, OW) windows, row i covering
 import math
 
 from ..backend import get_array_module
-from .columns import pad_hw
-from .pooling import pool_grid
+from .pooling import pad_for_windows, pool_grid, window_views
 
 
 def _divisors(size, kernel, stride, pad, out, count_include_pad):
@@ -31,43 +30,37 @@ def _divisors(size, kernel, stride, pad, out, count_include_pad):
 
 
 def _geometry(x_shape, kernel_size, stride, pad, ceil_mode, count_include_pad, xp, dtype):
-    """(grid, bottom and right padding for ceil mode, divisor (OH, OW))."""
+    """(grid, divisor (OH, OW)) of an average pooling."""
     (oh, ow), (kh, kw), (sh, sw), (ph, pw) = grid = pool_grid(x_shape, kernel_size, stride, pad, ceil_mode)
     H, W = x_shape[2:]
-    bottom = max((oh - 1) * sh + kh - ph - H, ph)
-    right = max((ow - 1) * sw + kw - pw - W, pw)
     rows = xp.asarray(_divisors(H, kh, sh, ph, oh, count_include_pad), dtype=dtype)
     cols = xp.asarray(_divisors(W, kw, sw, pw, ow, count_include_pad), dtype=dtype)
-    return grid, bottom, right, rows[:, None] * cols[None, :]
+    return grid, rows[:, None] * cols[None, :]
 
 
 def avg_pool2d(x, kernel_size, stride=None, pad=0, ceil_mode=False, count_include_pad=True):
     """Average-pool: x (N, C, H, W) -> y (N, C, OH, OW); stride defaults to the kernel."""
     xp = get_array_module(x)
-    grid, bottom, right, divisor = _geometry(x.shape, kernel_size, stride, pad, ceil_mode, count_include_pad,
-                                             xp, x.dtype)
-    (oh, ow), (kh, kw), (sh, sw), (ph, pw) = grid
-    xpad = pad_hw(x, ph, bottom, pw, right)
-    total = xp.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            total += xpad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+    grid, divisor = _geometry(x.shape, kernel_size, stride, pad, ceil_mode, count_include_pad, xp, x.dtype)
+    total = xp.zeros(x.shape[:2] + grid[0], dtype=x.dtype)
+    for window in window_views(pad_for_windows(x, grid, 0.0), grid):    # zeros add nothing to a sum
+        total += window
     return total / divisor
 
 
 def avg_pool2d_backward(dy, input_shape, kernel_size, stride=None, pad=0, ceil_mode=False,
                         count_include_pad=True):
-    """Gradient (the transpose) of avg_pool2d: dy (N, C, OH, OW) -> dx of input_shape (N, C, H, W)."""
+    """Gradient (the transpose) of avg_pool2d: dy (N, C, OH, OW) -> dx of input_shape (N, C, H, W).
+
+    Each offset's view of the padded gradient receives its share of dy; the inside is dx."""
     xp = get_array_module(dy)
-    grid, bottom, right, divisor = _geometry(input_shape, kernel_size, stride, pad, ceil_mode,
-                                             count_include_pad, xp, dy.dtype)
-    (oh, ow), (kh, kw), (sh, sw), (ph, pw) = grid
+    grid, divisor = _geometry(input_shape, kernel_size, stride, pad, ceil_mode, count_include_pad, xp, dy.dtype)
     N, C, H, W = input_shape
+    (ph, pw) = grid[3]
     share = dy / divisor
-    dxpad = xp.zeros((N, C, H + ph + bottom, W + pw + right), dtype=dy.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dxpad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += share
+    dxpad = pad_for_windows(xp.zeros((N, C, H, W), dtype=dy.dtype), grid, 0.0)
+    for view in window_views(dxpad, grid):
+        view += share
     return xp.ascontiguousarray(dxpad[:, :, ph:ph + H, pw:pw + W])
 
 

@@ -36,17 +36,30 @@ def max_pool2d(x, kernel_size, stride=None, pad=0, ceil_mode=False):
     return over_batch_chunks(lambda part: _pool_chunk(part, *grid), x)
 
 
+def pad_for_windows(x, grid, fill):
+    """x padded with ``fill`` as a pooling's windows read it: ph/pw on the top/left, and on the
+    bottom/right as far as the last window reaches (ceil mode lets it hang over the edge)."""
+    H, W = x.shape[2:]
+    (oh, ow), (kh, kw), (sh, sw), (ph, pw) = grid
+    return pad_hw(x, ph, max((oh - 1) * sh + kh - ph - H, 0), pw, max((ow - 1) * sw + kw - pw - W, 0), fill)
+
+
+def window_views(xpad, grid):
+    """The kh*kw strided views of a padded image, one per window offset in row-major order:
+    view k = (i, j) holds, at output (r, c), padded pixel (r*sh + i, c*sw + j). Writing into
+    a view writes into xpad."""
+    (oh, ow), (kh, kw), (sh, sw), _ = grid
+    return [xpad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i in range(kh) for j in range(kw)]
+
+
 def _pool_chunk(x, out_size, kernel, stride, pad):
     """max_pool2d of a few images: the maxima and their switches (int32 indices h*W+w)."""
     xp = get_array_module(x)
     H, W = x.shape[2:]
     (oh, ow), (kh, kw), (sh, sw), (ph, pw) = out_size, kernel, stride, pad
-    # Pad with -inf, never 0: a zero pad would win over negative inputs. The
-    # bottom/right pad also covers windows that ceil mode lets hang over the edge.
-    bottom = max((oh - 1) * sh + kh - ph - H, 0)
-    right = max((ow - 1) * sw + kw - pw - W, 0)
-    xpad = pad_hw(x, ph, bottom, pw, right, -xp.inf)
-    windows = [xpad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i in range(kh) for j in range(kw)]
+    # Pad with -inf, never 0: a zero pad would win over negative inputs.
+    grid = (out_size, kernel, stride, pad)
+    windows = window_views(pad_for_windows(x, grid, -xp.inf), grid)
     # The maximum over the kh*kw window offsets ...
     best = windows[0].copy()
     for window in windows[1:]:

@@ -18,6 +18,7 @@ a PyTorch layer without bias becomes a minizf layer with a zero bias.
 import numpy as np
 
 from ..layers import LRN, AdaptiveAvgPool2D, AvgPool2D, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+from ..functional import pair
 from ..net import Sequential
 
 SUPPORTED = "Conv2d (groups=1, dilation=1, zero padding), ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, " \
@@ -48,10 +49,6 @@ def _refuse(name, module, why=""):
                      f"{' with ' + why if why else ''}: not supported (supported: {SUPPORTED})")
 
 
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-
-
 def _array(tensor, dtype):
     return tensor.detach().cpu().numpy().astype(dtype, copy=True)
 
@@ -59,7 +56,7 @@ def _array(tensor, dtype):
 def _conv(name, m, dtype):
     if m.groups != 1:
         _refuse(name, m, f"groups={m.groups}")
-    if _pair(m.dilation) != (1, 1):
+    if pair(m.dilation) != (1, 1):
         _refuse(name, m, f"dilation={m.dilation}")
     if m.padding_mode != "zeros":
         _refuse(name, m, f"padding_mode={m.padding_mode!r}")
@@ -67,8 +64,8 @@ def _conv(name, m, dtype):
     if isinstance(pad, str):
         if pad == "valid":
             pad = 0
-        elif all(k % 2 == 1 for k in _pair(m.kernel_size)) and _pair(m.stride) == (1, 1):
-            pad = tuple(k // 2 for k in _pair(m.kernel_size))                 # 'same'
+        elif all(k % 2 == 1 for k in pair(m.kernel_size)) and pair(m.stride) == (1, 1):
+            pad = tuple(k // 2 for k in pair(m.kernel_size))                 # 'same'
         else:
             _refuse(name, m, f"padding={pad!r} (an even kernel pads unevenly)")
     layer = Conv2D(m.in_channels, m.out_channels, m.kernel_size, m.stride, pad, dtype=dtype)
@@ -78,7 +75,7 @@ def _conv(name, m, dtype):
 
 
 def _pool(name, m):
-    if _pair(m.dilation) != (1, 1):
+    if pair(m.dilation) != (1, 1):
         _refuse(name, m, f"dilation={m.dilation}")
     if m.return_indices:
         _refuse(name, m, "return_indices=True (minizf keeps the switches itself)")
@@ -106,7 +103,7 @@ def _convert(name, m, dtype):
         return AvgPool2D(m.kernel_size, m.stride if m.stride is not None else m.kernel_size, m.padding,
                          m.ceil_mode, m.count_include_pad)
     if isinstance(m, nn.AdaptiveAvgPool2d):
-        size = _pair(m.output_size)
+        size = pair(m.output_size)
         if None in size:
             _refuse(name, m, f"output_size={m.output_size}")
         return AdaptiveAvgPool2D(size)

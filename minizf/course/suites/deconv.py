@@ -80,17 +80,14 @@ def _small_net():
 
 def _projection_test(rule):
     def run(st, rng):
-        from ...deconv import Deconvnet
+        from ...deconv import Deconvnet, select_activations
         net = _small_net()
         x = rng.standard_normal((2, 3, 11, 11))
         channel = int(rng.integers(5))
         expected = Deconvnet(net).project(x, "pool2", channel, rule=rule)
         net.forward(x, keep=True)
-        acts = net.activations["pool2"]
-        signal = np.zeros_like(acts)
-        for n in range(x.shape[0]):            # keep the strongest activation of the map, as project does
-            r, c = np.unravel_index(np.argmax(acts[n, channel]), acts.shape[2:])
-            signal[n, channel, r, c] = acts[n, channel, r, c]
+        acts = net.activations["pool2"]        # keep the map's strongest activation, as project does
+        signal, _ = select_activations(acts, np.full(len(acts), channel))
         for name in reversed(net.names):       # down to pixels with the student's maps
             layer = net[name]
             if name.startswith("pool"):
