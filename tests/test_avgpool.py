@@ -13,10 +13,12 @@ from .reference import adaptive_avg_pool_direct, avg_pool_direct
 
 @st.composite
 def pool_case(draw):
-    k = draw(st.integers(1, 4))
-    s = draw(st.integers(1, 3))
-    p = draw(st.integers(0, k // 2))
-    h, w = draw(st.integers(k, 9)), draw(st.integers(k, 9))
+    """Kernels, strides and pads drawn per side: (kh, kw), (sh, sw), (ph, pw) differ, so no
+    row setting can stand in for a column one."""
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+    h, w = draw(st.integers(k[0], 9)), draw(st.integers(k[1], 9))
     return (draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w), k, s, p, draw(st.booleans()), draw(st.booleans())
 
 
@@ -25,7 +27,7 @@ def test_avg_pool_equals_the_loop(case):
     shape, k, s, p, ceil, include = case
     x = np.random.default_rng(0).standard_normal(shape)
     np.testing.assert_allclose(avg_pool2d(x, k, s, p, ceil, include),
-                               avg_pool_direct(x, (k, k), (s, s), (p, p), ceil, include), rtol=1e-12, atol=1e-12)
+                               avg_pool_direct(x, k, s, p, ceil, include), rtol=1e-12, atol=1e-12)
 
 
 @given(pool_case())
@@ -35,6 +37,16 @@ def test_avg_pool_backward_is_its_transpose_and_its_gradient(case):
     x = np.random.default_rng(1).standard_normal(shape)
     assert adjoint_check(layer, x=x).passed
     assert gradcheck(layer, x).passed
+
+
+def test_the_stride_defaults_to_the_kernel_and_a_pad_over_half_the_kernel_is_refused():
+    layer = AvgPool2D((3, 2))
+    assert layer.stride == (3, 2)
+    assert layer.forward(np.ones((1, 1, 9, 8))).shape == (1, 1, 3, 4)
+    for pad in [(2, 0), (0, 2), 2]:
+        with pytest.raises(ValueError, match="at most half the kernel"):
+            AvgPool2D((3, 3), pad=pad)
+    AvgPool2D((3, 3), pad=(1, 1))                 # half the kernel, rounded down: allowed
 
 
 @given(st.integers(1, 9), st.integers(1, 9), st.integers(1, 5), st.integers(1, 5))

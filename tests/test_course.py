@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from minizf.course import ASSIGNMENTS, make
-from minizf.course.grader import forbidden, grade
+from minizf.course.grader import grade
+from minizf.course.sandbox import why_not_bwrap
+from minizf.course.static import forbidden
 
 BANK = Path(__file__).resolve().parent / "bank"
 NAMES = list(ASSIGNMENTS)
+SANDBOX = "auto" if why_not_bwrap() is None else "none"    # the OS sandbox where this machine has one
 
 # (assignment, bug, old text, new text, the test that must fail (start of its name), hint words or None)
 BUGS = [
@@ -126,7 +129,7 @@ BUGS = [
 def _grade_text(text, name, tmp_path, seed=3, **kwargs):
     path = tmp_path / f"{name}.py"
     path.write_text(text)
-    return grade(path, seed=seed, **kwargs)
+    return grade(path, seed=seed, **{"sandbox_mode": SANDBOX, **kwargs})
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -134,7 +137,7 @@ def test_the_solution_and_an_independent_loop_version_score_full(name, tmp_path)
     make(name, tmp_path, solution=True)
     for path in (tmp_path / name, BANK / f"{name}.py"):
         for seed in (0, 1):
-            report = grade(path, seed=seed)
+            report = grade(path, seed=seed, sandbox_mode=SANDBOX)
             lost = [f"{r.name}: {r.output}" for r in report.results if r.score < r.max_score]
             assert not lost and report.score == report.max_score > 0, lost
 
@@ -142,7 +145,7 @@ def test_the_solution_and_an_independent_loop_version_score_full(name, tmp_path)
 @pytest.mark.parametrize("name", NAMES)
 def test_a_stub_scores_zero(name, tmp_path):
     folder = make(name, tmp_path)
-    report = grade(folder, seed=0)
+    report = grade(folder, seed=0, sandbox_mode=SANDBOX)
     assert report.score == 0 and report.max_score > 0
     assert all("not written yet" in r.output for r in report.results)
 
@@ -281,14 +284,17 @@ def test_inputs_change_with_the_seed(tmp_path):
 
 def test_grade_command_prints_a_line_per_test_and_writes_gradescope_json(tmp_path):
     out = tmp_path / "results.json"
-    done = subprocess.run([sys.executable, "-m", "minizf.cli", "grade", str(BANK / "lrn.py"), "--seed", "4",
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "grade", str(BANK / "lrn.py"), "--seed", "4", "--sandbox", SANDBOX,
                            "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     results = json.loads(out.read_text())
-    assert len(lines) == len(results["tests"]) + 1 and lines[-1].startswith("score 15 / 15")
-    assert results["score"] == 15 and all(t["score"] == t["max_score"] for t in results["tests"])
-    assert {"name", "score", "max_score", "output"} <= set(results["tests"][0])
+    tests = results["tests"]
+    assert [line.split(":")[0][10:] for line in lines[:len(tests)]] == [t["name"] for t in tests]
+    assert lines[-1] == "score 16 / 16" and results["score"] == results["max_score"] == 16
+    assert all(t["score"] == t["max_score"] and t["status"] == "passed" for t in tests)
+    assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(tests[0])
+    assert results["execution_time"] > 0 and "sandbox" in results["output"]
 
 
 def test_assignment_command_errors_are_one_line(tmp_path):
@@ -298,15 +304,16 @@ def test_assignment_command_errors_are_one_line(tmp_path):
 
 
 def test_taking_the_import_block_down_by_a_detour_still_scores_zero(tmp_path):
-    # getattr with a computed name escapes the static check; the import then succeeds, and the
-    # sandbox sees minizf in its modules after the call.
+    # getattr with a computed name escapes the static check; without the OS sandbox (where minizf
+    # is not there at all) the import then succeeds, and the worker sees minizf in its modules.
     text = (BANK / "layers.py").read_text().replace(
         "def relu(x):\n    return np.where(x > 0, x, 0.0)",
         "def relu(x):\n    import sys, builtins\n    getattr(sys, 'meta_' + 'path').pop(0)\n"
+        f"    sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
         "    load = getattr(builtins, '__imp' + 'ort__')\n"
         "    return load('min' + 'izf.functional', fromlist=['relu']).relu(x)")
     assert not forbidden(text)
-    relu = next(r for r in _grade_text(text, "layers", tmp_path).results if r.name == "relu")
+    relu = next(r for r in _grade_text(text, "layers", tmp_path, sandbox_mode="none").results if r.name == "relu")
     assert relu.score == 0 and "not allowed" in relu.output
 
 
@@ -314,3 +321,59 @@ def test_taking_the_import_block_down_by_a_detour_still_scores_zero(tmp_path):
 def test_a_file_that_hangs_or_exits_while_imported_scores_zero(top, tmp_path):
     report = _grade_text("ASSIGNMENT = 'sgd'\n" + top, "sgd", tmp_path, time_limit=1.0)
     assert report.score == 0 and all("does not import" in r.output for r in report.results)
+
+
+# ---- pinned: mistakes in the grader that an earlier suite let through ---------------------------
+
+def test_errors_are_relative_to_the_reference_even_when_it_is_tiny():
+    from minizf.course.compare import close
+    from minizf.course.outcome import Fail
+    import numpy as np
+    expected = 1e-7 * np.linspace(1, 2, 12).reshape(4, 3)
+    close("dx", expected * (1 + 1e-9), expected)                  # right: passes
+    with pytest.raises(Fail, match="relative error 3.0e-01"):
+        close("dx", expected * 1.3, expected)                     # 30% off at a scale of 1e-7: fails
+
+
+def test_an_answer_of_the_wrong_shape_is_not_broadcast():
+    from minizf.course.compare import close, equal
+    from minizf.course.outcome import Fail
+    import numpy as np
+    expected = np.ones((4, 3))
+    for compare in (close, equal):
+        with pytest.raises(Fail, match=r"shape \(1, 3\), expected \(4, 3\)"):
+            compare("y", np.ones((1, 3)), expected)
+
+
+@pytest.mark.parametrize("line", ["import importlib", "_ = eval('1')"])
+def test_an_offence_at_module_level_is_charged_to_every_test(line, tmp_path):
+    text = (BANK / "layers.py").read_text().replace("import numpy as np\n", f"import numpy as np\n{line}\n")
+    report = _grade_text(text, "layers", tmp_path)
+    assert report.score == 0 and all("line 3" in r.output for r in report.results)
+
+
+def test_every_test_gets_its_own_time_limit_even_after_a_restart(tmp_path):
+    # linear ends the process; linear_backward, the next test, then runs in a fresh one and sleeps
+    # 3 s per call: the start-up allowance must not extend its 1 s limit.
+    text = (BANK / "layers.py").read_text().replace(
+        "def linear(x, W, b=None):\n", "def linear(x, W, b=None):\n    import os\n    os._exit(1)\n").replace(
+        "def linear_backward(dy, x, W):\n", "def linear_backward(dy, x, W):\n    import time\n    time.sleep(3)\n")
+    report = _grade_text(text, "layers", tmp_path, time_limit=1.0)
+    backward = next(r for r in report.results if r.name == "linear_backward")
+    linear = next(r for r in report.results if r.name == "linear")
+    assert backward.score == 0 and "timed out after 1 s" in backward.output
+    assert report.score == report.max_score - linear.max_score - backward.max_score
+
+
+def test_results_json_carries_the_students_score_not_the_maximum(tmp_path):
+    text = (BANK / "layers.py").read_text().replace("dy.sum(axis=0)", "dy.mean(axis=0)")
+    path = tmp_path / "layers.py"
+    path.write_text(text)
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "grade", str(path), "--seed", "2", "--sandbox",
+                           SANDBOX, "--json", str(out)], capture_output=True, text=True, timeout=300)
+    results = json.loads(out.read_text())
+    failed = [t for t in results["tests"] if t["status"] == "failed"]
+    assert [t["name"] for t in failed] == ["linear_backward"] and failed[0]["score"] == 0
+    assert results["max_score"] == 16 and results["score"] == 16 - failed[0]["max_score"]
+    assert done.stdout.strip().splitlines()[-1] == f"score {results['score']:g} / 16"

@@ -3,6 +3,7 @@ import json
 import os
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,6 +50,8 @@ def test_every_unit_has_its_pictures_and_numbers(site):
         for k in range(9):
             assert (out / "conv5" / f"u{c:03d}_p{k}.png").stat().st_size > 100
             assert (out / "conv5" / f"u{c:03d}_i{k}.png").stat().st_size > 100
+    first = page_data(out / "conv4.html")
+    assert first["previous"] is None and first["next"] == "conv5"                  # no wrapping round
     index = (out / "index.html").read_text()
     assert 'href="conv4.html"' in index and 'href="conv5.html"' in index
     assert "http" not in (out / "conv5.html").read_text().split("<script>")[0]     # no CDN, nothing remote
@@ -110,3 +113,37 @@ def test_layer_names_that_are_paths_become_safe_file_names():
     from minizf.explorer.site import file_name
     assert file_name("/features/features.0/Conv") == "_features_features.0_Conv"
     assert file_name("conv5") == "conv5" and file_name("..") == "layer"
+
+
+def test_hostile_layer_and_class_names_stay_text(tmp_path):
+    # A layer named with "</script>" cannot close the page's script, and "<" in a link text is escaped.
+    from types import SimpleNamespace
+    from minizf import Sequential
+    from .test_analysis import tiny_net
+    net = Sequential([("c</script><b>1" if name == "conv1" else name, layer) for name, layer in tiny_net()],
+                     input_shape=(3, 16, 16)).astype("float32")
+    rng = np.random.default_rng(0)
+    images = SimpleNamespace(images=rng.integers(0, 256, (5, 3, 16, 16), dtype=np.uint8),
+                             labels=np.array([0, 1, 2, 0, 1]), classes=["a</b>", "<i>b", "c"])
+    explore(net, np.zeros((3, 16, 16), np.float32), images, str(tmp_path), layers=["c</script><b>1"])
+    page = next(p for p in tmp_path.glob("*.html") if p.name != "index.html")
+    assert page.read_text().count("</script>") == _template_text("layer.html").count("</script>")
+    assert page_data(page)["layer"] == "c</script><b>1"
+    index = (tmp_path / "index.html").read_text()
+    assert "c&lt;/script&gt;&lt;b&gt;1" in index and "<b>1" not in index
+
+
+def _template_text(name):
+    import minizf.explorer
+    return (Path(minizf.explorer.__file__).parent / name).read_text()
+
+
+def test_a_scan_in_batches_sees_every_image():
+    from minizf.analysis.units import scan_units
+    from .test_analysis import tiny_net
+    net = tiny_net().astype("float32")
+    images = np.random.default_rng(1).integers(0, 256, (7, 3, 16, 16), dtype=np.uint8)
+    mean = np.zeros((3, 16, 16), np.float32)
+    scan = scan_units(net, images, mean, "conv5", batch_size=3)                   # 3 + 3 + 1
+    acts = net.forward(normalize(images, mean), upto="conv5")
+    np.testing.assert_allclose(scan.maxima, acts.reshape(7, acts.shape[1], -1).max(axis=2), rtol=1e-5)

@@ -217,3 +217,25 @@ def test_paper_layers_of_a_foreign_model():
     assert paper_layers(Sequential(list(zip(names, layers)))) == ("pool1", "relu2")
     net, _, _ = bundled_model("zf64")
     assert paper_layers(net) == ("norm1", "relu7")
+
+
+def test_uneven_pads_are_exported_begin_then_end(tmp_path):
+    # ONNX pads are (h_begin, w_begin, h_end, w_end); with ph != pw every layer's order shows.
+    import minizf as mz
+    net = mz.Sequential([("conv1", mz.Conv2D(3, 4, 3, pad=(1, 2))), ("relu1", mz.ReLU()),
+                         ("pool1", mz.MaxPool2D(3, 2, pad=(0, 1))), ("avg1", mz.AvgPool2D(3, 1, pad=(1, 0)))])
+    path = save_onnx(net, tmp_path / "pads.onnx", input_shape=(3, 9, 10))
+    x = np.random.default_rng(4).standard_normal((2, 3, 9, 10)).astype(np.float32)
+    np.testing.assert_allclose(run_ort(path, x), net.forward(x), rtol=1e-5, atol=1e-5)
+    back, _, _ = load_onnx(path)
+    assert back["conv1"].pad == (1, 2) and back["pool1"].pad == (0, 1)
+
+
+def test_an_lrn_node_without_bias_uses_onnxs_default_of_1(tmp_path):
+    node = helper.make_node("LRN", ["x"], ["y"], size=3, alpha=0.6, beta=0.75)      # no bias: ONNX says 1
+    path = tmp_path / "lrn.onnx"
+    onnx.save(graph_of([node], {}, (2, 3, 12, 12)), str(path))
+    net, _, _ = load_onnx(path)
+    x = np.random.default_rng(5).standard_normal((2, 3, 12, 12)).astype(np.float32)
+    assert net[net.names[0]].k == 1.0
+    np.testing.assert_allclose(net.forward(x), run_ort(path, x), rtol=1e-5, atol=1e-6)

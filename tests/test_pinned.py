@@ -102,3 +102,39 @@ def test_dropout_without_a_seed_repeats_under_mz_seed():
         layer.forward(np.ones((10, 10)), train=True)
         masks.append(layer.mask)
     np.testing.assert_array_equal(masks[0], masks[1])
+
+
+# ---- gradcheck's documented rules (issue: mistakes in check.py no test caught) -------------------
+
+class _BigAndTiny(mz.Layer):
+    """y = 100 W x + 1e-3 b, elementwise, with an absolute error of 1e-7 put in db on purpose."""
+
+    def __init__(self):
+        super().__init__()
+        self.params = {"W": np.linspace(-1, 1, 5) * 1e-4, "b": np.linspace(1, 2, 5)}
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        return 100 * self.params["W"] * x + 1e-3 * self.params["b"]
+
+    def backward(self, dy):
+        self.grads["W"] = (100 * dy * self.x).sum(axis=0)
+        self.grads["b"] = (1e-3 * dy).sum(axis=0) + 1e-7
+        return 100 * self.params["W"] * dy
+
+
+def test_gradcheck_holds_each_gradient_to_the_largest_of_the_check():
+    # db (size 1e-3) is off by 1e-7: 1e-4 of its own size, 1e-9 of the check's largest gradient
+    # (dW, size ~100). The rule documented in check.py is the second.
+    x = np.random.default_rng(0).standard_normal((3, 5))
+    result = mz.gradcheck(_BigAndTiny(), x)
+    assert result["b"] < 1e-8 and result.passed
+    assert result.scale["W"] > 10 and result.scale["b"] < 1e-2
+
+
+def test_the_tie_finder_looks_at_the_two_largest_values_of_a_window():
+    pool = mz.MaxPool2D(2, 2)
+    ties_below = np.array([[[[5.0, 3.0], [1.0, 1.0]]]])        # the two SMALLEST are tied: no kink
+    assert not mz.gradcheck(pool, ties_below).kinks
+    ties_at_top = np.array([[[[5.0, 5.0], [1.0, 2.0]]]])
+    assert mz.gradcheck(pool, ties_at_top).kinks

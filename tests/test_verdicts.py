@@ -124,3 +124,24 @@ def test_ensemble_verdict_needs_the_average_below_the_best_member():
     assert ensemble_verdict({"a": 0.1309, "b": 0.1313}, 0.1188).holds
     weak_twin = ensemble_verdict({"zf": 0.1309, "twin": 0.1794}, 0.1323)
     assert not weak_twin.holds and "weaker member" in str(weak_twin)
+
+
+def test_boundaries_of_the_verdicts():
+    # Table 1: a part counts as consistent only below random - std; one between random - std and
+    # random + std does not.
+    between = CorrespondenceResult({"nose": {"relu5": 0.105}}, {"relu5": (0.107, 0.01)})
+    assert not analysis.correspondence_verdict(between).holds
+    below = CorrespondenceResult({"nose": {"relu5": 0.096}}, {"relu5": (0.107, 0.01)})
+    assert analysis.correspondence_verdict(below).holds
+    # Fig. 6: as many dead filters as the twin is "no more dead filters".
+    assert analysis.filters_verdict([_stats(3, 0.4), _stats(3, 0.2)], [0.8, 0.7], ["zf", "twin"]).holds
+
+
+def test_invariance_verdict_reads_its_shifts_from_translation_and_scaling_not_rotation():
+    # Translation and scaling keep p(true) high; rotation drops it. With the rotation counted among
+    # the shifts, p_shift would fall below p_rotate's neighbourhood and the layer distances would move.
+    results = [_invariance("translate", 0.8, 0.2, 0.9), _invariance("scale", 0.8, 0.2, 0.9),
+               _invariance("rotate", 0.1, 0.9, 0.5)]
+    v = analysis.invariance_verdict(results)
+    assert v.holds, v.measured
+    assert "norm1 0.80, relu7 0.20" in v.measured and "0.90 translated/scaled vs 0.50 rotated" in v.measured

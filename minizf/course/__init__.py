@@ -2,11 +2,18 @@
 
 * ``assignments``: which functions each assignment asks for; ``make`` writes the
   student file (stubs), its README and a walkthrough, or the solution.
-* ``grader``: runs a student's file in a separate process and scores it against
-  the library, with hints for the classic bugs.
+* ``grader``: pins the assignment, reads the submission once, runs its suite and
+  returns a Report (``outcome``), printed or written as results.json by ``report``.
+* ``student``, ``worker``, ``protocol``: the student's process as the grader sees it,
+  the script that runs inside it, and the checked messages between the two.
+* ``sandbox``, ``seccomp``, ``probe``: the operating-system sandbox (bubblewrap,
+  resource limits, no new processes) and ``--check-sandbox``, which measures it.
+* ``static``: what the grader reads before running (reaching for the library; provenance).
+* ``suites``, ``compare``: the graded tests and how answers are compared.
 
-This room only looks down: it uses ``minizf.functional`` and ``minizf.check``,
-and nothing below imports it.
+Imports only look down: suites -> compare -> outcome; grader -> student -> sandbox -> seccomp;
+``worker`` and ``protocol`` import nothing of minizf (they are all of it inside the sandbox).
+Nothing outside this package imports it but the command line.
 """
 from .assignments import ASSIGNMENTS, get, make
 

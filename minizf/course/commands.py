@@ -21,16 +21,22 @@ def cmd_assignment(args):
 
 def cmd_grade(args):
     from ..io import check_writable
-    from .grader import format_line, format_report, grade, write_json
+    from .grader import grade
+    from .report import format_line, format_report, header, write_json
+    if args.check_sandbox:
+        from .probe import check_sandbox
+        return check_sandbox(args.sandbox)
+    if not args.path:
+        raise ValueError("grade: name the student's file or folder (or pass --check-sandbox)")
     if args.json:
         check_writable(args.json)
     report = grade(args.path, seed=args.seed, time_limit=args.time_limit,
-                   progress=None if args.quiet else lambda r: print(format_line(r), flush=True))
+                   progress=None if args.quiet else lambda r: print(format_line(r), flush=True),
+                   assignment=args.assignment, sandbox_mode=args.sandbox)
     if args.quiet:
         print(format_report(report))
-    else:
-        print(f"score {report.score:g} / {report.max_score:g}  ({report.path} as {report.assignment!r}, "
-              f"inputs drawn with --seed {report.seed})")
+    else:                                     # the tests were printed as they ran; then what and how
+        print("\n".join(header(report) + [f"score {report.score:g} / {report.max_score:g}"]))
     if args.json:
         write_json(report, args.json)
         print(f"wrote {args.json}", file=sys.stderr)
@@ -64,11 +70,20 @@ def add_commands(sub):
     p.set_defaults(run=cmd_assignment)
 
     p = sub.add_parser("grade", help="grade a student's assignment file: one line per test, then the score",
-                       description="Run a student's file in a separate process (minizf and torch refused "
-                       "there) and compare its functions with minizf's on inputs drawn afresh: forward "
-                       "values, switches, gradients against the reference and central differences, "
-                       "adjoint identities. Prints one line per test and 'score S / M'.")
-    p.add_argument("path", help="the student's NAME.py, or the folder holding it")
+                       description="Run a student's file in a bubblewrap sandbox (no network, no files but "
+                       "its own, no minizf or torch, no new processes, limited memory and time) and compare its "
+                       "functions with minizf's on inputs drawn afresh: forward values, switches, gradients "
+                       "against the reference and central differences, adjoint identities. Prints one line per "
+                       "test and 'score S / M'.")
+    p.add_argument("path", nargs="?", help="the student's NAME.py, or the folder holding it")
+    p.add_argument("--assignment", choices=list(assignments.ASSIGNMENTS), default=None,
+                   help="the assignment to grade it as (default: the folder's name, else the file's)")
+    p.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
+                   help="isolate the student's code with bubblewrap (auto, bwrap: refused where it is "
+                   "missing) or not at all (none: only on a machine you can wipe)")
+    p.add_argument("--check-sandbox", action="store_true",
+                   help="try what a hostile submission would (read a file, open a socket, start a process, "
+                   "outlive the grader) and print what the sandbox stopped")
     p.add_argument("--json", default=None, help="also write Gradescope's results.json here")
     p.add_argument("--seed", type=int, default=None, help="draw the inputs from this seed (default: a new one)")
     p.add_argument("--time-limit", type=_seconds, default=30.0, help="seconds per test (default 30)")

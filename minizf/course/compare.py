@@ -8,7 +8,7 @@ known wrong answer (a *decoy*: what the classic bug computes).
 """
 import numpy as np
 
-from .grader import Fail
+from .outcome import Fail
 
 TOL = 1e-6          # float64 answers from a different but correct algorithm agree to ~1e-12
 

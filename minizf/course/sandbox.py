@@ -1,184 +1,239 @@
-"""The process a student's code runs in, and the messages it exchanges with the grader.
+"""The operating-system sandbox a student's code runs in: bubblewrap, resource limits, seccomp.
 
-The grader starts this file as a script (``python -I sandbox.py STUDENT.py IN OUT``),
-never as ``minizf.course.sandbox``: the process then holds NumPy and the
-student's module, and neither minizf's reference code nor its numerical
-gradients. Imports of minizf and torch are refused here, so a submission that
-delegates to the library fails with a message saying why.
+``command(...)`` gives the argument list that starts ``worker.py`` on a
+student file, and what the grader's ``Popen`` needs with it. With
+``mode="bwrap"`` (what ``auto`` picks where bubblewrap works) the process gets:
 
-Messages are NumPy ``.npz`` archives, read with ``allow_pickle=False``: whatever
-the student's code returns, nothing it sends can run code in the grader. A
-message holds a JSON description (``__meta__``) and the arrays it names.
+* new user, PID, network, IPC and UTS namespaces: it runs as ``nobody`` with no
+  capabilities, sees only its own processes, has no network but its own
+  loopback, and everything in it dies with the sandbox (``--die-with-parent``;
+  the PID namespace ends with its first process);
+* a file system made of the Python runtime and the system's libraries bound
+  read-only, every site-packages folder covered by an empty one, NumPy alone
+  bound at ``/opt/site``, the two worker files at ``/grader``, and a private,
+  size-capped tmpfs at ``/work`` (also ``/tmp``) holding a *copy* of the
+  submission, the only writable place; no ``/etc``, no home, no minizf;
+* an empty environment but for a few settings (no variable of the grader's);
+* resource limits set before the student's code runs (address space, CPU
+  seconds, file size, open files, processes) and a seccomp filter that refuses
+  new processes (``seccomp.py`` says why: the process limit does not hold for root).
 
-This module imports nothing from minizf, on purpose.
+``mode="none"`` runs the same worker as an ordinary child process with the
+same resource limits, in a private temporary folder: for machines without
+bubblewrap, asked for by name and stamped on the report.
 """
-import importlib.abc
-import importlib.util
-import io
-import json
+import glob
 import os
-import struct
+import resource
+import shutil
+import subprocess
 import sys
-import traceback
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
+from . import seccomp
 
-#: Top-level packages a submission may not import.
-BLOCKED = ("minizf", "torch", "torchvision", "tensorflow", "jax")
-
-
-# ---- messages ---------------------------------------------------------------------------
-
-def encode(value, arrays):
-    """A JSON-able description of value; its arrays are appended to ``arrays``."""
-    if value is None or isinstance(value, (bool, str)):
-        return {"v": value}
-    if isinstance(value, (int, float)) and not isinstance(value, np.generic):
-        return {"v": value}
-    if isinstance(value, (np.ndarray, np.generic)):
-        if np.asarray(value).dtype.hasobject:
-            raise TypeError("an array of Python objects")
-        arrays.append(np.asarray(value))
-        return {"array": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
-    if isinstance(value, (tuple, list)):
-        return {"seq": [encode(v, arrays) for v in value], "tuple": isinstance(value, tuple)}
-    if isinstance(value, dict) and set(value) == {"rng"}:
-        return {"rng": int(value["rng"])}
-    return {"unsupported": type(value).__name__}
+HERE = Path(__file__).resolve().parent
+WORKER, PROTOCOL = HERE / "worker.py", HERE / "protocol.py"
+MODES = ("auto", "bwrap", "none")
+NOBODY = 65534
 
 
-def decode(node, arrays):
-    """The value a description stands for (a seeded Generator for {"rng": seed})."""
-    if "v" in node:
-        return node["v"]
-    if "array" in node:
-        a = arrays[node["array"]]
-        return a[()] if node.get("scalar") else a
-    if "seq" in node:
-        items = [decode(v, arrays) for v in node["seq"]]
-        return tuple(items) if node.get("tuple") else items
-    if "rng" in node:
-        return np.random.default_rng(node["rng"])
-    return Unsupported(node["unsupported"])
+@dataclass(frozen=True)
+class Limits:
+    """What a submission may use; the handout README states them."""
+    memory: int = 2 << 30           # bytes of address space (NumPy and its BLAS reserve ~0.5 GiB)
+    cpu_seconds: int = 600          # the whole process; each test's wall clock is limited apart
+    file_size: int = 16 << 20       # bytes of one file written
+    disk: int = 64 << 20            # bytes of the tmpfs at /work
+    open_files: int = 64
+    processes: int = 16             # RLIMIT_NPROC inside the sandbox (seccomp refuses new ones anyway)
+    submission: int = 1 << 20       # bytes of the submitted file
 
 
-class Unsupported:
-    """Stands for a returned value of a type that cannot travel (a dict, a custom object)."""
-
-    def __init__(self, type_name):
-        self.type_name = type_name
-
-    def __repr__(self):
-        return f"<a {self.type_name}>"
+LIMITS = Limits()
 
 
-def send(fd, meta, arrays=()):
-    """Write one message: 8-byte length, then an .npz of the JSON meta and the arrays."""
-    buf = io.BytesIO()
-    named = {f"a{i}": a for i, a in enumerate(arrays)}
-    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **named)
-    data = buf.getvalue()
-    os.write(fd, struct.pack("<Q", len(data)))
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+class Unavailable(ValueError):
+    """The sandbox asked for cannot be made on this machine; the message says why and what to do."""
 
 
-def unpack(data):
-    """(meta, arrays) of a message's bytes; arrays of objects are refused (no pickle)."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as z:
-        meta = json.loads(bytes(z["__meta__"]).decode())
-        arrays = [z[f"a{i}"] for i in range(len(z.files) - 1)]
-    return meta, arrays
-
-
-def read_exactly(fd, n):
-    chunks = []
-    while n:
-        part = os.read(fd, min(n, 1 << 20))
-        if not part:
-            raise EOFError("the other side closed the pipe")
-        chunks.append(part)
-        n -= len(part)
-    return b"".join(chunks)
-
-
-# ---- the student's side -----------------------------------------------------------------
-
-class Refuse(importlib.abc.MetaPathFinder):
-    """Refuses imports of the blocked packages, however they are asked for."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"importing {name} is not allowed in a submission "
-                              "(the point is to write the code yourself)")
-        return None
-
-
-def _where(exc, student_file):
-    """The last line of the student's file in the traceback, e.g. 'pool.py:42: y = ...'."""
-    here = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if os.path.abspath(frame.filename) == student_file:
-            here = f"{os.path.basename(frame.filename)}:{frame.lineno}: {frame.line}"
-    return here
-
-
-def _error(exc, student_file):
-    return {"error": type(exc).__name__, "message": str(exc)[:500], "where": _where(exc, student_file)}
-
-
-def _changed(before, after):
-    return before.shape != after.shape or not np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
-
-
-def serve(student_file, fd_in, fd_out):
-    """Import the student's file, then answer calls until the grader closes the pipe."""
-    sys.meta_path.insert(0, Refuse())
-    for name in list(sys.modules):
-        if name.split(".")[0] in BLOCKED:
-            del sys.modules[name]
-    sys.path.insert(0, os.path.dirname(student_file))
+def why_not_bwrap():
+    """None where bubblewrap can make the sandbox here, else one sentence saying why not."""
+    if not sys.platform.startswith("linux"):
+        return f"bubblewrap runs on Linux only (this is {sys.platform})"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    if not seccomp.available():
+        return "libseccomp is not installed (Debian/Ubuntu: apt-get install libseccomp2)"
     try:
-        spec = importlib.util.spec_from_file_location("submission", student_file)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    except BaseException as exc:            # a syntax error, a refused import, anything at import
-        send(fd_out, {"ready": False, **_error(exc, student_file)})
-        return
-    send(fd_out, {"ready": True})
-    while True:
-        try:
-            meta, arrays = unpack(read_exactly(fd_in, struct.unpack("<Q", read_exactly(fd_in, 8))[0]))
-        except EOFError:
-            return
-        args = [decode(a, arrays) for a in meta["args"]]
-        kwargs = {k: decode(v, arrays) for k, v in meta["kwargs"].items()}
-        fn = getattr(module, meta["call"], None)
-        if not callable(fn):
-            send(fd_out, {"error": "Missing", "message": f"the file defines no function {meta['call']}",
-                          "where": None})
-            continue
-        copies = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            send(fd_out, _error(exc, student_file))
-            continue
-        smuggled = sorted({name.split(".")[0] for name in sys.modules} & set(BLOCKED))
-        if smuggled:                        # the import block was taken down: nothing from here counts
-            send(fd_out, {"error": "ImportError", "message": f"importing {smuggled[0]} is not allowed in a "
-                          "submission (the point is to write the code yourself)", "where": None})
-            continue
-        mutated = [i for i, (a, c) in enumerate(zip(args, copies)) if c is not None and _changed(c, a)]
-        out = []
-        try:
-            described = encode(result, out)
-            send(fd_out, {"result": described, "mutated": mutated}, out)
-        except Exception as exc:            # e.g. an array of objects
-            send(fd_out, {"error": "BadResult", "message": f"returned something that cannot be "
-                          f"read back as numbers ({type(exc).__name__}: {exc})", "where": None})
+        done = subprocess.run(["bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/",
+                               "--proc", "/proc", "--dev", "/dev", "true"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap did not start ({exc})"
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        return (f"bubblewrap cannot make namespaces here ({said[0]}); a container needs user "
+                "namespaces allowed (e.g. docker run --security-opt seccomp=unconfined)")
+    return None
 
 
-if __name__ == "__main__":
-    serve(os.path.abspath(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+def resolve(mode):
+    """The mode that will run: 'bwrap' or 'none'; Unavailable when bwrap is needed and missing."""
+    if mode not in MODES:
+        raise ValueError(f"--sandbox {mode}: expected one of {', '.join(MODES)}")
+    if mode == "none":
+        return "none"
+    reason = why_not_bwrap()
+    if reason:
+        raise Unavailable(f"--sandbox {mode}: cannot isolate the student's code: {reason}. The sandbox keeps "
+                          "a submission from reading your files and the answer key, using the network, "
+                          "leaving processes behind and changing the grader; to grade without it on a "
+                          "machine you can wipe, pass --sandbox none")
+    return "bwrap"
+
+
+def set_limits(limits=LIMITS):
+    """Resource limits for the calling process and its children (run in the child before exec)."""
+    for which, value in ((resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu_seconds),
+                         (resource.RLIMIT_FSIZE, limits.file_size), (resource.RLIMIT_NOFILE, limits.open_files),
+                         (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(which, (value, value))
+
+
+# ---- what the sandbox sees --------------------------------------------------------------------
+
+def _runtime():
+    """(python executable, folders of the Python runtime outside /usr)."""
+    python = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+    roots = {os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)}
+    return python, sorted(r for r in roots if not _inside(r, "/usr"))
+
+
+def _inside(path, root):
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _site_folders(roots):
+    """Every site-packages or dist-packages folder inside the bound trees: each is covered by an empty one."""
+    found = set()
+    for root in roots:
+        for pattern in ("lib*/python3*/site-packages", "lib*/python3*/dist-packages", "lib*/python3/dist-packages",
+                        "local/lib*/python3*/site-packages", "local/lib*/python3*/dist-packages"):
+            found.update(os.path.realpath(p) for p in glob.glob(os.path.join(root, pattern)))
+    for key in ("purelib", "platlib"):
+        path = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_exec_prefix}).get(key)
+        if path and os.path.isdir(path):
+            found.add(os.path.realpath(path))
+    minizf_dir = os.path.realpath(HERE.parent)      # wherever minizf lives, it is hidden too
+    found.add(minizf_dir)
+    return sorted(p for p in found if any(_inside(p, r) for r in roots))
+
+
+def _numpy_folders():
+    """[(host folder, folder in the sandbox)]: NumPy and its bundled libraries (numpy.libs)."""
+    import numpy
+    package = Path(numpy.__file__).resolve().parent
+    pairs = [(package, "/opt/site/numpy")]
+    libs = package.parent / "numpy.libs"
+    if libs.is_dir():
+        pairs.append((libs, "/opt/site/numpy.libs"))
+    return pairs
+
+
+def _system_binds():
+    """bwrap arguments for /usr and the top-level links into it (/bin, /lib, /lib64, ...)."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    return args
+
+
+def bwrap_args(student_fd, student_name, seccomp_fd, limits=LIMITS):
+    """The bwrap command line up to (not including) the command it runs in the sandbox."""
+    python, runtime = _runtime()
+    args = ["bwrap", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--unshare-pid",
+            "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--disable-userns",
+            "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
+    args += _system_binds()
+    for root in runtime:
+        args += ["--ro-bind", root, root]
+    for folder in _site_folders(["/usr"] + runtime):
+        args += ["--tmpfs", folder, "--remount-ro", folder]
+    for host, inside in _numpy_folders():
+        args += ["--ro-bind", str(host), inside]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk), "--tmpfs", "/work",
+             "--symlink", "/work", "/tmp", "--ro-bind", str(WORKER), "/grader/worker.py",
+             "--ro-bind", str(PROTOCOL), "/grader/protocol.py", "--file", str(student_fd), f"/work/{student_name}",
+             "--seccomp", str(seccomp_fd), "--chdir", "/work"]
+    for key, value in _environment().items():
+        args += ["--setenv", key, value]
+    return args, python
+
+
+def _environment():
+    """The only variables the student's process sees."""
+    return {"HOME": "/work", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+# ---- starting one --------------------------------------------------------------------------------
+
+class Started:
+    """A student's worker process in its sandbox; ``kill()`` ends all of it."""
+
+    def __init__(self, proc, cleanup):
+        self.proc, self._cleanup = proc, cleanup
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def kill(self):
+        try:
+            os.killpg(self.proc.pid, 9)              # bwrap and whatever shares its process group
+        except OSError:
+            pass
+        self.proc.wait()
+        self._cleanup()
+
+
+def start(student_text, student_name, to_child, from_child, mode, limits=LIMITS):
+    """Start worker.py on a copy of the student's file (bytes) in the sandbox ``mode`` ('bwrap' or 'none')."""
+    worker_args = [str(to_child), str(from_child)]
+    if mode == "bwrap":
+        return _start_bwrap(student_text, student_name, worker_args, limits)
+    folder = tempfile.mkdtemp(prefix="minizf-grade-")
+    path = os.path.join(folder, student_name)
+    with open(path, "wb") as f:
+        f.write(student_text)
+    proc = subprocess.Popen([sys.executable, "-I", str(WORKER), path] + worker_args, pass_fds=(to_child, from_child),
+                            cwd=folder, env={**_environment(), "HOME": folder}, **_quiet(limits))
+    return Started(proc, lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def _start_bwrap(student_text, student_name, worker_args, limits):
+    student = os.memfd_create("submission")
+    os.write(student, student_text)
+    os.lseek(student, 0, os.SEEK_SET)
+    bpf = seccomp.filter_file()
+    try:
+        args, python = bwrap_args(student, student_name, bpf.fileno(), limits)
+        command = args + [python, "-I", "-S", "/grader/worker.py", f"/work/{student_name}"] + worker_args + [
+            "--site", "/opt/site", "--nproc", str(limits.processes)]
+        proc = subprocess.Popen(command, pass_fds=(student, bpf.fileno(), *map(int, worker_args)),
+                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, **_quiet(limits))
+    finally:
+        os.close(student)
+        bpf.close()
+    return Started(proc, lambda: None)
+
+
+def _quiet(limits):
+    """Popen arguments shared by both modes: no terminal, own process group, limits set before exec."""
+    return dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=lambda: set_limits(limits))

@@ -3,6 +3,8 @@ import numpy as np
 
 from ... import functional as F
 from ...check import numerical_gradient, tie_free_like
+from ..compare import close
+from ..outcome import Fail, Test
 
 
 def numeric(f, x):
@@ -30,3 +32,38 @@ def col2im_overwrite(cols, x_shape, kernel, stride, pad):
     for k, (n, _, _, rows, cols_) in enumerate(windows(x_shape, kernel, stride, pad)):
         out[n, :, rows, cols_] = cols[k].reshape(kh, kw, C).transpose(2, 0, 1)
     return out[:, :, ph:ph + H, pw:pw + W]
+
+
+# A backward computed by finite differences of the student's own forward costs two forward passes
+# per input entry: minutes at the size of a real layer, where an honest loop takes a fraction of a
+# second (measured in the handout README). Passing this test is what lets a function's other
+# tests count (grader.gate).
+AT_SCALE_LIMIT = 10.0
+#: A real convolution layer: x (N, C, H, W), filters, kernel, pad; 65,536 input entries.
+REAL_LAYER = ((2, 32, 32, 32), 4, 3, 1)
+REAL_LAYER_TEXT = "x 2x32x32x32, 4 filters 3x3, pad 1"
+
+
+def real_layer(rng):
+    """x, W and a random upstream gradient dy of REAL_LAYER."""
+    shape, f, k, p = REAL_LAYER
+    x, W = rng.standard_normal(shape), rng.standard_normal((f, shape[1], k, k)) / k
+    return x, W, rng.standard_normal((shape[0], f) + shape[2:])
+
+
+def at_scale_test(fn, what, points, build):
+    """A gate test: ``fn`` on inputs of a real layer's size within AT_SCALE_LIMIT seconds.
+
+    ``build(rng)`` returns (args, {part name: expected array}); a tuple answer is compared part by part.
+    """
+    def run(st, rng):
+        args, expected = build(rng)
+        got = getattr(st, fn)(*args)
+        parts = list(expected.items())
+        if len(parts) > 1 and (not isinstance(got, (tuple, list)) or len(got) != len(parts)):
+            raise Fail(f"{fn} returned {type(got).__name__}, expected a tuple of {len(parts)}")
+        for i, (name, value) in enumerate(parts):
+            close(name, got[i] if len(parts) > 1 else got, value)
+        return f"equals the reference within {AT_SCALE_LIMIT:g} s"
+    return Test(f"{fn} at the size of a real layer ({what})", points, (fn,), run,
+                time_limit=AT_SCALE_LIMIT, gate=True)

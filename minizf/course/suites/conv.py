@@ -3,8 +3,8 @@ import numpy as np
 
 from ... import functional as F
 from ..compare import adjoint, as_array, close
-from ..grader import Fail, Test
-from .common import col2im_overwrite, numeric
+from ..outcome import Fail, Test
+from .common import REAL_LAYER, REAL_LAYER_TEXT, at_scale_test, col2im_overwrite, numeric, real_layer
 
 
 CONV_CASES = [
@@ -140,8 +140,22 @@ def _conv_no_input_grad(st, rng):
     return "(None, dW, db) with the right dW, db"
 
 
+def _real_col2im(rng):
+    shape, _, k, p = REAL_LAYER
+    cols = rng.standard_normal(F.im2col(np.zeros(shape), k, 1, p).shape)
+    return (cols, shape, k, 1, p), {"col2im(cols)": F.col2im(cols, shape, k, 1, p)}
+
+
+def _real_backward(rng):
+    x, W, dy = real_layer(rng)
+    dx, dW, db = F.conv2d_backward(dy, x, W, 1, REAL_LAYER[3])
+    return (dy, x, W, 1, REAL_LAYER[3]), {"dx": dx, "dW": dW, "db": db}
+
+
 CONV = ([_im2col_test(c) for c in CONV_CASES] + [_col2im_test(c) for c in CONV_CASES]
         + [_im2col_adjoint_test(c) for c in CONV_CASES[:2]] + [_conv_forward_test(c) for c in CONV_CASES]
         + [_conv_backward_test(c, with_numeric=i < 2) for i, c in enumerate(CONV_CASES)]
         + [_conv_adjoint_test(c) for c in CONV_CASES[:2]]
-        + [Test("conv2d_backward with input_grad=False", 1, ("conv2d_backward",), _conv_no_input_grad)])
+        + [Test("conv2d_backward with input_grad=False", 1, ("conv2d_backward",), _conv_no_input_grad)]
+        + [at_scale_test("col2im", REAL_LAYER_TEXT, 1, _real_col2im),
+           at_scale_test("conv2d_backward", REAL_LAYER_TEXT, 1, _real_backward)])

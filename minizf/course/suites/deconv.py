@@ -4,8 +4,8 @@ import numpy as np
 
 from ... import functional as F
 from ..compare import adjoint, as_array, close, equal
-from ..grader import Test
-from .common import col2im_overwrite
+from ..outcome import Test
+from .common import REAL_LAYER, REAL_LAYER_TEXT, at_scale_test, col2im_overwrite, real_layer
 from .conv import CONV_CASES
 from .pool import POOL_CASES, _unpool_test
 
@@ -103,6 +103,13 @@ def _projection_test(rule):
                 ("relu_reverse", "unpool", "conv2d_backward_input"), run)
 
 
+def _real_transpose(rng):
+    x, W, dy = real_layer(rng)
+    args = (dy, W, x.shape, 1, REAL_LAYER[3])
+    return args, {"conv2d_backward_input": F.conv2d_backward_input(*args)}
+
+
 DECONV = ([_reverse_rule_test(r) for r in RULES] + [_unpool_test(POOL_CASES[1], "unpool")]
           + [_transpose_conv_test(c) for c in CONV_CASES[:2]] + [_boxes_test(c) for c in BOX_CASES]
-          + [_projection_test(r) for r in RULES])
+          + [_projection_test(r) for r in RULES]
+          + [at_scale_test("conv2d_backward_input", REAL_LAYER_TEXT, 1, _real_transpose)])

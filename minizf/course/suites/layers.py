@@ -3,7 +3,7 @@ import numpy as np
 
 from ... import functional as F
 from ..compare import as_array, close
-from ..grader import Fail, Test
+from ..outcome import Fail, Test
 from .common import numeric
 
 

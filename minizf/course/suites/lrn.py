@@ -1,8 +1,8 @@
 """The lrn assignment's tests: lrn and lrn_backward, small and large alphas, odd and even sizes."""
 from ... import functional as F
 from ..compare import close
-from ..grader import Test
-from .common import numeric
+from ..outcome import Test
+from .common import at_scale_test, numeric
 
 
 LRN_CASES = [
@@ -57,4 +57,11 @@ def _lrn_backward_test(case):
     return Test(f"lrn_backward, {name}", 2, ("lrn_backward",), run)
 
 
-LRN = [_lrn_forward_test(c) for c in LRN_CASES] + [_lrn_backward_test(c) for c in LRN_CASES]
+def _real_lrn(rng):
+    x, dy = rng.standard_normal((8, 32, 16, 16)), rng.standard_normal((8, 32, 16, 16))
+    args = (dy, x, 5, 0.1, 0.75, 2.0)
+    return args, {"dx": F.lrn_backward(*args)}
+
+
+LRN = ([_lrn_forward_test(c) for c in LRN_CASES] + [_lrn_backward_test(c) for c in LRN_CASES]
+       + [at_scale_test("lrn_backward", "x 8x32x16x16, size 5, alpha 0.1", 1, _real_lrn)])

@@ -1,0 +1,149 @@
+"""Mutation check: small realistic mistakes, applied one at a time; the tests must catch each.
+
+    python tools/mutants.py            # every mutant
+    python tools/mutants.py course     # the mutants whose name starts with "course"
+
+Each mutant is an edit of one file (an exact piece of text and its replacement) and the
+tests that should catch it. The script copies the working tree once to a temporary folder,
+applies one mutant there, runs its tests with ``pytest -x -q`` and restores the file: a
+mutant whose tests still pass *survived*. Bytecode caching is off (PYTHONDONTWRITEBYTECODE=1):
+a file restored within the same second at the same size would otherwise reuse the mistaken
+file's bytecode. Mutants that need something this machine lacks (torch, bubblewrap) are
+reported as "not run" when pytest skips every test it selected.
+
+Exit status: 0 when every mutant that ran was caught, 1 otherwise.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (name, file, text, mistaken text, pytest arguments)
+MUTANTS = [
+    ("course: errors floored at a scale of 1", "minizf/course/compare.py",
+     "return diff / scale if scale > 0 else diff", "return diff / max(scale, 1.0)",
+     ["tests/test_course.py", "-k", "tiny"]),
+    ("course: the answer's shape not checked", "minizf/course/compare.py",
+     "    if tuple(a.shape) != tuple(shape):\n", "    if False:\n", ["tests/test_course.py", "-k", "wrong_shape"]),
+    ("course: module-level offences not charged", "minizf/course/grader.py",
+     'return hits + [f"line {line} {why}" for line, why in flagged.get("", [])]', "return hits",
+     ["tests/test_course.py", "-k", "module_level"]),
+    ("course: the deadline not reset after start-up", "minizf/course/student.py",
+     "        self.deadline = time.monotonic() + self.budget\n\n    def begin_test", "\n    def begin_test",
+     ["tests/test_course.py", "-k", "own_time"]),
+    ("course: results.json gives the maximum as the score", "minizf/course/report.py",
+     'return {"score": report.score,', 'return {"score": report.max_score,',
+     ["tests/test_course.py", "-k", "not_the_maximum"]),
+    ("course: a timed-out gate voids nothing", "minizf/course/grader.py",
+     'if test.gate and results[-1].output.startswith("timed out"):', "if False:",
+     ["tests/test_sandbox.py", "-k", "finite and lrn"]),
+    ("course: newlines of a student's message printed as they are", "minizf/course/report.py",
+     '            out.append("\\\\n")', "            out.append(ch)",
+     ["tests/test_sandbox.py", "-k", "forged"]),
+    ("course: new processes allowed in the sandbox", "minizf/course/seccomp.py",
+     '("clone", eperm, not_a_thread),', "",
+     ["tests/test_sandbox.py", "-k", "check_sandbox_measures"]),
+    ("course: no PID namespace", "minizf/course/sandbox.py", '"--unshare-pid",', "",
+     ["tests/test_sandbox.py", "-k", "pid_namespace"]),
+    ("course: site-packages left visible in the sandbox", "minizf/course/sandbox.py",
+     '        args += ["--tmpfs", folder, "--remount-ro", folder]\n', "        pass\n",
+     ["tests/test_sandbox.py", "-k", "check_sandbox_measures"]),
+    ("interop: ONNX pads written (h, h, w, w)", "minizf/interop/onnx.py",
+     "return [int(pad[0]), int(pad[1]), int(pad[0]), int(pad[1])]",
+     "return [int(pad[0]), int(pad[0]), int(pad[1]), int(pad[1])]",
+     ["tests/test_interop_onnx.py", "-k", "uneven_pads"]),
+    ("interop: ONNX LRN without bias read with k = 2", "minizf/interop/onnx.py",
+     'attrs.get("bias", 1.0)', 'attrs.get("bias", 2.0)', ["tests/test_interop_onnx.py", "-k", "without_bias"]),
+    ("interop: PyTorch MaxPool2d dilation accepted", "minizf/interop/torch.py",
+     'def _pool(name, m):\n    if pair(m.dilation) != (1, 1):', "def _pool(name, m):\n    if False:",
+     ["tests/test_interop_torch.py", "-k", "refused_by_name"]),
+    ("check: each array judged against its own scale", "minizf/check.py",
+     "errors[name] = relative_error(a, numeric, floor)",
+     "errors[name] = relative_error(a, numeric, max(scale[name], noise))", ["tests/test_pinned.py", "-k", "largest"]),
+    ("check: ties looked for among the two smallest values", "minizf/check.py",
+     "top2 = xp.sort(stack, axis=0)[-2:]", "top2 = xp.sort(stack, axis=0)[:2]",
+     ["tests/test_pinned.py", "-k", "tie_finder"]),
+    ("avgpool: the backward crops columns with the row padding", "minizf/functional/averaging.py",
+     "dxpad[:, :, ph:ph + H, pw:pw + W]", "dxpad[:, :, ph:ph + H, ph:ph + W]", ["tests/test_avgpool.py"]),
+    ("avgpool: a pad over half the kernel accepted", "minizf/layers.py",
+     "self.count_include_pad = bool(count_include_pad)\n        if any(2 * p > k for p, k in zip(self.pad, self.kernel_size)):",
+     "self.count_include_pad = bool(count_include_pad)\n        if False:", ["tests/test_avgpool.py"]),
+    ("avgpool: the stride defaults to 1", "minizf/layers.py",
+     "F.pair(self.kernel_size if stride is None else stride, \"AvgPool2D stride\", 1)",
+     "F.pair(1 if stride is None else stride, \"AvgPool2D stride\", 1)", ["tests/test_avgpool.py"]),
+    ("verdicts: Table 1 against mean + std", "minizf/analysis/verdicts.py",
+     "d[layer] < mean - std for part", "d[layer] < mean + std for part", ["tests/test_verdicts.py"]),
+    ("verdicts: Fig. 6 counts equal dead filters against", "minizf/analysis/verdicts.py",
+     'zf["dead"] <= twin["dead"]', 'zf["dead"] < twin["dead"]', ["tests/test_verdicts.py"]),
+    ("verdicts: Fig. 5 shifts from translation and rotation", "minizf/analysis/verdicts.py",
+     'for k in ("translate", "scale") if k in by_kind]', 'for k in ("translate", "rotate") if k in by_kind]',
+     ["tests/test_verdicts.py"]),
+    ("scan: the last image of every batch dropped", "minizf/analysis/units.py",
+     "images[start:start + batch_size]", "images[start:start + batch_size - 1]",
+     ["tests/test_explorer.py", "-k", "batches"]),
+    ("explorer: </ left in the page's JSON", "minizf/explorer/site.py",
+     'data=json.dumps(data).replace("</", "<\\\\/"))', "data=json.dumps(data))",
+     ["tests/test_explorer.py", "-k", "hostile"]),
+    ("explorer: index link text not escaped", "minizf/explorer/site.py",
+     "{html.escape(name)}</a></li>'", "{name}</a></li>'", ["tests/test_explorer.py", "-k", "hostile"]),
+    ("explorer: the first layer's previous link wraps round", "minizf/explorer/site.py",
+     '"previous": file_name(layers[i - 1]) if i > 0 else None,', '"previous": file_name(layers[i - 1]),',
+     ["tests/test_explorer.py", "-k", "every_unit"]),
+]
+
+
+def _copy_tree(dest):
+    """The working tree as git sees it (tracked and untracked, not ignored) copied to dest."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, target)
+
+
+def run(mutant, tree):
+    """'caught', 'SURVIVED' or 'not run' for one mutant, applied to the copy at tree and undone."""
+    name, file, text, mistaken, args = mutant
+    path = tree / file
+    original = path.read_text()
+    if original.count(text) != 1:
+        return f"BROKEN (the text to change occurs {original.count(text)} times)"
+    path.write_text(original.replace(text, mistaken))
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *args],
+                              cwd=tree, capture_output=True, text=True, timeout=900,
+                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tree)})
+    finally:
+        path.write_text(original)
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    if "failed" in last or "error" in last:
+        return "caught"
+    if " passed" in last:
+        return "SURVIVED"
+    return "not run (every test skipped)" if "skipped" in last else f"BROKEN ({last})"
+
+
+def main(argv):
+    chosen = [m for m in MUTANTS if not argv or m[0].startswith(tuple(argv))]
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder)
+        _copy_tree(tree)
+        outcomes = []
+        for mutant in chosen:
+            outcome = run(mutant, tree)
+            outcomes.append(outcome)
+            print(f"{outcome:<12} {mutant[0]}", flush=True)
+    caught = sum(o == "caught" for o in outcomes)
+    ran = sum(not o.startswith("not run") for o in outcomes)
+    print(f"{caught} of {ran} mutants caught ({len(outcomes) - ran} not run here)")
+    return 0 if caught == ran else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
