@@ -19,6 +19,11 @@ def save_text_atomic(path, text):
     _write_atomic(path, "w", lambda f: f.write(text))
 
 
+def save_bytes_atomic(path, data):
+    """Write bytes to ``path`` the same way (a zip, an image)."""
+    _write_atomic(path, "wb", lambda f: f.write(data))
+
+
 def check_writable(path, flag="--json"):
     """Fail before the work, not after it, when an output file cannot be written: the path is a
     folder, or the nearest folder above it that exists is a file or not writable."""

@@ -62,6 +62,8 @@ BUGS = [
     ("pool", "switches index the padded plane", "best, where = x[n, ch, h, w], h * W + w",
      "best, where = x[n, ch, h, w], (h + ph) * (W + 2 * pw) + (w + pw)", "max_pool2d, 3x3 stride 2 pad 1",
      "unpadded input"),
+    ("pool", "switches transposed (w*H + h)", "best, where = x[n, ch, h, w], h * W + w",
+     "best, where = x[n, ch, h, w], w * H + h", "max_pool2d, 2x2 stride 2, tie-free", "yours are w*H + h"),
     ("pool", "torch imported at the top", "import numpy as np\n", "import numpy as np\nimport torch\n",
      "max_pool2d, 2x2 stride 2", "not allowed"),
     # lrn
@@ -69,6 +71,8 @@ BUGS = [
      "lrn, size 5, alpha 0.1", "Caffe"),
     ("lrn", "backward without the cross-channel term", "    for j in range(C):", "    for j in range(0):",
      "lrn_backward, size 3, beta 0.5, tiny inputs", "only the diagonal term"),
+    ("lrn", "backward keeps only the j = i term of the cross-channel sum", "for i in range(lo, hi + 1):",
+     "for i in (j,):", "lrn_backward, size 5, alpha 0.1", "only the j = i term"),
     ("lrn", "even window turned the wrong way", "max(0, i - size // 2), min(C - 1, i + (size - 1) // 2)",
      "max(0, i - (size - 1) // 2), min(C - 1, i + size // 2)", "lrn, size 4", "even size"),
     ("lrn", "backward exponent off by one", "s[:, j] ** (-beta - 1)", "s[:, j] ** (-beta)",
@@ -85,6 +89,8 @@ BUGS = [
      "keep = rng.uniform(size=x.shape) < p", "dropout, p = 0.2", "probability to DROP"),
     ("layers", "dropout not scaled", "mask = keep / (1.0 - p)", "mask = keep * 1.0", "dropout, p = 0.7",
      "inverted dropout"),
+    ("layers", "dropout returns its mask as booleans", "    return x * mask, mask", "    return x * mask, keep",
+     "dropout, p = 0.2", "returned booleans"),
     ("layers", "dropout ignores its rng", "rng.uniform(size=x.shape)", "np.random.uniform(size=x.shape)",
      "dropout, p = 0.2", "rng argument"),
     ("layers", "bias gradient averaged", "dy.sum(axis=0)", "dy.mean(axis=0)", "linear_backward", "averaged"),
@@ -291,7 +297,7 @@ def test_grade_command_prints_a_line_per_test_and_writes_gradescope_json(tmp_pat
     results = json.loads(out.read_text())
     tests = results["tests"]
     assert [line.split(":")[0][10:] for line in lines[:len(tests)]] == [t["name"] for t in tests]
-    assert lines[-1] == "score 16 / 16" and results["score"] == results["max_score"] == 16
+    assert lines[-1] == "score 16 / 16" and results["score"] == results["extra_data"]["max_score"] == 16
     assert all(t["score"] == t["max_score"] and t["status"] == "passed" for t in tests)
     assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(tests[0])
     assert results["execution_time"] > 0 and "sandbox" in results["output"]
@@ -375,5 +381,61 @@ def test_results_json_carries_the_students_score_not_the_maximum(tmp_path):
     results = json.loads(out.read_text())
     failed = [t for t in results["tests"] if t["status"] == "failed"]
     assert [t["name"] for t in failed] == ["linear_backward"] and failed[0]["score"] == 0
-    assert results["max_score"] == 16 and results["score"] == 16 - failed[0]["max_score"]
+    assert results["extra_data"]["max_score"] == 16 and results["score"] == 16 - failed[0]["max_score"]
     assert done.stdout.strip().splitlines()[-1] == f"score {results['score']:g} / 16"
+
+
+# ---- one tolerance policy: float32 arithmetic passes, empty maps do not ---------------------------
+
+FLOAT32 = """
+
+import numpy as np
+
+
+def _in_float32(fn):
+    \"\"\"The same function computing in float32 and returning float64, as a student's might.\"\"\"
+    def run(*args, **kwargs):
+        args = [a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in args]
+        out = fn(*args, **kwargs)
+        back = lambda o: o.astype(np.float64) if isinstance(o, np.ndarray) and o.dtype.kind == "f" else o
+        return tuple(back(o) for o in out) if isinstance(out, tuple) else back(out)
+    return run
+
+
+for _name in NAMES:
+    globals()[_name] = _in_float32(globals()[_name])
+"""
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_arithmetic_gets_full_marks(name, tmp_path):
+    text = (BANK / f"{name}.py").read_text() + FLOAT32.replace("NAMES", repr(ASSIGNMENTS[name].function_names))
+    for seed in (0, 1):
+        report = _grade_text(text, name, tmp_path, seed=seed)
+        assert report.score == report.max_score, [r.output for r in report.results if not r.passed]
+
+
+def test_maps_that_return_zeros_fail_the_adjoint_tests(tmp_path):
+    text = (BANK / "conv.py").read_text() + (
+        "\n\ndef conv2d(x, W, b=None, stride=1, pad=0):\n"
+        "    N, F = x.shape[0], W.shape[0]\n"
+        "    return np.zeros((N, F) + tuple(conv2d_ref(x, W, b, stride, pad).shape[2:]))\n\n\n"
+        "def conv2d_backward(dy, x, W, stride=1, pad=0, input_grad=True):\n"
+        "    return np.zeros(x.shape), np.zeros(W.shape), np.zeros(W.shape[0])\n")
+    text = text.replace("def conv2d(x, W, b=None, stride=1, pad=0):\n    N = x.shape[0]",
+                        "def conv2d_ref(x, W, b=None, stride=1, pad=0):\n    N = x.shape[0]", 1)
+    report = _grade_text(text, "conv", tmp_path)
+    adjoint = [r for r in report.results if "is the transpose of conv2d" in r.name]
+    assert adjoint and all(r.score == 0 and "all zeros" in r.output for r in adjoint)
+
+
+def test_a_zero_in_an_overhanging_ceil_mode_window_fails_on_every_seed(tmp_path):
+    text = (BANK / "pool.py").read_text().replace(
+        "if 0 <= h < H and 0 <= w < W and x[n, ch, h, w] > best:\n                                best, where = "
+        "x[n, ch, h, w], h * W + w",
+        "value = x[n, ch, h, w] if 0 <= h < H and 0 <= w < W else 0.0\n                            if value > best:"
+        "\n                                best, where = value, h * W + w")
+    for seed in range(8):
+        report = _grade_text(text, "pool", tmp_path, seed=seed)
+        ceil = next(r for r in report.results if r.name.startswith("max_pool2d, 3x3 stride 2, ceil mode"))
+        assert ceil.score == 0, seed

@@ -280,14 +280,14 @@ def _check_graded_safely(done, out, tmp_path, before):
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     lines = stdout.splitlines()
     results = json.loads(out.read_text())
-    assert lines[-1] == f"score {results['score']:g} / {results['max_score']:g}"
+    assert lines[-1] == f"score {results['score']:g} / {results['extra_data']['max_score']:g}"
     assert [line for line in lines if line.startswith("score")] == lines[-1:]
     assert "\x1b" not in stdout and "root:" not in stdout and "PATH" not in stdout
     printed = {line.split(":")[0][10:]: line for line in lines if line[:4] in ("ok  ", "FAIL")}
     assert len(printed) == len(results["tests"])
     for test in results["tests"]:
         assert printed[test["name"]].startswith("ok  " if test["status"] == "passed" else "FAIL")
-        assert printed[test["name"]].endswith(test["output"])
+        assert test["output"] in printed[test["name"]]
     assert _package_digest() == before
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["key.py", "layers.py"]
     assert not _student_processes()
@@ -389,7 +389,7 @@ def test_check_sandbox_measures_every_route_stopped():
 def test_check_sandbox_without_one_says_what_is_open():
     done = subprocess.run([sys.executable, "-m", "minizf.cli", "grade", "--check-sandbox", "--sandbox", "none"],
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and "NOT STOPPED  read a file of yours" in done.stdout
+    assert done.returncode == 1 and "NOT STOPPED  connect to a socket the grader opened" in done.stdout
 
 
 def test_a_copy_of_the_key_is_reported_to_the_instructor_not_zeroed(tmp_path):

@@ -65,15 +65,22 @@ def header(assignment, solution):
             f'"""\nimport numpy as np\n\nASSIGNMENT = "{assignment.name}"\n')
 
 
-def student_source(assignment, solution=False):
-    """The text of NAME.py: header, helpers handed out, then each function (stub or solution)."""
-    given = list(assignment.given)
+def student_source(assignment, solution=False, stub=None):
+    """The text of NAME.py: header, helpers handed out, then each function (stub or solution).
+
+    ``stub``: the functions the student writes (default: all of them); the others are handed
+    out solved, with the helpers, above the ones to write.
+    """
+    stub = set(stub or assignment.function_names)
+    solved = [fn for fn in assignment.functions if fn.__name__ not in stub and not solution]
+    given = list(assignment.given) + solved
     given_sources = [(fn.__name__, source.plain_text(fn)) for fn in given]
     given_sources += source.helpers(given)
     parts = [header(assignment, solution)]
     if given_sources:
         parts.append("\n# ---- Given: helpers you may use as they are " + "-" * 30 + "\n")
         parts += ["\n\n" + text for _, text in given_sources]
+    to_write = [fn for fn in assignment.functions if solution or fn.__name__ in stub]
     if solution:
         names = {name for name, _ in given_sources}
         extra = [text for name, text in source.helpers(assignment.functions) if name not in names]
@@ -81,18 +88,23 @@ def student_source(assignment, solution=False):
             parts.append("\n# ---- Helpers of the solution (minizf's own) " + "-" * 30 + "\n")
             parts += ["\n\n" + text for text in extra]
     parts.append("\n# ---- To write " + "-" * 60 + "\n")
-    parts += ["\n\n" + source.function_text(fn, solution) for fn in assignment.functions]
+    parts += ["\n\n" + source.function_text(fn, solution) for fn in to_write]
     return "".join(parts).replace("\n\n\n\n", "\n\n\n")
 
 
-def readme(assignment):
+def readme(assignment, stub=None):
     """README.md of an assignment: the functions, their shapes, the conventions, how it is graded."""
+    stub = set(stub or assignment.function_names)
     lines = [f"# Assignment `{assignment.name}`: {assignment.title}", "",
              f"Write these functions in `{assignment.name}.py`, with exactly these names and signatures "
              "(those of `minizf.functional`, so your code can replace the library's):", ""]
     for fn in assignment.functions:
-        doc = (fn.__doc__ or "").strip().splitlines()[0]
-        lines.append(f"- `{fn.__name__}{source.signature(fn)}`: {doc}")
+        if fn.__name__ in stub:
+            doc = (fn.__doc__ or "").strip().splitlines()[0]
+            lines.append(f"- `{fn.__name__}{source.signature(fn)}`: {doc}")
+    given = [fn.__name__ for fn in assignment.functions if fn.__name__ not in stub]
+    if given:
+        lines += ["", f"Given, already written in the file: {', '.join(f'`{g}`' for g in given)}."]
     lines += ["", texts.CONVENTIONS[assignment.name].strip(), "", texts.GRADING.strip(), ""]
     return "\n".join(lines).replace("{name}", assignment.name)
 
@@ -102,11 +114,12 @@ def walkthrough(assignment):
     return texts.WALK_HEAD.replace("{name}", assignment.name) + assignment.walkthrough
 
 
-def make(name, out=".", solution=False, force=False):
+def make(name, out=".", solution=False, force=False, stub=None, course_text=None):
     """Write OUT/NAME/{NAME.py, README.md, NAME_walkthrough.py}; returns the folder.
 
-    An existing NAME.py is never overwritten without ``force``: it may hold a
-    student's work.
+    ``stub`` chooses the functions to write (the rest are handed out solved); ``course_text``,
+    the course file's table for this assignment, is written beside them as course.toml. An
+    existing NAME.py is never overwritten without ``force``: it may hold a student's work.
     """
     assignment = get(name)
     folder = Path(out) / name
@@ -114,7 +127,9 @@ def make(name, out=".", solution=False, force=False):
     if target.exists() and not force:
         raise ValueError(f"{target} already exists (a student's work?); use --force to replace it")
     folder.mkdir(parents=True, exist_ok=True)
-    save_text_atomic(target, student_source(assignment, solution))
-    save_text_atomic(folder / "README.md", readme(assignment))
+    save_text_atomic(target, student_source(assignment, solution, stub))
+    save_text_atomic(folder / "README.md", readme(assignment, stub))
     save_text_atomic(folder / f"{name}_walkthrough.py", walkthrough(assignment))
+    if course_text:
+        save_text_atomic(folder / "course.toml", course_text)
     return folder

@@ -1,7 +1,7 @@
 """The course's commands: ``minizf assignment list|make`` and ``minizf grade``."""
 import sys
 
-from . import assignments
+from . import assignments, config
 
 
 def cmd_assignment(args):
@@ -10,8 +10,18 @@ def cmd_assignment(args):
             print(f"{a.name:<8} {a.title}: {', '.join(a.function_names)}")
         return 0
     if not args.name:
-        raise ValueError(f"assignment make: name one of: {', '.join(assignments.ASSIGNMENTS)}")
-    folder = assignments.make(args.name, args.out or ".", solution=args.solution, force=args.force)
+        raise ValueError(f"assignment {args.action}: name one of: {', '.join(assignments.ASSIGNMENTS)}")
+    settings = _settings(args)
+    if args.action == "bundle":
+        from .bundle import bundle
+        path = bundle(args.name, args.target or "autograder.zip", settings, args.config, sandbox_mode=args.sandbox,
+                      force=args.force)
+        print(f"wrote {path}: upload it as the Gradescope autograder of {args.name!r} "
+              f"(setup.sh installs minizf and NumPy; run_autograder grades into results.json)")
+        return 0
+    course_text = None if settings.source is None else config.to_toml(args.name, settings)
+    folder = assignments.make(args.name, args.target or ".", solution=args.solution, force=args.force,
+                              stub=settings.stub, course_text=course_text)
     kind = "the SOLUTION (keep it from students)" if args.solution else "the student version"
     print(f"wrote {kind} of {args.name!r} to {folder}/: {args.name}.py, README.md, {args.name}_walkthrough.py")
     if not args.solution:
@@ -30,9 +40,15 @@ def cmd_grade(args):
         raise ValueError("grade: name the student's file or folder (or pass --check-sandbox)")
     if args.json:
         check_writable(args.json)
+    course = config.load(args.config) if args.config else None
+    if args.csv:
+        from .roster import grade_roster
+        return grade_roster(args.path, args.csv, assignment=args.assignment, course=course, seed=args.seed,
+                            time_limit=args.time_limit, sandbox_mode=args.sandbox, force=args.force,
+                            jobs=args.jobs)
     report = grade(args.path, seed=args.seed, time_limit=args.time_limit,
                    progress=None if args.quiet else lambda r: print(format_line(r), flush=True),
-                   assignment=args.assignment, sandbox_mode=args.sandbox)
+                   assignment=args.assignment, sandbox_mode=args.sandbox, config=course)
     if args.quiet:
         print(format_report(report))
     else:                                     # the tests were printed as they ran; then what and how
@@ -41,6 +57,12 @@ def cmd_grade(args):
         write_json(report, args.json)
         print(f"wrote {args.json}", file=sys.stderr)
     return 0
+
+
+def _settings(args):
+    """The course file's Settings for the assignment named on the command line (defaults without one)."""
+    loaded = config.load(args.config) if args.config else None
+    return config.for_assignment(loaded, args.name)
 
 
 def _seconds(text):
@@ -61,11 +83,19 @@ def add_commands(sub):
                        description="Write an assignment made from minizf's own source: NAME.py with the "
                        "functions to write (signatures and docstrings of minizf.functional, bodies "
                        "stubbed), README.md with the task and its conventions, and a walkthrough.")
-    p.add_argument("action", choices=["list", "make"])
+    p.add_argument("action", choices=["list", "make", "bundle"],
+                   help="list the assignments; make one (a folder for students, or the key); bundle one as "
+                   "Gradescope's autograder zip")
     p.add_argument("name", nargs="?", choices=list(assignments.ASSIGNMENTS), help="the assignment to make")
-    p.add_argument("--out", default=None, help="folder to write NAME/ into (default: the current folder)")
+    p.add_argument("--out", dest="target", default=None, help="make: folder to write NAME/ into (default: the "
+                   "current folder); bundle: the zip to write (default: autograder.zip)")
+    p.add_argument("--config", default=None, help="a course file (TOML): functions to stub, points, partial "
+                   "credit, hidden tests")
+    p.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
+                   help="bundle: how run_autograder isolates the student's code (default auto: bubblewrap, "
+                   "refusing to grade where it cannot)")
     p.add_argument("--solution", action="store_true", help="write the reference bodies (for instructors)")
-    p.add_argument("--force", action="store_true", help="replace an existing NAME.py")
+    p.add_argument("--force", action="store_true", help="replace an existing NAME.py (or bundle zip)")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     p.set_defaults(run=cmd_assignment)
 
@@ -85,6 +115,12 @@ def add_commands(sub):
                    help="try what a hostile submission would (read a file, open a socket, start a process, "
                    "outlive the grader) and print what the sandbox stopped")
     p.add_argument("--json", default=None, help="also write Gradescope's results.json here")
+    p.add_argument("--config", default=None, help="the course file (TOML) to grade by: points, partial credit, "
+                   "stubs; hidden tests run and are marked")
+    p.add_argument("--csv", default=None, help="grade PATH as a roster (one sub-folder or file per student) "
+                   "into this CSV, one row per student")
+    p.add_argument("--jobs", type=int, default=None, help="--csv: students graded at once (default: the cores)")
+    p.add_argument("--force", action="store_true", help="--csv: grade again students already in the CSV")
     p.add_argument("--seed", type=int, default=None, help="draw the inputs from this seed (default: a new one)")
     p.add_argument("--time-limit", type=_seconds, default=30.0, help="seconds per test (default 30)")
     p.add_argument("--quiet", action="store_true", help="print the report at the end only")

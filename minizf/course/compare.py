@@ -10,7 +10,11 @@ import numpy as np
 
 from .outcome import Fail
 
-TOL = 1e-6          # float64 answers from a different but correct algorithm agree to ~1e-12
+#: The one tolerance of every comparison, adjoint identities included: about 8 float32 epsilons
+#: relative to the size of the answer, so a student whose arithmetic runs in float32 passes
+#: (tests/test_course.py grades float32 versions of every bank file), while the classic bugs
+#: (a flipped filter, a dropped term, an averaged sum) are off by far more than 1e-3.
+TOL = 1e-6
 
 
 def as_array(what, got, shape):
@@ -23,6 +27,8 @@ def as_array(what, got, shape):
         raise Fail(f"{what}: returned {type(got).__name__}, expected an array") from None
     if a.dtype.kind not in "biuf":
         raise Fail(f"{what}: returned an array of {a.dtype}, expected numbers")
+    if a.dtype == np.float16:
+        raise Fail(f"{what}: returned float16, which cannot hold the answer to 1e-6; use float32 or float64")
     if tuple(a.shape) != tuple(shape):
         raise Fail(f"{what}: shape {tuple(a.shape)}, expected {tuple(shape)}")
     return a
@@ -78,9 +84,16 @@ def equal(what, got, expected, decoys=()):
         raise Fail(f"{what}: {wrong} of {a.size} entries differ; {worst(a, expected)}{hint_for(a, decoys)}")
 
 
-def adjoint(what, lhs, rhs, scale, tol=1e-9):
-    """Fail unless the inner products <A x, y> and <x, A^T y> agree relative to scale."""
-    err = abs(lhs - rhs) / scale if scale else abs(lhs - rhs)
+def adjoint(what, lhs, rhs, scale, tol=TOL):
+    """Fail unless the inner products <A x, y> and <x, A^T y> agree relative to scale.
+
+    scale is |A x| |y| + |x| |A^T y|: zero only when both maps returned zeros, which satisfies
+    the identity trivially and is refused.
+    """
+    if not scale > 0:
+        raise Fail(f"{what}: both maps returned all zeros (the identity then holds for any pair); "
+                   "write them first")
+    err = abs(lhs - rhs) / scale
     if not err <= tol:
         raise Fail(f"{what}: <A x, y> = {lhs:.10g} but <x, A^T y> = {rhs:.10g} "
                    f"(relative difference {err:.1e}): not the transpose")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import config as course_config
 from . import sandbox, static
 from .assignments import ASSIGNMENTS, get, student_source
 from .outcome import Fail, Report, StudentError, TestResult
@@ -124,41 +125,69 @@ def _run_one(test, student, process, rng, flagged, time_limit, too_slow):
                           time.monotonic() - began)
 
 
-def _notes(found):
+def _notes(found, settings, skipped_hidden):
     """What the instructor should know beyond the scores: how the assignment was pinned, provenance."""
     notes = [f"assignment {found.assignment!r} from {found.how}"]
     marker = found.marker()
     if marker is not None and marker != found.assignment:
         notes.append(f"the file says ASSIGNMENT = {marker!r}; graded as {found.assignment!r}")
+    if settings.source:
+        notes.append(f"course file {settings.source}" + (f" (a local check: {skipped_hidden} hidden test(s) "
+                                                          "run only when the instructor grades)" if skipped_hidden else ""))
     key = student_source(ASSIGNMENTS[found.assignment], solution=True)
-    same = static.provenance(found.text, key, ASSIGNMENTS[found.assignment].function_names)
+    same = static.provenance(found.text, key, settings.stubbed(found.assignment))
     if same:
         notes.append(f"{', '.join(same)}: the body matches minizf's own source after renaming and "
                      "reformatting (the key is public; ask the student)")
     return notes
 
 
-def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sandbox_mode="auto"):
-    """Grade a student file or folder: a Report with one TestResult per test."""
+def _all_or_nothing(results, tests):
+    """partial_credit = false: a group with a failed test scores nothing."""
+    failed = {t.group for t, r in zip(tests, results) if not r.passed}
+    for t, r in zip(tests, results):
+        if t.group in failed and r.score:
+            r.score = 0
+            r.output += f" (not counted: another test of {t.group} failed, and its tests count all or nothing)"
+
+
+def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sandbox_mode="auto", config=None):
+    """Grade a student file or folder: a Report with one TestResult per test.
+
+    config: a loaded course file ({name: Settings}); without one, a course.toml handed out in the
+    student's folder makes this a local check (the course's points and stubs, hidden tests skipped).
+    """
     from .suites import SUITES                  # the tests use the library: imported on demand
     began = time.monotonic()
     mode = sandbox.resolve(sandbox_mode)
     found = find_submission(path, assignment)
+    local = config is None and course_config.find_local(path)
+    if local:
+        config = course_config.load(local)
+    settings = course_config.for_assignment(config, found.assignment)
+    suite = SUITES[found.assignment]
+    index = {t.name: i for i, t in enumerate(suite)}
+    tests = course_config.apply(suite, settings, found.assignment)
+    skipped = sum(t.hidden for t in tests) if local else 0
+    tests = [t for t in tests if not (local and t.hidden)]
     seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
     flagged = static.forbidden(found.text)
     process = StudentProcess(found.data, f"{found.assignment}.py", mode, time_limit)
     student = Student(process)
-    results, too_slow = [], set()
-    suite = list(enumerate(SUITES[found.assignment]))
+    results, too_slow, ran = [], set(), []
     try:                                        # gate tests first: a timeout there voids the function's others
-        for i, test in sorted(suite, key=lambda pair: not pair[1].gate):
-            rng = np.random.default_rng([seed, i])
+        for test in sorted(tests, key=lambda t: not t.gate):
+            rng = np.random.default_rng([seed, index[test.name]])
             results.append(_run_one(test, student, process, rng, flagged, time_limit, too_slow))
+            results[-1].hidden = test.hidden
+            ran.append(test)
             if test.gate and results[-1].output.startswith("timed out"):
                 too_slow.update(test.functions)
             if progress:
                 progress(results[-1])
     finally:
         process.close()
-    return Report(found.assignment, str(found.path), seed, results, sandbox=mode, notes=_notes(found),
-                  seconds=time.monotonic() - began)
+    if not settings.partial_credit:
+        _all_or_nothing(results, ran)
+    return Report(found.assignment, str(found.path), seed, results, sandbox=mode,
+                  notes=_notes(found, settings, skipped), seconds=time.monotonic() - began)

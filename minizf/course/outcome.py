@@ -28,6 +28,8 @@ class Test:
     run: object = field(repr=False)
     time_limit: float = None
     gate: bool = False
+    group: str = None           # the function it counts for (config.apply sets it)
+    hidden: bool = False        # run only when the instructor grades
 
 
 @dataclass
@@ -37,6 +39,7 @@ class TestResult:
     max_score: float
     output: str
     seconds: float = 0.0
+    hidden: bool = False
 
     @property
     def passed(self):

@@ -29,7 +29,9 @@ def safe(text, limit=MAX_OUTPUT):
 
 def format_line(result):
     mark = "ok  " if result.passed else "FAIL"
-    return f"{mark} {result.score:g}/{result.max_score:g}  {result.name}: {safe(result.output)}"
+    hidden = " (hidden from students)" if result.hidden else ""
+    return (f"{mark} {result.score:g}/{result.max_score:g}  {result.name}{hidden}: {safe(result.output)}"
+            f"  [{result.seconds:.2f} s]")
 
 
 def header(report):
@@ -37,7 +39,9 @@ def header(report):
     lines = [f"grading {safe(report.path)} as assignment {report.assignment!r} "
              f"(inputs drawn with --seed {report.seed}; sandbox: {report.sandbox})"]
     if report.sandbox == "none":
-        lines.append("warning: --sandbox none: the student's code ran with your user's files and network")
+        from .sandbox import none_user
+        lines.append(f"warning: --sandbox none: the student's code ran as {none_user()}, with the files and "
+                     "network that user can reach")
     lines += [f"note: {safe(note)}" for note in report.notes]
     return lines
 
@@ -49,13 +53,16 @@ def format_report(report):
 
 
 def results_json(report):
-    """Gradescope's autograder results.json as a dict (its documented schema)."""
+    """Gradescope's autograder results.json as a dict (its documented schema: the total's maximum, the
+    seed and the sandbox go in extra_data, the schema's place for what it does not name)."""
     output = "\n".join(header(report))
-    return {"score": report.score, "max_score": report.max_score, "execution_time": round(report.seconds, 3),
+    return {"score": report.score, "execution_time": round(report.seconds, 3),
             "output": output, "visibility": "visible", "stdout_visibility": "hidden",
+            "extra_data": {"max_score": report.max_score, "assignment": report.assignment, "seed": report.seed,
+                           "sandbox": report.sandbox},
             "tests": [{"name": r.name, "score": r.score, "max_score": r.max_score,
                        "status": "passed" if r.passed else "failed", "output": safe(r.output),
-                       "visibility": "visible"}
+                       "visibility": "after_published" if r.hidden else "visible"}
                       for r in report.results]}
 
 

@@ -19,9 +19,11 @@ student file, and what the grader's ``Popen`` needs with it. With
   new processes (``seccomp.py`` says why: the process limit does not hold for root).
 
 ``mode="none"`` runs the same worker as an ordinary child process with the
-same resource limits, in a private temporary folder: for machines without
-bubblewrap, asked for by name and stamped on the report.
+same resource limits, in a private temporary folder, and as ``nobody`` where
+the grader is root (as on Gradescope) and nobody can run its Python: for
+machines without bubblewrap, asked for by name and stamped on the report.
 """
+import functools
 import glob
 import os
 import resource
@@ -211,9 +213,38 @@ def start(student_text, student_name, to_child, from_child, mode, limits=LIMITS)
     path = os.path.join(folder, student_name)
     with open(path, "wb") as f:
         f.write(student_text)
-    proc = subprocess.Popen([sys.executable, "-I", str(WORKER), path] + worker_args, pass_fds=(to_child, from_child),
-                            cwd=folder, env={**_environment(), "HOME": folder}, **_quiet(limits))
+    user = _as_nobody()
+    if user:                                  # its own folder is the only one it may write in
+        os.chown(folder, NOBODY, NOBODY)
+        os.chown(path, NOBODY, NOBODY)
+    extra = ["--nproc", str(limits.processes)] if user else []
+    proc = subprocess.Popen([sys.executable, "-I", str(WORKER), path] + worker_args + extra,
+                            pass_fds=(to_child, from_child), cwd=folder, env={**_environment(), "HOME": folder},
+                            **user, **_quiet(limits))
     return Started(proc, lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def none_user():
+    """Who a student's code runs as with ``--sandbox none``: 'nobody' where the grader is root and
+    nobody can run this Python, else the grader's own user."""
+    return "nobody" if _as_nobody() else "the grader's user"
+
+
+@functools.lru_cache(maxsize=None)
+def _nobody_runs_python():
+    try:
+        return subprocess.run([sys.executable, "-I", "-c", "import numpy"], user=NOBODY, group=NOBODY,
+                              extra_groups=[], cwd="/", capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _as_nobody():
+    """Popen arguments that run the child as nobody (no files of root's to write, no root's processes
+    to signal; the process limit holds), where the grader is root and nobody can run Python here."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not _nobody_runs_python():
+        return {}
+    return {"user": NOBODY, "group": NOBODY, "extra_groups": []}
 
 
 def _start_bwrap(student_text, student_name, worker_args, limits):

@@ -129,6 +129,10 @@ and a hint when the failure looks like a known bug. The last line is `score S / 
 Importing minizf (or torch) from your file gets zero on the tests it touches: the point is to
 write the code yourself. Inputs must not be changed in place.
 
+Tolerance: every comparison allows a relative error of 1e-6 of the answer's size, so float32
+arithmetic passes; float16 answers are refused, and maps that return all zeros fail the
+transpose tests.
+
 Limits: each test has 30 s of wall clock (`--time-limit`); your process may use 2 GiB of
 memory, write files of at most 16 MiB in its own folder, and cannot start other processes;
 the file you hand in may have at most 1 MiB. Backward functions (`col2im`, `conv2d_backward`,

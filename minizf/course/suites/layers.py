@@ -34,6 +34,9 @@ def _dropout_test(p):
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             raise Fail(f"dropout returned {type(got).__name__}, expected a tuple (out, mask)")
         out, mask = as_array("out", got[0], x.shape), as_array("mask", got[1], x.shape)
+        if mask.dtype == bool:
+            raise Fail("mask: returned booleans (which units are kept); the mask is the factor each unit "
+                       "is multiplied by: 0 or 1 / (1 - p)")
         kept = float((mask != 0).mean())
         sigma = np.sqrt(p * (1 - p) / x.size)
         if abs(kept - (1 - p)) > 6 * sigma:

@@ -47,6 +47,9 @@ def _lrn_backward_test(case):
         close("dx", got, F.lrn_backward(dy, x, size, alpha, beta, k), decoys=[
             (dy * s ** -beta, "only the diagonal term: every output channel also depends on its "
              "neighbours' inputs (the cross-channel sum)"),
+            (dy * (s ** -beta - 2 * alpha * beta * x ** 2 * s ** (-beta - 1)),
+             "only the j = i term of the cross-channel sum: dx_i also collects -2 alpha beta x_i "
+             "dy_j y_j / s_j from every channel j whose window holds i"),
             (lambda: dy * s ** -beta - 2 * alpha * beta * x * F.window_sum(dy * y / s, size // 2, (size - 1) // 2)
              if size % 2 == 0 else None,
              "for an even size the cross-channel sum runs over the MIRRORED window: channel i lies "

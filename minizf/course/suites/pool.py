@@ -11,7 +11,7 @@ POOL_CASES = [
     # name, x shape, kernel, stride, pad, ceil_mode
     ("2x2 stride 2", (2, 3, 6, 6), 2, None, 0, False),
     ("3x3 stride 2 (overlapping windows)", (2, 2, 7, 7), 3, 2, 0, False),
-    ("3x3 stride 2, ceil mode on 6x6", (1, 2, 6, 6), 3, 2, 0, True),
+    ("3x3 stride 2, ceil mode on 6x6 (the last window overhangs)", (1, 2, 6, 6), 3, 2, 0, True),
     ("3x3 stride 2 pad 1, all inputs negative", (1, 2, 5, 6), 3, 2, 1, False),
     ("2x3 kernel, stride (1, 2), ceil mode", (1, 2, 5, 8), (2, 3), (1, 2), 0, True),
 ]
@@ -36,21 +36,24 @@ def _switch_decoys(x, k, s, p, ceil, switches):
                    "not the index of the maximum inside its window"))
     decoys.append(((r + ph) * (W + 2 * pw) + (c + pw), "switches count positions in the unpadded input "
                    "(h*W + w with the input's W), not in the padded one"))
+    decoys.append((c * H + r, "switches are h*W + w (row-major: the row times the width, plus the column); "
+                   "yours are w*H + h"))
     return decoys
 
 
-def _pool_input(shape, p, ties, rng):
+def _pool_input(shape, p, ties, rng, ceil=False):
     if ties:                                    # many equal maxima
         return rng.integers(0, 3, shape).astype(np.float64)
     x = tie_free(shape, rng)
-    return -1 - np.abs(x) if p else x           # padded cases: negative, so a zero pad would win
+    # Padded and ceil-mode cases: negative, so a zero in a pad or an overhanging window would win.
+    return -1 - np.abs(x) if p or ceil else x
 
 
 def _pool_forward_test(case, ties=False):
     name, shape, k, s, p, ceil = case
 
     def run(st, rng):
-        x = _pool_input(shape, p, ties, rng)
+        x = _pool_input(shape, p, ties, rng, ceil)
         y, switches = F.max_pool2d(x, k, s, p, ceil)
         got = st.max_pool2d(x, k, s, p, ceil)
         if not isinstance(got, (tuple, list)) or len(got) != 2:

@@ -1,0 +1,246 @@
+"""Running a course: course files (stubs, points, partial credit, hidden tests), roster grading to
+CSV, and Gradescope's autograder zip run in a folder laid out like Gradescope's /autograder."""
+import csv
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from minizf.course import make
+from minizf.course.config import load
+from minizf.course.grader import grade
+from minizf.course.sandbox import why_not_bwrap
+
+BANK = Path(__file__).resolve().parent / "bank"
+SANDBOX = "auto" if why_not_bwrap() is None else "none"
+ONLY_BACKWARD = """
+[conv]
+stub = ["conv2d_backward"]
+points = { conv2d_backward = 10 }
+hidden = ["*real layer*"]
+"""
+
+
+def _course(tmp_path, text=ONLY_BACKWARD, name="course.toml"):
+    """A course file in its own folder (one beside a submission would make its grading a local check)."""
+    path = tmp_path / "courses" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "minizf.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, cwd=cwd)
+
+
+# ---- course files --------------------------------------------------------------------------------
+
+def test_a_course_that_stubs_only_conv2d_backward_gives_it_ten_points(tmp_path):
+    course = _course(tmp_path)
+    done = _cli("assignment", "make", "conv", "--config", course, "--out", tmp_path / "hw")
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "hw" / "conv"
+    text = (folder / "conv.py").read_text()
+    assert text.count("NotImplementedError") == 1 and "def conv2d_backward(" in text.split("# ---- To write")[1]
+    assert "def im2col(" in text.split("# ---- To write")[0]                        # handed out solved
+    assert "Given, already written in the file: `im2col`, `col2im`, `conv2d`" in (folder / "README.md").read_text()
+    key = make("conv", tmp_path / "key", solution=True) / "conv.py"
+    full = grade(key, seed=1, config=load(course), sandbox_mode=SANDBOX)
+    assert full.max_score == pytest.approx(10) and full.score == pytest.approx(10)
+    assert all("conv2d_backward" in r.name for r in full.results)
+    assert any(r.hidden for r in full.results)
+    stub = grade(folder, seed=1, config=load(course), sandbox_mode=SANDBOX)
+    assert stub.score == 0 and stub.max_score == pytest.approx(10)          # the given functions earn nothing
+
+
+def test_the_handed_out_course_file_makes_a_local_check_without_the_hidden_tests(tmp_path):
+    course = _course(tmp_path)
+    make("conv", tmp_path / "hw", stub=["conv2d_backward"], course_text=course.read_text())
+    folder = tmp_path / "hw" / "conv"
+    local = grade(folder, seed=1, sandbox_mode=SANDBOX)                     # the student's own run
+    assert not any(r.hidden for r in local.results) and any("hidden test" in n for n in local.notes)
+    instructor = grade(folder, seed=1, config=load(course), sandbox_mode=SANDBOX)
+    assert len(instructor.results) == len(local.results) + 1
+
+
+def test_without_partial_credit_a_group_counts_all_or_nothing(tmp_path):
+    course = _course(tmp_path, "[layers]\npartial_credit = false\n")
+    text = (BANK / "layers.py").read_text().replace("dy.sum(axis=0)", "dy.mean(axis=0)")   # linear_backward wrong
+    path = tmp_path / "layers.py"
+    path.write_text(text)
+    partial = grade(path, seed=2, sandbox_mode=SANDBOX)
+    strict = grade(path, seed=2, config=load(course), sandbox_mode=SANDBOX)
+    assert partial.score == strict.score                      # linear_backward's group is one test here
+    course2 = _course(tmp_path, "[pool]\npartial_credit = false\n", "pool.toml")
+    pool = (BANK / "pool.py").read_text().replace("    if ceil_mode:", "    if False:")   # ceil mode ignored
+    (tmp_path / "pool.py").write_text(pool)
+    loose = grade(tmp_path / "pool.py", seed=2, sandbox_mode=SANDBOX)
+    tight = grade(tmp_path / "pool.py", seed=2, config=load(course2), sandbox_mode=SANDBOX)
+    forward = [r for r in tight.results if r.name.startswith("max_pool2d,")]
+    assert 0 < loose.score and tight.score < loose.score and all(r.score == 0 for r in forward)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[convv]\n", "no assignment of that name"),
+    ("[conv]\nstub = [\"relu\"]\n", "stub must list some of"),
+    ("[conv]\npoints = { conv2d = -1 }\n", "points must map"),
+    ("[conv]\nweights = 1\n", "unknown keys"),
+    ("[conv\n", "not a valid TOML file"),
+])
+def test_a_wrong_course_file_is_one_line_naming_it(text, words, tmp_path):
+    course = _course(tmp_path, text)
+    done = _cli("assignment", "make", "conv", "--config", course, "--out", tmp_path / "hw")
+    assert done.returncode == 2 and words in done.stderr and "course.toml" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+# ---- a roster ------------------------------------------------------------------------------------
+
+def _roster(tmp_path):
+    """30 students: correct (loops, scalar, the key), buggy (from the bug bank) and hostile ones."""
+    from .test_course import BUGS
+    from .test_sandbox import HARM_ROUTES, HONEST, WRONG, _fill
+    roster = tmp_path / "roster"
+    roster.mkdir()
+    loops = (BANK / "conv.py").read_text()
+    sources = {"loops": loops, "scalar": (BANK / "scalar" / "conv.py").read_text(),
+               "key": (make("conv", tmp_path / "key", solution=True) / "conv.py").read_text()}
+    for i, (name, bug, old, new, *_rest) in enumerate(b for b in BUGS if b[0] == "conv"):
+        sources[f"bug{i}"] = loops.replace(old, new)
+    layers = (BANK / "layers.py").read_text()
+    for i, (_, body) in enumerate(HARM_ROUTES):
+        text = layers.replace(HONEST, "def linear(x, W, b=None):\n" + _fill(body, port=9).lstrip("\n")) + WRONG
+        sources[f"hostile{i}"] = text.replace('ASSIGNMENT = "layers"', 'ASSIGNMENT = "conv"')
+    for i in range(30 - len(sources)):
+        sources[f"copy{i}"] = loops
+    for student, text in sources.items():
+        (roster / student).mkdir()
+        (roster / student / "conv.py").write_text(text)
+    return roster
+
+
+def test_a_roster_of_thirty_is_graded_to_csv_in_parallel(tmp_path):
+    roster = _roster(tmp_path)
+    out = tmp_path / "grades.csv"
+    done = _cli("grade", roster, "--assignment", "conv", "--csv", out, "--seed", "4", "--time-limit", "3",
+                "--sandbox", SANDBOX)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {row["id"]: row for row in csv.DictReader(out.open())}
+    assert len(rows) == 30
+    for student in ("loops", "scalar", "key"):
+        assert rows[student]["score"] == rows[student]["max_score"] == "27"
+    assert all(float(rows[s]["score"]) < 27 for s in rows if s.startswith(("bug", "hostile")))
+    assert "matches minizf" in rows["key"]["flags"]
+    assert "matches copy0" in rows["loops"]["flags"] and "matches loops" in rows["copy0"]["flags"]
+    assert "matches" not in rows["scalar"]["flags"]
+    assert len({row["seed"] for row in rows.values()}) == 1               # everyone on the same inputs
+    again = _cli("grade", roster, "--assignment", "conv", "--csv", out, "--sandbox", SANDBOX)
+    assert "graded 0 of 30 students (30 unchanged" in again.stdout
+    (roster / "scalar" / "conv.py").write_text((BANK / "conv.py").read_text())
+    third = _cli("grade", roster, "--assignment", "conv", "--csv", out, "--sandbox", SANDBOX)
+    assert "graded 1 of 30" in third.stdout
+
+
+def test_a_broken_submission_costs_its_own_row_only(tmp_path):
+    roster = tmp_path / "roster"
+    (roster / "ann").mkdir(parents=True)
+    (roster / "ann" / "pool.py").write_text((BANK / "pool.py").read_text())
+    (roster / "ben").mkdir()                                                # handed in nothing
+    (roster / "cat.py").write_text((BANK / "pool.py").read_text())
+    out = tmp_path / "grades.csv"
+    done = _cli("grade", roster, "--assignment", "pool", "--csv", out, "--seed", "1", "--sandbox", SANDBOX)
+    assert done.returncode == 0, done.stderr
+    rows = {row["id"]: row for row in csv.DictReader(out.open())}
+    assert rows["ann"]["score"] == rows["cat"]["score"] == "16"
+    assert rows["ben"]["score"] == "0" and "error" in rows["ben"]["flags"]
+
+
+def test_a_roster_needs_its_assignment_named():
+    done = _cli("grade", BANK, "--csv", "x.csv")
+    assert done.returncode == 2 and "--assignment" in done.stderr
+
+
+# ---- Gradescope's zip ------------------------------------------------------------------------------
+
+TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
+       "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
+TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format", "tags",
+        "visibility", "extra_data"}
+VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def assert_gradescope_schema(results):
+    """Gradescope's documented results.json: known keys only, numbers where numbers go."""
+    assert set(results) <= TOP and isinstance(results["tests"], list)
+    assert isinstance(results.get("score", 0), (int, float)) and results.get("visibility", "visible") in VISIBILITY
+    for test in results["tests"]:
+        assert set(test) <= TEST and isinstance(test["name"], str)
+        assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
+        assert test.get("status", "passed") in ("passed", "failed") and test.get("visibility") in VISIBILITY
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory):
+    """The bundle of conv (only conv2d_backward, 10 points, the real-layer test hidden), unpacked into a
+    folder laid out like Gradescope's /autograder, with this Python's environment as its venv."""
+    root = tmp_path_factory.mktemp("ag")
+    course = _course(root)
+    done = _cli("assignment", "bundle", "conv", "--config", course, "--out", root / "autograder.zip",
+                "--sandbox", SANDBOX)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(root / "autograder.zip") as z:
+        names = z.namelist()
+        assert {"setup.sh", "run_autograder", "course.toml", "minizf/cli.py", "minizf/course/worker.py"} <= set(names)
+        assert not any(n.endswith((".npz", ".pyc")) for n in names)
+        z.extractall(root / "autograder" / "source")
+    (root / "autograder" / "venv" / "bin").mkdir(parents=True)
+    (root / "autograder" / "venv" / "bin" / "python").symlink_to(sys.executable)
+    setup = (root / "autograder" / "source" / "setup.sh").read_text()
+    import numpy
+    assert f"numpy=={numpy.__version__}" in setup and "bubblewrap" in setup
+    return root / "autograder"
+
+
+def _run_autograder(root, submission_text):
+    submission = root / "submission"
+    if submission.exists():
+        for f in submission.iterdir():
+            f.unlink()
+    submission.mkdir(exist_ok=True)
+    if submission_text is not None:
+        (submission / "conv.py").write_text(submission_text)
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "AUTOGRADER_ROOT": str(root)}, cwd=root)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert_gradescope_schema(results)
+    return results, done
+
+
+def test_the_autograder_grades_a_correct_submission_with_hidden_tests_marked(autograder):
+    results, done = _run_autograder(autograder, (BANK / "conv.py").read_text())
+    assert results["score"] == pytest.approx(10) and done.stdout.strip().endswith("score 10 / 10")
+    assert {t["visibility"] for t in results["tests"]} == {"visible", "after_published"}
+    assert all("conv2d_backward" in t["name"] for t in results["tests"])
+
+
+def test_the_autograder_grades_a_buggy_and_a_hostile_submission(autograder):
+    buggy = (BANK / "conv.py").read_text().replace("db = dy_rows.sum(axis=0)", "db = dy_rows.mean(axis=0)")
+    results, _ = _run_autograder(autograder, buggy)
+    assert 0 < results["score"] < 10
+    hostile = (BANK / "conv.py").read_text().replace(
+        "def conv2d_backward(dy, x, W, stride=1, pad=0, input_grad=True):\n",
+        "def conv2d_backward(dy, x, W, stride=1, pad=0, input_grad=True):\n"
+        "    import os\n    open(os.environ.get('AUTOGRADER_ROOT', '/autograder') + '/results/results.json', 'w')"
+        ".write('{\"score\": 100}')\n")
+    results, _ = _run_autograder(autograder, hostile)
+    assert results["score"] == 0 and results["tests"]
+
+
+def test_the_autograder_says_why_when_it_cannot_grade(autograder):
+    results, _ = _run_autograder(autograder, None)                         # nothing handed in
+    assert results["score"] == 0 and "grading could not run" in results["output"] and results["tests"] == []
