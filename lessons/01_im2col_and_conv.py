@@ -1,6 +1,8 @@
 # %% [markdown]
 # # Lesson 1 — im2col and convolution
 #
+# *Run time: about a second on a 2-core CPU.*
+#
 # A convolution slides each filter over the image and takes a dot product at
 # every position. Written as loops that is six nested `for`s. *im2col*
 # ("image to columns", the name the literature uses) copies every window into

@@ -1,6 +1,8 @@
 # %% [markdown]
 # # Lesson 2 — backprop by hand, and how to check it
 #
+# *Run time: about a second on a 2-core CPU.*
+#
 # minizf has no autograd: every layer writes its backward out. That is only
 # useful if the backward is *right*, so this lesson shows the three checks the
 # library itself is tested with:

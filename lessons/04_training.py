@@ -1,12 +1,20 @@
 # %% [markdown]
 # # Lesson 4 — training as in Sec. 3, one epoch by hand
 #
+# *Run time: about a minute (`MINIZF_QUICK=1`: 10 seconds) on a 2-core CPU.*
+#
 # The paper trains with SGD (mini-batches of 128, learning rate 1e-2,
 # momentum 0.9), subtracts the per-pixel mean image, augments with random
 # crops and flips, and renormalizes any first-layer filter whose RMS grows
 # past a fixed radius. Here we write that loop out for one epoch over part of
 # CIFAR-10, so every step is visible. `minizf train` runs the same loop with
 # checkpoints, resuming and logging (see `minizf.train.Trainer`).
+#
+# Needs CIFAR-10 in its official Python format (`cifar-10-batches-py/`):
+# point `MINIZF_DATA` at the folder that holds it, e.g.
+# `MINIZF_DATA=../shared/data python lessons/04_training.py` (without it,
+# minizf looks in ../shared/data beside the repository), or fetch it once
+# with `minizf.data.download_cifar10(PATH)`.
 
 # %%
 import os

@@ -1,6 +1,8 @@
 # %% [markdown]
 # # Lesson 5 — what does a feature map respond to? (Fig. 2)
 #
+# *Run time: about 3 seconds on a 2-core CPU.*
+#
 # For one feature map, find the 9 images of a dataset where it fires most
 # strongly, project each of those activations back to pixels with the
 # deconvnet, and put the projection beside the image patch the unit sees

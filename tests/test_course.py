@@ -156,6 +156,7 @@ def test_a_stub_scores_zero(name, tmp_path):
     assert all("not written yet" in r.output for r in report.results)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bug", BUGS, ids=[f"{b[0]}: {b[1]}" for b in BUGS])
 def test_every_bug_of_the_bank_loses_the_points_of_its_test(bug, tmp_path):
     name, _, old, new, failing, hint = bug
@@ -407,6 +408,7 @@ for _name in NAMES:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_float32_arithmetic_gets_full_marks(name, tmp_path):
     text = (BANK / f"{name}.py").read_text() + FLOAT32.replace("NAMES", repr(ASSIGNMENTS[name].function_names))

@@ -124,6 +124,7 @@ def _roster(tmp_path):
     return roster
 
 
+@pytest.mark.slow
 def test_a_roster_of_thirty_is_graded_to_csv_in_parallel(tmp_path):
     roster = _roster(tmp_path)
     out = tmp_path / "grades.csv"

@@ -47,7 +47,7 @@ MUTANTS = [
     ("course: new processes allowed in the sandbox", "minizf/course/seccomp.py",
      '("clone", eperm, not_a_thread),', "",
      ["tests/test_sandbox.py", "-k", "check_sandbox_measures"]),
-    ("course: no PID namespace", "minizf/course/sandbox.py", '"--unshare-pid",', "",
+    ("course: no PID namespace", "minizf/course/sandbox.py", 'str(NOBODY), "--unshare-pid",', "str(NOBODY),",
      ["tests/test_sandbox.py", "-k", "pid_namespace"]),
     ("course: site-packages left visible in the sandbox", "minizf/course/sandbox.py",
      '        args += ["--tmpfs", folder, "--remount-ro", folder]\n', "        pass\n",
@@ -107,6 +107,16 @@ def _copy_tree(dest):
             shutil.copy2(ROOT / name, target)
 
 
+def _kill_workers():
+    """A mutant that breaks the sandbox may leave a student's process behind: end it."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"/grader/worker.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(int(pid), 9)
+        except OSError:
+            pass
+
+
 def run(mutant, tree):
     """'caught', 'SURVIVED' or 'not run' for one mutant, applied to the copy at tree and undone."""
     name, file, text, mistaken, args = mutant
@@ -121,6 +131,7 @@ def run(mutant, tree):
                               env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tree)})
     finally:
         path.write_text(original)
+        _kill_workers()
     last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if "failed" in last or "error" in last:
         return "caught"

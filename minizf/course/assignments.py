@@ -92,20 +92,40 @@ def student_source(assignment, solution=False, stub=None):
     return "".join(parts).replace("\n\n\n\n", "\n\n\n")
 
 
-def readme(assignment, stub=None):
-    """README.md of an assignment: the functions, their shapes, the conventions, how it is graded."""
+def test_list(tests):
+    """The graded tests as Markdown lines: points, name, hidden ones marked."""
+    lines = ["### The tests", ""]
+    for test in tests:
+        hidden = " (hidden: run when your instructor grades)" if getattr(test, "hidden", False) else ""
+        lines.append(f"- {test.points:g} pt: {test.name}{hidden}")
+    return lines
+
+
+def _summary(fn):
+    """The first paragraph of fn's docstring on one line (a first line alone can stop mid-sentence)."""
+    paragraph = (fn.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines())
+
+
+def readme(assignment, stub=None, tests=None):
+    """README.md of an assignment: the functions, their shapes, the conventions, how it is graded
+    (with the list of its tests, when ``tests`` is given)."""
     stub = set(stub or assignment.function_names)
     lines = [f"# Assignment `{assignment.name}`: {assignment.title}", "",
              f"Write these functions in `{assignment.name}.py`, with exactly these names and signatures "
              "(those of `minizf.functional`, so your code can replace the library's):", ""]
     for fn in assignment.functions:
         if fn.__name__ in stub:
-            doc = (fn.__doc__ or "").strip().splitlines()[0]
-            lines.append(f"- `{fn.__name__}{source.signature(fn)}`: {doc}")
+            lines.append(f"- `{fn.__name__}{source.signature(fn)}`: {_summary(fn)}")
     given = [fn.__name__ for fn in assignment.functions if fn.__name__ not in stub]
     if given:
         lines += ["", f"Given, already written in the file: {', '.join(f'`{g}`' for g in given)}."]
     lines += ["", texts.CONVENTIONS[assignment.name].strip(), "", texts.GRADING.strip(), ""]
+    gated = [fn for test in tests or () if getattr(test, "gate", False) for fn in test.functions]
+    if gated:
+        lines += [texts.AT_SCALE.strip().replace("{functions}", ", ".join(f"`{fn}`" for fn in gated)), ""]
+    if tests:
+        lines += test_list(tests) + [""]
     return "\n".join(lines).replace("{name}", assignment.name)
 
 
@@ -114,11 +134,12 @@ def walkthrough(assignment):
     return texts.WALK_HEAD.replace("{name}", assignment.name) + assignment.walkthrough
 
 
-def make(name, out=".", solution=False, force=False, stub=None, course_text=None):
+def make(name, out=".", solution=False, force=False, stub=None, course_text=None, tests=None):
     """Write OUT/NAME/{NAME.py, README.md, NAME_walkthrough.py}; returns the folder.
 
     ``stub`` chooses the functions to write (the rest are handed out solved); ``course_text``,
-    the course file's table for this assignment, is written beside them as course.toml. An
+    the course file's table for this assignment, is written beside them as course.toml; ``tests``
+    (the suite as the course grades it) is listed in the README. An
     existing NAME.py is never overwritten without ``force``: it may hold a student's work.
     """
     assignment = get(name)
@@ -128,7 +149,7 @@ def make(name, out=".", solution=False, force=False, stub=None, course_text=None
         raise ValueError(f"{target} already exists (a student's work?); use --force to replace it")
     folder.mkdir(parents=True, exist_ok=True)
     save_text_atomic(target, student_source(assignment, solution, stub))
-    save_text_atomic(folder / "README.md", readme(assignment, stub))
+    save_text_atomic(folder / "README.md", readme(assignment, stub, tests))
     save_text_atomic(folder / f"{name}_walkthrough.py", walkthrough(assignment))
     if course_text:
         save_text_atomic(folder / "course.toml", course_text)

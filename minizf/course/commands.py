@@ -20,8 +20,10 @@ def cmd_assignment(args):
               f"(setup.sh installs minizf and NumPy; run_autograder grades into results.json)")
         return 0
     course_text = None if settings.source is None else config.to_toml(args.name, settings)
+    from .suites import SUITES
+    tests = config.apply(SUITES[args.name], settings, args.name)
     folder = assignments.make(args.name, args.target or ".", solution=args.solution, force=args.force,
-                              stub=settings.stub, course_text=course_text)
+                              stub=settings.stub, course_text=course_text, tests=tests)
     kind = "the SOLUTION (keep it from students)" if args.solution else "the student version"
     print(f"wrote {kind} of {args.name!r} to {folder}/: {args.name}.py, README.md, {args.name}_walkthrough.py")
     if not args.solution:

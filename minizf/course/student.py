@@ -120,6 +120,7 @@ class StudentProcess:
             raise StudentError(explain(answer, name))
         if set(answer) != {"result", "mutated"} or not isinstance(answer["mutated"], list) \
                 or not all(type(i) is int for i in answer["mutated"]):
+            self.close()                         # what follows on the pipe can no longer be matched to calls
             raise StudentError("sent a malformed message (not an answer)")
         if answer["mutated"]:
             which = ", ".join(f"argument {i + 1}" for i in answer["mutated"][:8])
@@ -127,6 +128,7 @@ class StudentProcess:
         try:
             return protocol.decode(answer["result"], out)
         except protocol.Malformed as exc:
+            self.close()
             raise StudentError(f"sent a malformed message ({exc})") from None
 
 

@@ -115,16 +115,11 @@ GRADING = """
 
 `minizf grade {name}.py` (or the folder) runs your functions in a sandbox (bubblewrap: only
 Python and NumPy inside, no network, no files but a copy of yours), on inputs drawn afresh each
-run (`--seed` repeats one), chosen to expose the classic bugs: overlapping and non-overlapping
-windows, padding with negative inputs, ceil mode, inputs *with ties*, odd and even sizes, small
-and large scales, float64. For each function it compares
-
-- forward values (and switches, exactly) against the reference,
-- gradients against the reference backward **and** against float64 central differences with a
-  random upstream gradient,
-- adjoint identities `<A x, y> == <x, A^T y>` for every linear map (your own pair),
-
-and prints one line per test: points, what was compared, the worst entry (yours vs expected)
+run (`--seed` repeats one), float64, chosen to expose the classic bugs of this assignment (the
+list below). Values are compared with the reference; gradients with the reference backward
+**and** with float64 central differences under a random upstream gradient; every linear map
+with its claimed transpose (the adjoint identity `<A x, y> == <x, A^T y>` on your own pair).
+It prints one line per test: points, what was compared, the worst entry (yours vs expected)
 and a hint when the failure looks like a known bug. The last line is `score S / M`.
 Importing minizf (or torch) from your file gets zero on the tests it touches: the point is to
 write the code yourself. Inputs must not be changed in place.
@@ -135,12 +130,15 @@ transpose tests.
 
 Limits: each test has 30 s of wall clock (`--time-limit`); your process may use 2 GiB of
 memory, write files of at most 16 MiB in its own folder, and cannot start other processes;
-the file you hand in may have at most 1 MiB. Backward functions (`col2im`, `conv2d_backward`,
-`conv2d_backward_input`, `lrn_backward`) are also run once at the size of a real layer with
-10 s to answer: a loop implementation takes under 0.1 s there, and even one written entry by
-entry in pure Python about half a second, while a "backward" computed by finite differences of
-your own forward needs minutes (col2im found by probing im2col with basis images: about one).
-If that test times out, the function's other tests do not count.
+the file you hand in may have at most 1 MiB.
+"""
+
+AT_SCALE = """
+Some functions ({functions}) are also run once at the size of a real layer with 10 s to answer:
+a loop implementation takes under 0.1 s there, and even one written entry by entry in pure
+Python about half a second, while a "backward" computed by finite differences of your own
+forward needs minutes (col2im found by probing im2col with basis images: about one). If that
+test times out, the function's other tests do not count.
 """
 
 WALK_HEAD = '''# %% [markdown]
