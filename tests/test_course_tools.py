@@ -245,3 +245,45 @@ def test_the_autograder_grades_a_buggy_and_a_hostile_submission(autograder):
 def test_the_autograder_says_why_when_it_cannot_grade(autograder):
     results, _ = _run_autograder(autograder, None)                         # nothing handed in
     assert results["score"] == 0 and "grading could not run" in results["output"] and results["tests"] == []
+
+
+# ---- notebooks -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["pool", "lrn"])
+def test_a_notebook_assignment_is_valid_runs_and_is_graded_from_its_tagged_cells(name, tmp_path):
+    done = _cli("assignment", "make", name, "--format", "ipynb", "--out", tmp_path / "hw")
+    assert done.returncode == 0 and f"{name}.ipynb" in done.stdout, done.stderr
+    key = make(name, tmp_path / "key", solution=True, fmt="ipynb") / f"{name}.ipynb"
+    nbformat = pytest.importorskip("nbformat")
+    for path in (tmp_path / "hw" / name / f"{name}.ipynb", key):
+        nbformat.validate(nbformat.read(str(path), as_version=4))
+    # The solution notebook runs top to bottom, walkthrough included, as Jupyter would run it.
+    cells = json.loads(key.read_text())["cells"]
+    script = tmp_path / "run_all.py"
+    script.write_text("\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code"))
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert grade(key, seed=1, sandbox_mode=SANDBOX).score == grade(key, seed=1, sandbox_mode=SANDBOX).max_score
+    assert grade(tmp_path / "hw" / name, seed=1, sandbox_mode=SANDBOX).score == 0
+
+
+def test_only_the_tagged_cells_of_a_notebook_are_graded(tmp_path):
+    key = make("pool", tmp_path / "key", solution=True, fmt="ipynb") / "pool.ipynb"
+    nb = json.loads(key.read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                        "source": ["def max_pool2d(*args):\n", "    raise SystemExit('untagged cells do not run')\n"]})
+    path = tmp_path / "pool.ipynb"
+    path.write_text(json.dumps(nb))
+    report = grade(path, seed=1, sandbox_mode=SANDBOX)
+    assert report.score == report.max_score
+
+
+@pytest.mark.parametrize("content, words", [
+    ("not json at all", "not a notebook"), ('{"cells": 3}', "no list of cells"),
+    ('{"cells": [{"cell_type": "code", "metadata": {"tags": []}, "source": "x = 1"}]}', "no cell tagged"),
+])
+def test_a_broken_notebook_is_one_line_naming_it(content, words, tmp_path):
+    path = tmp_path / "pool.ipynb"
+    path.write_text(content)
+    done = _cli("grade", path, "--sandbox", SANDBOX)
+    assert done.returncode == 2 and words in done.stderr and "pool.ipynb" in done.stderr

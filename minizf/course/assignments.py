@@ -134,8 +134,9 @@ def walkthrough(assignment):
     return texts.WALK_HEAD.replace("{name}", assignment.name) + assignment.walkthrough
 
 
-def make(name, out=".", solution=False, force=False, stub=None, course_text=None, tests=None):
-    """Write OUT/NAME/{NAME.py, README.md, NAME_walkthrough.py}; returns the folder.
+def make(name, out=".", solution=False, force=False, stub=None, course_text=None, tests=None, fmt="py"):
+    """Write OUT/NAME/{NAME.py, README.md, NAME_walkthrough.py} (``fmt="ipynb"``: NAME.ipynb, the
+    functions and the walkthrough in one notebook, and README.md); returns the folder.
 
     ``stub`` chooses the functions to write (the rest are handed out solved); ``course_text``,
     the course file's table for this assignment, is written beside them as course.toml; ``tests``
@@ -143,14 +144,21 @@ def make(name, out=".", solution=False, force=False, stub=None, course_text=None
     existing NAME.py is never overwritten without ``force``: it may hold a student's work.
     """
     assignment = get(name)
+    if fmt not in ("py", "ipynb"):
+        raise ValueError(f"--format {fmt}: expected py or ipynb")
     folder = Path(out) / name
-    target = folder / f"{name}.py"
+    target = folder / f"{name}.{fmt}"
     if target.exists() and not force:
         raise ValueError(f"{target} already exists (a student's work?); use --force to replace it")
     folder.mkdir(parents=True, exist_ok=True)
-    save_text_atomic(target, student_source(assignment, solution, stub))
+    text = student_source(assignment, solution, stub)
+    if fmt == "ipynb":                          # one notebook: the graded cells, then the walkthrough
+        from .notebook import dumps, student_notebook
+        save_text_atomic(target, dumps(student_notebook(name, text, walkthrough(assignment))))
+    else:
+        save_text_atomic(target, text)
+        save_text_atomic(folder / f"{name}_walkthrough.py", walkthrough(assignment))
     save_text_atomic(folder / "README.md", readme(assignment, stub, tests))
-    save_text_atomic(folder / f"{name}_walkthrough.py", walkthrough(assignment))
     if course_text:
         save_text_atomic(folder / "course.toml", course_text)
     return folder

@@ -23,11 +23,13 @@ def cmd_assignment(args):
     from .suites import SUITES
     tests = config.apply(SUITES[args.name], settings, args.name)
     folder = assignments.make(args.name, args.target or ".", solution=args.solution, force=args.force,
-                              stub=settings.stub, course_text=course_text, tests=tests)
+                              stub=settings.stub, course_text=course_text, tests=tests, fmt=args.format)
     kind = "the SOLUTION (keep it from students)" if args.solution else "the student version"
-    print(f"wrote {kind} of {args.name!r} to {folder}/: {args.name}.py, README.md, {args.name}_walkthrough.py")
+    files = f"{args.name}.ipynb, README.md" if args.format == "ipynb" else \
+        f"{args.name}.py, README.md, {args.name}_walkthrough.py"
+    print(f"wrote {kind} of {args.name!r} to {folder}/: {files}")
     if not args.solution:
-        print(f"students write {args.name}.py, then run: minizf grade {folder}")
+        print(f"students write {args.name}.{args.format}, then run: minizf grade {folder}")
     return 0
 
 
@@ -97,6 +99,8 @@ def add_commands(sub):
                    help="bundle: how run_autograder isolates the student's code (default auto: bubblewrap, "
                    "refusing to grade where it cannot)")
     p.add_argument("--solution", action="store_true", help="write the reference bodies (for instructors)")
+    p.add_argument("--format", choices=["py", "ipynb"], default="py",
+                   help="make: NAME.py and a # %%%% walkthrough (py), or one Jupyter notebook (ipynb)")
     p.add_argument("--force", action="store_true", help="replace an existing NAME.py (or bundle zip)")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     p.set_defaults(run=cmd_assignment)

@@ -23,6 +23,7 @@ import numpy as np
 from . import config as course_config
 from . import sandbox, static
 from .assignments import ASSIGNMENTS, get, student_source
+from .notebook import graded_source
 from .outcome import Fail, Report, StudentError, TestResult
 from .student import Student, StudentProcess
 
@@ -44,7 +45,8 @@ class Submission:
 
 
 def read_submission(path, limit=sandbox.LIMITS.submission):
-    """The bytes of a student file: a regular file (not a link, not a device), at most ``limit`` bytes."""
+    """The bytes of a student file: a regular file (not a link, not a device), at most ``limit`` bytes;
+    for a notebook (.ipynb), the code of its graded cells."""
     try:
         info = os.lstat(path)
     except OSError as exc:
@@ -59,6 +61,8 @@ def read_submission(path, limit=sandbox.LIMITS.submission):
         data = f.read(limit + 1)
     if len(data) > limit:
         raise ValueError(f"{path}: more than {limit} bytes; a submission may have at most {limit}")
+    if str(path).endswith(".ipynb"):            # a notebook: its tagged cells are the file
+        data = graded_source(data, path).encode()
     return data
 
 
@@ -75,6 +79,8 @@ def find_submission(path, assignment=None):
         name = assignment or (path.name if path.name in ASSIGNMENTS else None)
         if name:
             file = path / f"{name}.py"
+            if not file.exists() and (path / f"{name}.ipynb").exists():
+                file = path / f"{name}.ipynb"
             how = "--assignment" if assignment else "the folder's name"
             return Submission(name, file, read_submission(file), how)
         files = sorted(p for p in path.glob("*.py") if not p.stem.endswith("_walkthrough"))

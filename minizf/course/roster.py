@@ -31,9 +31,9 @@ def students(folder):
     """[(student id, path)]: each sub-folder, or each .py file, of the roster folder, by name."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"{folder}: a roster is a folder with one sub-folder (or .py file) per student")
+        raise ValueError(f"{folder}: a roster is a folder with one sub-folder (or .py or .ipynb file) per student")
     found = [(p.name if p.is_dir() else p.stem, p) for p in sorted(folder.iterdir())
-             if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".py")]
+             if not p.name.startswith(".") and (p.is_dir() or p.suffix in (".py", ".ipynb"))]
     if not found:
         raise ValueError(f"{folder}: no student sub-folders or .py files in this roster")
     return found
