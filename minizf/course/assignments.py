@@ -88,7 +88,8 @@ def student_source(assignment, solution=False, stub=None):
             parts.append("\n# ---- Helpers of the solution (minizf's own) " + "-" * 30 + "\n")
             parts += ["\n\n" + text for text in extra]
     parts.append("\n# ---- To write " + "-" * 60 + "\n")
-    parts += ["\n\n" + source.function_text(fn, solution) for fn in to_write]
+    parts += ["\n\n" + source.function_text(fn, solution, texts.STUDENT_DOCS.get(fn.__name__))
+              for fn in to_write]
     return "".join(parts).replace("\n\n\n\n", "\n\n\n")
 
 

@@ -80,12 +80,23 @@ def _body_start(node):
     return body[0].lineno - 1
 
 
-def function_text(fn, solution):
-    """The source of ``fn`` with its body between the markers: the body itself, or a stub."""
+def function_text(fn, solution, doc=None):
+    """The source of ``fn`` with its body between the markers: the body itself, or a stub.
+
+    ``doc`` (a student's file only) replaces the library's docstring: the contract without the
+    derivation the library's docstring may spell out.
+    """
     node, lines = _definition(fn)
     start = _body_start(node)
     head, body = lines[:start], lines[start:node.end_lineno]
     indent = " " * node.body[-1].col_offset
+    if doc and not solution:
+        signature_end = node.body[0].lineno - 1            # the docstring's first line
+        doc_lines = doc.strip().splitlines()
+        head = head[:signature_end] + [f'{indent}"""{doc_lines[0]}'] + \
+            [f"{indent}{line}" if line else "" for line in doc_lines[1:]] + [f'{indent}"""']
+        if len(doc_lines) == 1:
+            head = head[:-2] + [f'{indent}"""{doc_lines[0]}"""']
     inside = body if solution else [f'{indent}raise NotImplementedError("{node.name}: write this function")']
     return "\n".join(head + [indent + BEGIN] + inside + [indent + END]) + "\n"
 

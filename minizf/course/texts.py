@@ -421,3 +421,34 @@ for step in range(200):
 print(p)
 assert close(p, [3, 3, 3], 1e-4)
 '''
+
+
+#: Docstrings of the student's file where the library's would give the answer away: the contract
+#: (shapes, conventions) stays, the derivation stays in the key (the library's own source).
+STUDENT_DOCS = {
+    "col2im": """Fold rows back, adding overlaps: cols (N*OH*OW, kh*kw*C) -> (N, C, H, W).
+
+The adjoint (transpose) of ``im2col`` with the same geometry: rows and columns in im2col's order.
+""",
+    "max_pool2d_backward": "Gradient of max_pool2d: dy (N, C, OH, OW), switches, input_shape -> dx (N, C, H, W).",
+    "lrn_backward": """Gradient of lrn: dy (N, C, H, W), x and lrn's parameters -> dx (same shape).
+
+Every output channel j depends on the inputs of its window, so dx_i collects terms from every
+channel whose window holds i (for an even size, that is not the same as i's own window).
+""",
+    "relu_backward": "Gradient of relu at x: dy (shape of x) -> dx (shape of x); the gradient at x = 0 is 0.",
+    "dropout_backward": "Gradient of dropout with the mask its forward returned: dy -> dx (same shape).",
+    "softmax_cross_entropy_backward": "d(mean loss)/d scores: probs (N, C) from the forward, labels (N,) -> (N, C).",
+    "receptive_boxes": """Input spans of every unit along one axis -> (size, 2) int array of [start, end).
+
+windows: [(kernel, stride, pad), ...], the first layer first; size: the number of units of the
+last layer. Spans are not clipped: they may start below 0 or end past the image, where padding
+was read.
+""",
+    "sgd_momentum": """One step of SGD with momentum and weight decay: param, grad, velocity (same shape)
+-> (new param, new velocity); the inputs are left untouched.
+
+The velocity is added to the parameter (a step goes against the gradient); weight decay is the
+gradient of (weight_decay / 2) |param|^2. README.md states the graded convention.
+""",
+}
