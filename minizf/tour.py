@@ -10,7 +10,6 @@ The default model is ``zf64`` (64 px, trained on Imagenette photos); the
 come with the model: Imagenette val photos for a 64 px model, CIFAR-10 test
 images for a 32 px one.
 """
-import html
 import json
 import os
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import analysis, plot
+from . import analysis, pages, plot
 from .analysis.topk import TopK
 from .backend import device_of_net
 from .data import ASSETS, bundled_images, bundled_model, bundled_photos
@@ -326,8 +325,8 @@ def figure_correspondence(net, mean, images, out):
 
 def correspondence_table(result):
     layers = list(result.random)
-    head = "".join(f"<th>Delta {html.escape(layer)}</th>" for layer in layers)
-    rows = "".join(f"<tr><td>{html.escape(part)}</td>" + "".join(f"<td>{d[layer]:.3f}</td>" for layer in layers)
+    head = "".join(f"<th>Delta {pages.text(layer)}</th>" for layer in layers)
+    rows = "".join(f"<tr><td>{pages.text(part)}</td>" + "".join(f"<td>{d[layer]:.3f}</td>" for layer in layers)
                    + "</tr>" for part, d in result.parts.items())
     rows += "<tr><td>random (mean ± std)</td>" + "".join(
         f"<td>{m:.3f} ± {s:.3f}</td>" for m, s in result.random.values()) + "</tr>"
@@ -340,9 +339,9 @@ def verdict_html(verdict):
         return ""
     mark = "holds" if verdict.holds else "does not hold"
     color = "#1a7f37" if verdict.holds else "#b35900"
-    return (f"<p class='verdict'><b>Paper:</b> {html.escape(verdict.claim)}.<br><b>Here:</b> "
-            f"{html.escape(verdict.measured)}.<br><b style='color:{color}'>Verdict: {mark}</b>"
-            + (f" at this scale, most likely because {html.escape(verdict.reason)}." if not verdict.holds
+    return (f"<p class='verdict'><b>Paper:</b> {pages.text(verdict.claim)}.<br><b>Here:</b> "
+            f"{pages.text(verdict.measured)}.<br><b style='color:{color}'>Verdict: {mark}</b>"
+            + (f" at this scale, most likely because {pages.text(verdict.reason)}." if not verdict.holds
                and verdict.reason else ".") + "</p>")
 
 
@@ -351,20 +350,20 @@ def _explorer_link(out):
     if os.path.isfile(os.path.join(out, "explore", "index.html")):
         return "<p><a href='explore/index.html'>Unit explorer</a>: every unit of every conv layer, its top-9 and histogram.</p>"
     return (f"<p>Unit explorer (every unit of every conv layer, its top-9 and histogram): run "
-            f"<code>minizf explore --out {html.escape(os.path.join(out, 'explore'))}</code>, then follow "
+            f"<code>minizf explore --out {pages.text(os.path.join(out, 'explore'))}</code>, then follow "
             f"<a href='explore/index.html'>this link</a>.</p>")
 
 
 def write_index(out, entries, title, note=""):
     body = []
     for heading, paths, caption, extra in entries:
-        imgs = "".join(f'<img src="{html.escape(os.path.basename(p))}">' for p in paths)
-        body.append(f"<section><h2>{html.escape(heading)}</h2>{imgs}<p>{html.escape(caption)}</p>{extra}</section>")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        imgs = "".join(f'<img src="{pages.attribute(os.path.basename(p))}">' for p in paths)
+        body.append(f"<section><h2>{pages.text(heading)}</h2>{imgs}<p>{pages.text(caption)}</p>{extra}</section>")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{pages.text(title)}</title>"
             "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}img{max-width:100%;"
             "margin:4px}table{border-collapse:collapse}td,th{border:1px solid #999;padding:3px 8px}"
             ".verdict{background:#f4f4f4;padding:6px 10px;border-left:4px solid #999}"
-            f"</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(note)}</p>"
+            f"</style></head><body><h1>{pages.text(title)}</h1><p>{pages.text(note)}</p>"
             + _explorer_link(out) + "".join(body) + "</body></html>")
     path = os.path.join(out, "index.html")
     with open(path, "w") as f:

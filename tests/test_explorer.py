@@ -26,7 +26,7 @@ def site(tmp_path_factory):
 
 def page_data(path):
     text = path.read_text()
-    return json.loads(re.search(r"const DATA = (\{.*?\});\n", text, re.S).group(1).replace("<\\/", "</"))
+    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S).group(1))
 
 
 def expected_top(net, mean, photos, layer, unit, k=9):
@@ -133,6 +133,44 @@ def test_hostile_layer_and_class_names_stay_text(tmp_path):
     assert "c&lt;/script&gt;&lt;b&gt;1" in index and "<b>1" not in index
 
 
+HOSTILE_CLASSES = ["<img src=x onerror=alert(1)>", "<!--<script>", "a</script><script>alert(3)</script>"]
+HOSTILE_LAYER = "{{data}}<img src=x onerror=alert(2)>"
+
+
+def test_hostile_names_run_no_script_in_a_browser(tmp_path):
+    # Class folders and a layer named to inject script: the pages load, no dialog opens, the
+    # names show as text, and clicking a unit still works.
+    from types import SimpleNamespace
+    from minizf import Sequential
+    from .test_analysis import tiny_net
+    net = Sequential([(HOSTILE_LAYER if name == "conv1" else name, layer) for name, layer in tiny_net()],
+                     input_shape=(3, 16, 16)).astype("float32")
+    rng = np.random.default_rng(2)
+    images = SimpleNamespace(images=rng.integers(0, 256, (6, 3, 16, 16), dtype=np.uint8),
+                             labels=np.array([0, 1, 2, 0, 1, 2]), classes=HOSTILE_CLASSES)
+    explore(net, np.zeros((3, 16, 16), np.float32), images, str(tmp_path), layers=[HOSTILE_LAYER, "conv5"])
+    browser = _browser()
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+    try:
+        for page in ["index.html"] + [p.name for p in tmp_path.glob("*.html") if p.name != "index.html"]:
+            browser.get((tmp_path / page).as_uri())
+            if page != "index.html":
+                browser.find_element(By.ID, "thumb-0").click()
+                caption = browser.find_element(By.ID, "caption").text
+                assert "unit 0: top-" in caption and "classes:" in caption
+                shown = browser.find_element(By.ID, "pairs").text
+                assert any(name in shown for name in HOSTILE_CLASSES)       # as text, not as markup
+            with pytest.raises(NoAlertPresentException):
+                browser.switch_to.alert.text
+            assert browser.execute_script("return document.querySelectorAll('img[src=x]').length") == 0
+        from minizf.explorer.site import file_name
+        browser.get((tmp_path / f"{file_name(HOSTILE_LAYER)}.html").as_uri())
+        assert browser.find_element(By.TAG_NAME, "h1").text == HOSTILE_LAYER
+    finally:
+        browser.quit()
+
+
 def _template_text(name):
     import minizf.explorer
     return (Path(minizf.explorer.__file__).parent / name).read_text()
@@ -147,3 +185,17 @@ def test_a_scan_in_batches_sees_every_image():
     scan = scan_units(net, images, mean, "conv5", batch_size=3)                   # 3 + 3 + 1
     acts = net.forward(normalize(images, mean), upto="conv5")
     np.testing.assert_allclose(scan.maxima, acts.reshape(7, acts.shape[1], -1).max(axis=2), rtol=1e-5)
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.text(), st.text())
+def test_page_values_are_escaped_for_their_place(name, other):
+    from minizf import pages
+    data = pages.script_data({"layer": name, "classes": [other]})
+    assert "<" not in data and ">" not in data and "&" not in data
+    assert json.loads(data) == {"layer": name, "classes": [other]}
+    assert "<" not in pages.text(name) and '"' not in pages.attribute(name)
+    page = pages.fill("<h1>{{a}}</h1><p>{{b}}</p>", a=pages.text("{{b}}" + name), b=pages.text(other))
+    assert page == f"<h1>{pages.text('{{b}}' + name)}</h1><p>{pages.text(other)}</p>"   # filled once

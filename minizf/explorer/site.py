@@ -8,10 +8,10 @@
     OUT/LAYER/uCCC_iK.png     the image patch it came from
 
 The numbers a page needs (classes, values, histograms) are written into the
-page itself as a JavaScript object: browsers refuse to fetch JSON from file://.
+page itself, as JSON in a ``<script type="application/json">`` block read with
+``JSON.parse`` (browsers refuse to fetch JSON from file://), escaped by
+``minizf.pages``; the page puts names into the DOM as text, never as HTML.
 """
-import html
-import json
 import os
 import re
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from ..analysis.topk import project_top
 from ..analysis.units import scan_units
+from .. import pages
 from ..plot import PROJECTION_CLIP, to_display
 
 BINS = 20
@@ -79,12 +80,6 @@ def _write_layer(out, layer, scan, top, projections, patches, classes, labels):
     return units
 
 
-def _page(template, **fields):
-    for key, value in fields.items():
-        template = template.replace("{{" + key + "}}", value)
-    return template
-
-
 def explore(net, mean, images, out="explore", layers=None, k=9, device=None, progress=None, title=None):
     """Write the site for ``layers`` (default: every conv layer) over uint8 ``images``; returns index.html.
 
@@ -111,15 +106,15 @@ def explore(net, mean, images, out="explore", layers=None, k=9, device=None, pro
                 "scanned": int(len(images.images)),
                 "previous": file_name(layers[i - 1]) if i > 0 else None,
                 "next": file_name(layers[i + 1]) if i + 1 < len(layers) else None}
-        page = _page(layer_template, title=html.escape(f"{title}: {layer}"), layer=html.escape(layer),
-                     data=json.dumps(data).replace("</", "<\\/"))
+        page = pages.fill(layer_template, title=pages.text(f"{title}: {layer}"), layer=pages.text(layer),
+                          data=pages.script_data(data))
         with open(os.path.join(out, f"{file_name(layer)}.html"), "w") as f:
             f.write(page)
-    links = "".join(f'<li><a href="{html.escape(file_name(name))}.html">{html.escape(name)}</a></li>'
+    links = "".join(f'<li><a href="{pages.attribute(file_name(name))}.html">{pages.text(name)}</a></li>'
                     for name in layers)
-    index = _page(index_template, title=html.escape(title), links=links,
-                  about=html.escape(f"{len(images.images)} images scanned; top-{k} per unit, projected by "
-                                    "the deconvnet and cut to each unit's receptive field."))
+    index = pages.fill(index_template, title=pages.text(title), links=links,
+                       about=pages.text(f"{len(images.images)} images scanned; top-{k} per unit, projected by "
+                                        "the deconvnet and cut to each unit's receptive field."))
     path = os.path.join(out, "index.html")
     with open(path, "w") as f:
         f.write(index)
