@@ -23,6 +23,7 @@ from .analysis.topk import TopK
 from .backend import device_of_net
 from .data import ASSETS, bundled_images, bundled_model, bundled_photos
 from .modelfile import load_model
+from .sitefolder import new_site
 
 #: The bundled models, best first: the tour's default is the first one present.
 BUNDLED = ("zf64", "zf_small")
@@ -354,7 +355,8 @@ def _explorer_link(out):
             f"<a href='explore/index.html'>this link</a>.</p>")
 
 
-def write_index(out, entries, title, note=""):
+def write_index(out, entries, title, note="", explorer_in=None):
+    """OUT/index.html of the figures; the explorer link looks for explore/ in ``explorer_in`` (default out)."""
     body = []
     for heading, paths, caption, extra in entries:
         imgs = "".join(f'<img src="{pages.attribute(os.path.basename(p))}">' for p in paths)
@@ -364,18 +366,30 @@ def write_index(out, entries, title, note=""):
             "margin:4px}table{border-collapse:collapse}td,th{border:1px solid #999;padding:3px 8px}"
             ".verdict{background:#f4f4f4;padding:6px 10px;border-left:4px solid #999}"
             f"</style></head><body><h1>{pages.text(title)}</h1><p>{pages.text(note)}</p>"
-            + _explorer_link(out) + "".join(body) + "</body></html>")
+            + _explorer_link(explorer_in or out) + "".join(body) + "</body></html>")
     path = os.path.join(out, "index.html")
     with open(path, "w") as f:
         f.write(page)
     return path
 
 
-def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True, device="cpu"):
+def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True, device="cpu", force=False):
     """Write every figure and index.html to ``out``; returns the index path. device: where the
-    networks run ("cpu" or "cuda")."""
+    networks run ("cpu" or "cuda").
+
+    The site is written beside ``out`` and swapped in at the end (``sitefolder``): a folder minizf
+    did not write is refused unless ``force`` (then moved aside, not deleted); a unit explorer
+    already in ``out/explore`` is kept."""
+    with new_site(out, force, keep=("explore",)) as site:
+        _write_tour(site.path, out, model, twin, n_images, maps, progress, device)
+    if site.moved_aside:
+        print(f"moved the folder that was at {out} to {site.moved_aside}")
+    return os.path.join(out, "index.html")
+
+
+def _write_tour(out, final, model, twin, n_images, maps, progress, device):
+    """The tour's figures and index.html, written into ``out`` (``final``: where they will be read)."""
     from tqdm import tqdm
-    os.makedirs(out, exist_ok=True)
     net, mean, meta = load_model(model) if model else default_model()
     net.to(device)
     compared = with_twin(net, mean, twin, meta)
@@ -413,4 +427,4 @@ def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True,
     note = (f"{sum(v.holds for v in held)} of {len(held)} of the paper's claims hold at this scale "
             f"({describe(net, meta)}, {len(images)} images of {images.name}); each figure says which and why.")
     title = f"minizf tour — {meta['model']} ({time.perf_counter() - started:.0f} s)"
-    return write_index(out, entries, title, note)
+    return write_index(out, entries, title, note, explorer_in=final)

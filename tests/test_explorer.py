@@ -111,8 +111,8 @@ def test_explore_command_on_a_few_images(tmp_path):
 
 def test_layer_names_that_are_paths_become_safe_file_names():
     from minizf.explorer.site import file_name
-    assert file_name("/features/features.0/Conv") == "_features_features.0_Conv"
-    assert file_name("conv5") == "conv5" and file_name("..") == "layer"
+    assert file_name("/features/features.0/Conv").startswith("_features_features.0_Conv-")
+    assert file_name("conv5") == "conv5" and file_name("..").startswith("layer-")
 
 
 def test_hostile_layer_and_class_names_stay_text(tmp_path):
@@ -199,3 +199,66 @@ def test_page_values_are_escaped_for_their_place(name, other):
     assert "<" not in pages.text(name) and '"' not in pages.attribute(name)
     page = pages.fill("<h1>{{a}}</h1><p>{{b}}</p>", a=pages.text("{{b}}" + name), b=pages.text(other))
     assert page == f"<h1>{pages.text('{{b}}' + name)}</h1><p>{pages.text(other)}</p>"   # filled once
+
+
+# ---- output folders: never overwrite or delete what minizf did not write --------------------------
+
+def _tiny_site(out, names=("conv1", "conv5"), force=False, progress=None):
+    from types import SimpleNamespace
+    from minizf import Sequential
+    from .test_analysis import tiny_net
+    rename = dict(zip(("conv1", "conv5"), names))
+    net = Sequential([(rename.get(n, n), layer) for n, layer in tiny_net()], input_shape=(3, 16, 16)).astype("float32")
+    images = SimpleNamespace(images=np.random.default_rng(3).integers(0, 256, (4, 3, 16, 16), dtype=np.uint8))
+    return explore(net, np.zeros((3, 16, 16), np.float32), images, str(out), layers=list(names), force=force,
+                   progress=progress)
+
+
+def test_a_folder_minizf_did_not_write_is_refused_or_moved_aside_never_deleted(tmp_path):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "index.html").write_text("my own page")
+    with pytest.raises(ValueError, match="did not write"):
+        _tiny_site(out)
+    assert (out / "index.html").read_text() == "my own page" and len(list(out.iterdir())) == 1
+    _tiny_site(out, force=True)
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("site.replaced-")]
+    assert len(aside) == 1 and (aside[0] / "index.html").read_text() == "my own page"
+    assert "minizf unit explorer" in (out / "index.html").read_text()
+    _tiny_site(out)                                  # minizf's own site: replaced without --force
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["site", aside[0].name])
+
+
+def test_a_run_that_fails_midway_leaves_the_old_site_whole(tmp_path):
+    out = tmp_path / "site"
+    _tiny_site(out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def fail(what, done, total):
+        raise RuntimeError("killed")
+    with pytest.raises(RuntimeError):
+        _tiny_site(out, progress=fail)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]        # no partial folder left
+
+
+def test_layer_names_that_clash_as_file_names_keep_their_own_pages(tmp_path):
+    from minizf.explorer.site import file_name
+    names = ("a/b", "a_b")
+    _tiny_site(tmp_path / "site", names=names)
+    pages = {file_name(n) for n in names}
+    assert len(pages) == 2 and all((tmp_path / "site" / f"{p}.html").is_file() for p in pages)
+    assert file_name("index") != "index" and file_name("conv5") == "conv5"
+
+
+@pytest.mark.parametrize("where", ["here", "package"])
+def test_the_current_folder_and_the_installed_package_are_never_an_out(where, tmp_path, monkeypatch):
+    import minizf
+    import subprocess
+    import sys
+    out = "." if where == "here" else str(Path(minizf.__file__).parent / "explorer")
+    monkeypatch.chdir(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "explore", "--out", out, "--images", "2",
+                           "--force"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert ("current folder" if where == "here" else "inside the installed minizf package") in done.stderr

@@ -16,10 +16,15 @@ from .test_data import make_cifar
 @pytest.mark.skipif(not (ASSETS / "zf_small.npz").exists(), reason="no bundled model")
 def test_tour_writes_every_figure_and_an_index(tmp_path):
     out = tmp_path / "tour"
+    explorer = out / "explore"                       # a unit explorer made first: the tour keeps it
+    explorer.mkdir(parents=True)
+    (explorer / "index.html").write_text("explorer page")
+    (explorer / ".minizf-site").write_text("")
     done = subprocess.run([sys.executable, "-m", "minizf.cli", "tour", "--out", str(out), "--images", "60",
                            "--maps", "2", "--quiet"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     index = (out / "index.html").read_text()
+    assert (explorer / "index.html").read_text() == "explorer page" and "href='explore/index.html'" in index
     for figure in ("Fig. 2", "Fig. 4", "Fig. 5", "Fig. 6", "Fig. 7", "Table 1", "Sec. 3"):
         assert figure in index
     assert index.count("Verdict: ") == 6 and index.count("<b>Paper:</b>") == 6    # every figure but Sec. 3
@@ -112,3 +117,13 @@ def test_transfer_command_on_an_image_folder(tmp_path):
     assert table["verdicts"][0]["figure"] == "Table 4, Fig. 9"
     assert "relu7 softmax" in done.stdout and "from scratch" in done.stdout
     assert (tmp_path / "out" / "transfer.png").stat().st_size > 5000
+
+
+def test_tour_refuses_a_folder_it_did_not_write_before_any_work(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "tour", "--out", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "did not write" in done.stderr and done.stderr.count("\n") == 1
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

@@ -21,8 +21,10 @@ def _images(args, net, count=None):
 
 def cmd_tour(args):
     from ..tour import tour
+    from ..sitefolder import check
+    check(args.out, args.force, keep=("explore",))   # before any work
     index = tour(args.out, args.model, args.twin, n_images=args.images, maps=args.maps,
-                 progress=not args.quiet, device=_device(args))
+                 progress=not args.quiet, device=_device(args), force=args.force)
     print(f"wrote {index} (open it in a browser)")
     return 0
 
@@ -40,6 +42,8 @@ def cmd_topk(args):
 
 def cmd_explore(args):
     from ..explorer import explore
+    from ..sitefolder import check
+    check(args.out, args.force)                    # before any work
     net, mean, meta = _model(args)
     if args.images and args.images.isdigit() and int(args.images) < 1:
         raise ValueError(f"--images {args.images}: scan at least 1 image")
@@ -55,7 +59,7 @@ def cmd_explore(args):
         bar[what].refresh()
         if done >= total:
             bar[what].close()
-    index = explore(net, mean, images, args.out, layers, device=_device(args),
+    index = explore(net, mean, images, args.out, layers, device=_device(args), force=args.force,
                     progress=None if args.quiet else progress,
                     title=f"minizf unit explorer: {meta.get('model', args.model or 'bundled model')}")
     print(f"wrote {index} (open it in a browser)")
@@ -151,6 +155,8 @@ def add_commands(sub):
     q.add_argument("--images", type=positive, default=500, help="test images to scan for top-9 (default 500)")
     q.add_argument("--maps", type=positive, default=6, help="feature maps per layer in the top-9 figures")
     q.add_argument("--quiet", action="store_true")
+    q.add_argument("--force", action="store_true", help="replace an --out folder minizf did not write (it is "
+                   "moved aside, not deleted)")
     q = figure_command(sub, "topk", "Fig. 2: the 9 strongest activations of random feature maps over the "
                        "bundled test images, projected by the deconvnet beside their image patches", cmd_topk)
     q.add_argument("--layer", default="conv5", help="any layer of the model (default conv5): conv1-conv5, "
@@ -168,6 +174,8 @@ def add_commands(sub):
     q.add_argument("--layers", default=None, help="comma-separated layers with feature maps (default: "
                    "every conv layer)")
     q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.add_argument("--force", action="store_true", help="replace an --out folder minizf did not write (it is "
+                   "moved aside, not deleted)")
     q = figure_command(sub, "occlude", "Fig. 7: slide a grey square over IMAGE (a file, or the index of a "
                        "bundled CIFAR-10 test image) and map the strongest layer-5 feature, the "
                        "probability of the class and the most probable class", cmd_occlude)

@@ -12,6 +12,7 @@ page itself, as JSON in a ``<script type="application/json">`` block read with
 ``JSON.parse`` (browsers refuse to fetch JSON from file://), escaped by
 ``minizf.pages``; the page puts names into the DOM as text, never as HTML.
 """
+import hashlib
 import os
 import re
 
@@ -20,6 +21,7 @@ import numpy as np
 from ..analysis.topk import project_top
 from ..analysis.units import scan_units
 from .. import pages
+from ..sitefolder import check, new_site
 from ..plot import PROJECTION_CLIP, to_display
 
 BINS = 20
@@ -61,8 +63,13 @@ def _layer_data(net, images, mean, layer, k, device, progress):
 
 
 def file_name(layer):
-    """A layer's name as a file name (an ONNX node may be called "/features/0/Conv")."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", layer).strip(".") or "layer"
+    """A layer's name as a file name, one per name: "conv5" stays itself; a name with other
+    characters (an ONNX node "/features/0/Conv"), or one a site uses ("index"), is made safe and
+    gets the start of its SHA-1, so "a/b" and "a_b" never share a page."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", layer).strip(".") or "layer"
+    if safe != layer or safe.lower() in ("index", "layer"):
+        safe += "-" + hashlib.sha1(layer.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return safe
 
 
 def _write_layer(out, layer, scan, top, projections, patches, classes, labels):
@@ -80,18 +87,21 @@ def _write_layer(out, layer, scan, top, projections, patches, classes, labels):
     return units
 
 
-def explore(net, mean, images, out="explore", layers=None, k=9, device=None, progress=None, title=None):
+def explore(net, mean, images, out="explore", layers=None, k=9, device=None, progress=None, title=None,
+            force=False):
     """Write the site for ``layers`` (default: every conv layer) over uint8 ``images``; returns index.html.
 
     images: an ArrayDataset-like object with ``.images`` (N, 3, H, W) uint8 and,
-    when known, ``.labels`` and ``.classes``. progress: callable(what, done, total).
+    when known, ``.labels`` and ``.classes``. progress: callable(what, done, total). The site is
+    written beside ``out`` and swapped in at the end (``minizf.sitefolder``): a folder minizf did
+    not write is refused unless ``force`` (then moved aside, never deleted).
     """
     from ..layers import Conv2D
     layers = layers or [name for name, layer in net if isinstance(layer, Conv2D)]
     for layer in layers:
         if layer not in net:
             raise KeyError(f"no layer named {layer!r}; layers are {net.names}")
-    os.makedirs(out, exist_ok=True)
+    check(out, force)                                 # before any work: refuse a folder it may not replace
     classes = list(getattr(images, "classes", None) or [])
     labels = getattr(images, "labels", None) if classes else None
     with open(os.path.join(HERE, "layer.html")) as f:
@@ -99,23 +109,25 @@ def explore(net, mean, images, out="explore", layers=None, k=9, device=None, pro
     with open(os.path.join(HERE, "index.html")) as f:
         index_template = f.read()
     title = title or "minizf unit explorer"
-    for i, layer in enumerate(layers):
-        scan, top, projections, patches = _layer_data(net, images.images, mean, layer, k, device, progress)
-        units = _write_layer(out, layer, scan, top, projections, patches, classes, labels)
-        data = {"layer": layer, "folder": file_name(layer), "units": units, "k": k,
-                "scanned": int(len(images.images)),
-                "previous": file_name(layers[i - 1]) if i > 0 else None,
-                "next": file_name(layers[i + 1]) if i + 1 < len(layers) else None}
-        page = pages.fill(layer_template, title=pages.text(f"{title}: {layer}"), layer=pages.text(layer),
-                          data=pages.script_data(data))
-        with open(os.path.join(out, f"{file_name(layer)}.html"), "w") as f:
-            f.write(page)
-    links = "".join(f'<li><a href="{pages.attribute(file_name(name))}.html">{pages.text(name)}</a></li>'
-                    for name in layers)
-    index = pages.fill(index_template, title=pages.text(title), links=links,
-                       about=pages.text(f"{len(images.images)} images scanned; top-{k} per unit, projected by "
-                                        "the deconvnet and cut to each unit's receptive field."))
-    path = os.path.join(out, "index.html")
-    with open(path, "w") as f:
-        f.write(index)
-    return path
+    with new_site(out, force) as site:
+        for i, layer in enumerate(layers):
+            scan, top, projections, patches = _layer_data(net, images.images, mean, layer, k, device, progress)
+            units = _write_layer(site.path, layer, scan, top, projections, patches, classes, labels)
+            data = {"layer": layer, "folder": file_name(layer), "units": units, "k": k,
+                    "scanned": int(len(images.images)),
+                    "previous": file_name(layers[i - 1]) if i > 0 else None,
+                    "next": file_name(layers[i + 1]) if i + 1 < len(layers) else None}
+            page = pages.fill(layer_template, title=pages.text(f"{title}: {layer}"), layer=pages.text(layer),
+                              data=pages.script_data(data))
+            with open(os.path.join(site.path, f"{file_name(layer)}.html"), "w") as f:
+                f.write(page)
+        links = "".join(f'<li><a href="{pages.attribute(file_name(name))}.html">{pages.text(name)}</a></li>'
+                        for name in layers)
+        index = pages.fill(index_template, title=pages.text(title), links=links,
+                           about=pages.text(f"{len(images.images)} images scanned; top-{k} per unit, projected by "
+                                            "the deconvnet and cut to each unit's receptive field."))
+        with open(os.path.join(site.path, "index.html"), "w") as f:
+            f.write(index)
+    if site.moved_aside:
+        print(f"moved the folder that was at {out} to {site.moved_aside}")
+    return os.path.join(out, "index.html")
