@@ -212,6 +212,7 @@ class Trainer:
         self.sgd = SGD(self.config.momentum, self.config.weight_decay)
         self.dropouts = [layer for _, layer in net if isinstance(layer, Dropout)]
         self.mean = None
+        self.on_checkpoint = None   # called after every checkpoint is saved (the CLI clears an old run then)
         self.state = {"epoch": 0, "batch": 0, "lr": self.config.lr, "best_val_error": None,
                       "epochs_since_best": 0, "history": [], "running": None, "rng": None}
 
@@ -231,6 +232,8 @@ class Trainer:
         arrays["meta"] = np.frombuffer(json.dumps(self.meta()).encode(), dtype=np.uint8)
         arrays["state"] = np.frombuffer(json.dumps(self.state).encode(), dtype=np.uint8)
         save_npz_atomic(self.path("checkpoint.npz"), arrays)
+        if self.on_checkpoint:
+            self.on_checkpoint()
 
     def load_checkpoint(self):
         path = self.path("checkpoint.npz")

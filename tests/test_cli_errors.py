@@ -125,6 +125,43 @@ def test_a_new_run_never_replaces_an_old_one_without_force(tmp_path, cifar):
     assert (out / "checkpoint.npz").read_bytes() != before
 
 
+def test_force_keeps_what_a_run_did_not_write_and_the_old_run_until_the_new_checkpoint(tmp_path, cifar):
+    out = tmp_path / "run"
+    args = ["train", "--data", cifar, "--epochs", "1", "--batch-size", "16", "--quiet", "--out", out,
+            "--val-subset", "4"]
+    assert minizf(*args).returncode == 0
+    (out / "snapshots" / "mine").mkdir()                          # the user's things in the run's folders
+    (out / "snapshots" / "notes.txt").write_text("keep")
+    (out / "readme.txt").write_text("keep too")
+    assert minizf(*args, "--force", "--seed", "3").returncode == 0
+    assert (out / "snapshots" / "mine").is_dir() and (out / "snapshots" / "notes.txt").read_text() == "keep"
+    assert (out / "readme.txt").read_text() == "keep too" and (out / "checkpoint.npz").is_file()
+    assert not list(out.glob(".previous-run-*"))                   # the old run went after the new checkpoint
+
+
+def test_a_users_model_in_out_is_not_overwritten_without_force(tmp_path, cifar):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.npz").write_bytes(b"the user's model")
+    args = ["train", "--data", cifar, "--epochs", "1", "--batch-size", "16", "--quiet", "--out", out,
+            "--val-subset", "4"]
+    assert_user_error(minizf(*args), "--out", "model.npz", "--force")
+    assert (out / "model.npz").read_bytes() == b"the user's model"
+
+
+def test_a_second_training_on_the_same_out_is_refused_naming_the_first(tmp_path, cifar):
+    import fcntl
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".minizf-train.lock", "a+") as held:          # as a running training holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 4242")
+        held.flush()
+        done = minizf("train", "--data", cifar, "--epochs", "1", "--quiet", "--out", out)
+    assert_user_error(done, "--out", "running there already", "pid 4242")
+    assert sorted(p.name for p in out.iterdir()) == [".minizf-train.lock"]
+
+
 def test_resume_refuses_settings_that_differ_and_takes_more_epochs(tmp_path, cifar):
     out = tmp_path / "run"
     base = ["train", "--data", cifar, "--batch-size", "16", "--quiet", "--out", out, "--val-subset", "4"]

@@ -1,5 +1,7 @@
 """``minizf train`` and ``minizf evaluate``: Sec. 3's training, and Table 2's ensembles."""
 import os
+import re
+import shutil
 
 from .common import _device, _done, _ints, _load_any_model, _write_json, nonnegative, positive
 
@@ -39,25 +41,67 @@ def _given(args, flag):
     return any(a == flag or a.startswith(flag + "=") for a in args.typed)
 
 
+RUN_FILES = ("checkpoint.npz", "model.npz", "metrics.jsonl", "curves.png")
+SNAPSHOT = re.compile(r"epoch_\d{3,}\.npz$")
+
+
+def run_files(out):
+    """The files of a run in ``out`` that minizf wrote (by name): never anything else there."""
+    found = [os.path.join(out, name) for name in RUN_FILES if os.path.isfile(os.path.join(out, name))]
+    folder = os.path.join(out, "snapshots")
+    if os.path.isdir(folder):
+        found += [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+                  if SNAPSHOT.fullmatch(n) and os.path.isfile(os.path.join(folder, n))]
+    return found
+
+
+def _lock(out):
+    """Hold OUT/.minizf-train.lock for this process's life; one line naming the holder if another has it."""
+    import fcntl
+    os.makedirs(out, exist_ok=True)
+    handle = open(os.path.join(out, ".minizf-train.lock"), "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ValueError(f"--out {out}: a training is running there already ({holder}); wait for it, or "
+                         "choose another --out") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
+
+
+def _move_aside(out):
+    """--force: the old run's own files into OUT/.previous-run-*/ (same layout); returns that folder."""
+    import time
+    aside = os.path.join(out, f".previous-run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    for path in run_files(out):
+        target = os.path.join(aside, os.path.relpath(path, out))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.rename(path, target)
+    return aside
+
+
 def _check_run_folder(args, config):
     """Refuse to start over a run (unless --force), and refuse a --resume whose typed settings
-    differ from the checkpoint's, before any work is done."""
+    differ from the checkpoint's, before any work is done. With --force the old run's files are
+    moved aside (returned: deleted once the new run has saved its first checkpoint)."""
     import json
 
     from ..io import load_npz
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if not args.resume:
-        if os.path.exists(checkpoint) and not args.force:
-            raise ValueError(f"--out {args.out} holds a run already (checkpoint.npz): add --resume to "
-                             "continue it, or --force to start a new one there (its files are replaced)")
-        if args.force:
-            for name in ("checkpoint.npz", "model.npz", "metrics.jsonl", "curves.png"):
-                if os.path.exists(os.path.join(args.out, name)):
-                    os.remove(os.path.join(args.out, name))
-            folder = os.path.join(args.out, "snapshots")
-            for name in os.listdir(folder) if os.path.isdir(folder) else []:
-                os.remove(os.path.join(folder, name))
-        return
+        old = run_files(args.out)
+        if old and not args.force:
+            what = "a run already (checkpoint.npz)" if os.path.exists(checkpoint) else \
+                f"files a run would replace ({os.path.relpath(old[0], args.out)})"
+            raise ValueError(f"--out {args.out} holds {what}: add --resume to continue a run, or --force to "
+                             "start a new one there (the old files are kept until its first checkpoint)")
+        return _move_aside(args.out) if old else None
     if not os.path.exists(checkpoint):
         raise ValueError(f"--resume: no checkpoint in {args.out}")
     meta = json.loads(load_npz(checkpoint)["meta"].tobytes().decode())
@@ -90,14 +134,17 @@ def cmd_train(args):
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
                          conv1_std=args.conv1_std, crop_pad=_crop_pad(args),
                          renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
-    _check_run_folder(args, config)
-    trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
-                      progress=not args.quiet, device=device,
-                      data_info={"dataset": args.dataset, "subset": args.subset})
-    try:
-        status = trainer.run(resume=args.resume, max_batches=args.max_batches, init_from=args.init_from)
-    except KeyboardInterrupt:
-        return 130
+    with _lock(args.out):                       # one training per --out at a time
+        aside = _check_run_folder(args, config)
+        trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
+                          progress=not args.quiet, device=device,
+                          data_info={"dataset": args.dataset, "subset": args.subset})
+        if aside:                               # the old run goes once the new one can be resumed
+            trainer.on_checkpoint = lambda: shutil.rmtree(aside, ignore_errors=True)
+        try:
+            status = trainer.run(resume=args.resume, max_batches=args.max_batches, init_from=args.init_from)
+        except KeyboardInterrupt:
+            return 130
     history = trainer.state["history"]
     if history:
         print("wrote", training_curves(history, os.path.join(args.out, "curves.png")))
@@ -205,7 +252,7 @@ def add_commands(sub):
     p.add_argument("--out", default="runs/zf-small", help="output folder for checkpoints and logs")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--force", action="store_true", help="start a new run in an --out that holds one "
-                   "(its checkpoint, model, metrics and snapshots are replaced)")
+                   "(the old run's checkpoint, model, metrics and snapshots are moved aside, and deleted once the new run has saved its first checkpoint; nothing else in --out is touched)")
     p.add_argument("--batch-size", type=positive, default=128)
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--weight-decay", type=float, default=5e-4)
