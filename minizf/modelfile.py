@@ -35,6 +35,8 @@ def load_model(path):
         raise ValueError(f"{path}: not a minizf model file (no 'meta' entry)")
     try:
         meta = json.loads(arrays["meta"].tobytes().decode())
+        if not isinstance(meta, dict):
+            raise TypeError(f"a JSON {type(meta).__name__}, expected an object")
         model, options = meta["model"], dict(meta.get("model_options", {}))
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ValueError(f"{path}: malformed 'meta' entry ({type(err).__name__}: {err})") from None
@@ -43,7 +45,11 @@ def load_model(path):
         net = architecture.build(meta["layers"], tuple(shape) if shape else None, str(path))
     else:
         net = models.build(model, **options)
-    net.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param/")}, str(path))
+    params = {k[6:]: v for k, v in arrays.items() if k.startswith("param/")}
+    bad = [name for name, v in params.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"{path}: weights {bad[0]!r} hold NaN or infinite values (a diverged run?)")
+    net.load_state_dict(params, str(path))
     mean = arrays.get("mean")
     size = net.input_shape[1:] if net.input_shape else None
     if mean is None or mean.ndim != 3 or mean.shape[0] != 3 or mean.dtype.kind != "f" or (

@@ -371,6 +371,11 @@ def test_kills_at_random_moments_lose_no_snapshot(tmp_path, cifar):
 @pytest.mark.parametrize("argv,words", [
     (["grade", "{tmp}"], ["no assignment file"]),
     (["grade", "{tmp}/x.py", "--time-limit", "-1"], ["--time-limit"]),
+    (["grade", "{tmp}/x.py", "--time-limit", "inf"], ["--time-limit", "less than a day"]),
+    (["train", "--lr", "-1"], ["--lr", "> 0"]),
+    (["train", "--lr", "nan"], ["--lr", "finite"]),
+    (["train", "--weight-decay", "-5"], ["--weight-decay", ">= 0"]),
+    (["train", "--seed", "-1"], ["--seed", "at least 0"]),
     (["export", "{tmp}/none.npz", "{tmp}/x.onnx"], ["none.npz", "no such file"]),
     (["export", str(ASSETS / "zf_small.npz"), "{tmp}/x.txt"], [".onnx or .npz"]),
     (["topk", "--model", "{tmp}/none.onnx"], ["none.onnx", "no such file"]),
@@ -396,3 +401,22 @@ def test_an_output_file_that_cannot_be_written_is_named_before_any_work(tmp_path
     done = minizf("grade", bank, "--json", tmp_path / "afile" / "r.json")
     assert_user_error(done, "--json", "not a folder")
     assert "score" not in done.stdout                    # refused before grading, not after
+
+
+def _model_file(path, tamper):
+    """zf_small saved again after tamper(arrays) (a NaN weight, a meta that is a list)."""
+    import json
+    from minizf.io import load_npz, save_npz_atomic
+    arrays = dict(load_npz(ASSETS / "zf_small.npz"))
+    tamper(arrays, json)
+    save_npz_atomic(path, arrays)
+    return path
+
+
+@pytest.mark.parametrize("tamper, words", [
+    (lambda a, json: a.__setitem__("param/conv1.W", np.full_like(a["param/conv1.W"], np.nan)), "NaN or infinite"),
+    (lambda a, json: a.__setitem__("meta", np.frombuffer(json.dumps([1, 2]).encode(), np.uint8)), "expected an object"),
+])
+def test_a_model_file_with_bad_weights_or_meta_is_one_line(tamper, words, tmp_path):
+    path = _model_file(tmp_path / "bad.npz", tamper)
+    assert_user_error(minizf("evaluate", path, "--subset", "10"), "bad.npz", words)

@@ -76,6 +76,7 @@ def test_a_graph_built_by_hand_loads_and_matches_onnxruntime(tmp_path):
     (helper.make_node("BatchNormalization", ["x", "s", "s", "s", "s"], ["y"], name="bn1"), "'bn1' (BatchNormalization)"),
     (helper.make_node("Conv", ["x", "W"], ["y"], group=3, kernel_shape=[1, 1], name="c"), "group=3"),
     (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[0, 0, 1, 1], name="p"), "uneven padding"),
+    (helper.make_node("LRN", ["x"], ["y"], size=0, alpha=1e-4, name="n"), "has size 0"),
 ])
 def test_unsupported_graphs_are_refused_at_their_first_strange_node(node, words, tmp_path):
     inits = {"s": np.ones(3), "W": np.ones((3, 1, 1, 1))}

@@ -92,6 +92,7 @@ def test_bundled_model_runs_the_same_in_pytorch():
     (nn.Sequential(nn.Conv2d(4, 4, 3, groups=2)), "groups=2"),
     (nn.Sequential(nn.Conv2d(3, 4, 3, dilation=2)), "dilation"),
     (nn.Sequential(nn.MaxPool2d(3, 2, dilation=2)), "dilation"),
+    (nn.Sequential(nn.LocalResponseNorm(0)), "size=0"),
     (nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), "padding_mode"),
     (nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), "1 is BatchNorm2d"),
     (nn.Sequential(nn.Flatten(0)), "start_dim=0"),

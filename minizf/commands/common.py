@@ -1,5 +1,6 @@
 """What the commands share: argument types, the model and device options, output helpers."""
 import argparse
+import math
 
 
 def _ints(text):
@@ -24,6 +25,24 @@ def _count(minimum):
 
 
 positive, nonnegative = _count(1), _count(0)
+
+
+def _real(minimum, strict):
+    """An argparse type: a finite number > minimum (strict) or >= minimum."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be a finite number {'>' if strict else '>='} {minimum:g}, "
+                                             f"got {text}")
+        return value
+    parse.__name__ = f"number {'>' if strict else '>='} {minimum:g}"
+    return parse
+
+
+positive_real, nonnegative_real = _real(0.0, True), _real(0.0, False)
 
 
 def _floats(text):

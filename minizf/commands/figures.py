@@ -2,7 +2,7 @@
 correspondence, filters."""
 import os
 
-from .common import _device, _done, _model, _report, figure_command, positive
+from .common import _device, _done, _model, _report, figure_command, nonnegative, positive
 
 
 def _images(args, net, count=None):
@@ -164,7 +164,7 @@ def add_commands(sub):
     q.add_argument("--images", default=None, help="an image folder (one sub-folder per class, or images "
                    "directly) to scan instead of the bundled images")
     q.add_argument("--maps", type=positive, default=8)
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=nonnegative, default=0)
     q = figure_command(sub, "explore", "a website of every unit of the chosen layers: each unit's top-9 "
                        "images projected by the deconvnet beside their patches, their classes and the "
                        "unit's histogram; static files, open OUT/index.html in a browser", cmd_explore,

@@ -3,7 +3,7 @@ import os
 
 from ..io import check_writable
 from .common import (_device, _done, _ints, _model, _write_json, figure_command, nonnegative,
-                     positive)
+                     positive, positive_real)
 from .training import _cifar_slices
 
 
@@ -227,10 +227,10 @@ def add_commands(sub):
     q.add_argument("--subset", type=nonnegative, default=10000, help="training images (default 10000; 0: all)")
     q.add_argument("--val-subset", type=nonnegative, default=2000, help="validation images (default 2000; 0: all)")
     q.add_argument("--batch-size", type=positive, default=128)
-    q.add_argument("--lr", type=float, default=0.01)
+    q.add_argument("--lr", type=positive_real, default=0.01)
     q.add_argument("--lr-steps", type=_ints, default=(), help="epochs after which lr /= 10")
     q.add_argument("--renorm", type=float, default=0.1, help="RMS radius of conv1 filters (0: off)")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=nonnegative, default=0)
     q.add_argument("--out", default="runs/ablation")
     q.add_argument("--quiet", action="store_true")
     q.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
@@ -259,6 +259,6 @@ def add_commands(sub):
                    "folds only (default: every fold)")
     q.add_argument("--scratch-fold-list", type=_ints, default=None, help="train from scratch on these folds "
                    "only, counted from 1 (e.g. 3,4,5: the rest of an earlier --scratch-folds 2 run)")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=nonnegative, default=0)
     q.add_argument("--json", default=None, help="also write the table (fold means and stds) to this file")
     q.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -3,7 +3,8 @@ import os
 import re
 import shutil
 
-from .common import _device, _done, _ints, _load_any_model, _write_json, nonnegative, positive
+from .common import (_device, _done, _ints, _load_any_model, _write_json, nonnegative, nonnegative_real,
+                     positive, positive_real)
 
 RESUME_MAY_CHANGE = {"epochs": "--epochs"}
 
@@ -254,8 +255,8 @@ def add_commands(sub):
     p.add_argument("--force", action="store_true", help="start a new run in an --out that holds one "
                    "(the old run's checkpoint, model, metrics and snapshots are moved aside, and deleted once the new run has saved its first checkpoint; nothing else in --out is touched)")
     p.add_argument("--batch-size", type=positive, default=128)
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--lr", type=positive_real, default=0.01)
+    p.add_argument("--weight-decay", type=nonnegative_real, default=5e-4)
     p.add_argument("--lr-steps", type=_ints, default=(), help="epochs after which lr /= 10, e.g. 20,26")
     p.add_argument("--patience", type=nonnegative, default=0, help="also anneal after N epochs without val improvement")
     p.add_argument("--init", choices=("he", "paper"), default="he")
@@ -263,7 +264,7 @@ def add_commands(sub):
     p.add_argument("--conv1-std", type=float, default=None, help="separate init std for conv1, e.g. 0.01")
     p.add_argument("--renorm", type=float, default=0.1, help="RMS radius of conv1 filters (0: off)")
     p.add_argument("--drop", type=_ints, default=(), help="Table 3 ablation: layers to remove, e.g. 3,4")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative, default=0)
     p.add_argument("--subset", type=nonnegative, default=0, help="train on the first N images only")
     p.add_argument("--val-subset", type=nonnegative, default=0, help="validate on the first N test images only")
     p.add_argument("--max-batches", type=positive, default=None, help="pause after this many batches")

@@ -75,8 +75,8 @@ def _seconds(text):
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    if not 0 < value < 86400:                 # inf and nan included
+        raise argparse.ArgumentTypeError(f"must be more than 0 and less than a day, got {text}")
     return value
 
 

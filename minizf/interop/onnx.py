@@ -223,7 +223,9 @@ def _layer(graph, node, follower):
     if op == "GlobalAveragePool":
         return AdaptiveAvgPool2D(1), 1
     if op == "LRN":
-        size = int(attrs["size"])
+        size = int(attrs.get("size", 0))
+        if size < 1:
+            graph.refuse(node, f"has size {size} (at least 1)")
         return LRN(size, attrs.get("alpha", 1e-4) / size, attrs.get("beta", 0.75), attrs.get("bias", 1.0)), 1
     if op == "Gemm":
         return _gemm(graph, node, attrs), 1

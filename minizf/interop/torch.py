@@ -108,6 +108,8 @@ def _convert(name, m, dtype):
             _refuse(name, m, f"output_size={m.output_size}")
         return AdaptiveAvgPool2D(size)
     if isinstance(m, nn.LocalResponseNorm):
+        if not isinstance(m.size, int) or m.size < 1:
+            _refuse(name, m, f"size={m.size}")
         return LRN(m.size, m.alpha / m.size, m.beta, m.k)        # PyTorch divides alpha by size
     if isinstance(m, nn.Dropout):
         return Dropout(m.p)
