@@ -65,6 +65,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"minizf {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        # A size in a file or an option asked for more memory than there is (a Linear of 1e6 x 1e6,
+        # a huge --crop-pad): one line, not a traceback.
+        if getattr(args, "debug", False):
+            raise
+        print(f"minizf {args.command}: error: not enough memory: a size in the input files or the options is "
+              "too large for this machine", file=sys.stderr)
+        return 2
     except (ValueError, KeyError, OSError) as err:
         # What a user can cause: bad arguments, unknown layers, unreadable or unwritable files,
         # a full disk. One line naming the culprit, no traceback (--debug shows it).

@@ -2,8 +2,13 @@
 import os
 import tempfile
 import zipfile
+from collections.abc import Mapping
 
 import numpy as np
+
+
+#: The largest array minizf reads from a file (bytes): far above any model's, far below a bomb's.
+MAX_MEMBER = 4 << 30
 
 
 def save_npz_atomic(path, arrays):
@@ -74,16 +79,68 @@ def _remove_stale_temps(folder, name):
             pass
 
 
+class NpzArrays(Mapping):
+    """The arrays of a .npz file, each read when it is first asked for (``arrays["meta"]``).
+
+    An array nobody asks for is never read, so a file with a huge member a command does not use
+    costs nothing. Each member is checked before any memory is taken: a NumPy array of plain
+    numbers (no objects, no pickle), whose header's size is the size of the data that follows it,
+    and at most ``MAX_MEMBER`` bytes; anything else is one ValueError naming the file and member.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            with zipfile.ZipFile(path) as z:
+                self._info = {i.filename[:-4]: i for i in z.infolist() if i.filename.endswith(".npy")}
+        except (OSError, zipfile.BadZipFile, ValueError) as err:
+            raise ValueError(f"{path}: not a readable .npz file (not a zip archive of .npy arrays: {err}; "
+                             "minizf never unpickles a file)") from None
+        self._loaded = {}
+
+    def __iter__(self):
+        return iter(self._info)
+
+    def __contains__(self, name):                     # without reading the member
+        return name in self._info
+
+    def __len__(self):
+        return len(self._info)
+
+    def __getitem__(self, name):
+        if name not in self._loaded:
+            self._loaded[name] = self._read(name)
+        return self._loaded[name]
+
+    def _read(self, name):
+        info = self._info[name]                       # KeyError for a missing member, as a dict would
+        where = f"{self.path}: member {name!r}"
+        try:
+            with zipfile.ZipFile(self.path) as z, z.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = read_header(f)
+                if dtype.hasobject:
+                    raise ValueError("holds Python objects (minizf never unpickles)")
+                nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if nbytes != info.file_size - f.tell():
+                    raise ValueError(f"declares {nbytes} bytes of data but holds {info.file_size - f.tell()}")
+                if nbytes > MAX_MEMBER:
+                    raise ValueError(f"is {nbytes} bytes, more than minizf reads ({MAX_MEMBER})")
+                array = np.empty(shape, dtype, order="F" if fortran else "C")
+                view = memoryview(array.reshape(-1, order="A")).cast("B") if nbytes else b""
+                if nbytes and f.readinto(view) != nbytes:
+                    raise ValueError("is cut short")
+                return array
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(f"{where} {err}") from None
+
+
 def load_npz(path):
-    """Read a .npz file into a dict of NumPy arrays; ValueError if it is missing or corrupt."""
+    """The arrays of a .npz file as a mapping read on demand (NpzArrays); ValueError if it is
+    missing, corrupt, or holds what minizf does not read."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ValueError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        if "pickle" in str(err):            # NumPy's guess for a file that is neither .npz nor .npy
-            raise ValueError(f"{path}: not a readable .npz file (neither a zip archive nor a .npy array; "
-                             "minizf never unpickles a file)") from None
-        raise ValueError(f"{path}: not a readable .npz file ({type(err).__name__}: {err})") from None
+    return NpzArrays(path)

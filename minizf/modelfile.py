@@ -45,7 +45,7 @@ def load_model(path):
         net = architecture.build(meta["layers"], tuple(shape) if shape else None, str(path))
     else:
         net = models.build(model, **options)
-    params = {k[6:]: v for k, v in arrays.items() if k.startswith("param/")}
+    params = {k[6:]: arrays[k] for k in arrays if k.startswith("param/")}        # only what is used is read
     bad = [name for name, v in params.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
     if bad:
         raise ValueError(f"{path}: weights {bad[0]!r} hold NaN or infinite values (a diverged run?)")

@@ -243,9 +243,9 @@ class Trainer:
         meta = json.loads(arrays["meta"].tobytes().decode())
         if meta["model"] != self.model_name:
             raise ValueError(f"{path}: checkpoint of model {meta['model']!r}, not {self.model_name!r}")
-        self.net.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param/")}, path)
+        self.net.load_state_dict({k[6:]: arrays[k] for k in arrays if k.startswith("param/")}, path)
         xp = get_array_module(next(iter(self.net.named_parameters()))[1])
-        self.sgd.velocity = {k[9:]: xp.asarray(v) for k, v in arrays.items() if k.startswith("velocity/")}
+        self.sgd.velocity = {k[9:]: xp.asarray(arrays[k]) for k in arrays if k.startswith("velocity/")}
         self.mean = arrays["mean"]
         epochs = self.config.epochs
         self.config = TrainConfig.from_dict(meta["config"])

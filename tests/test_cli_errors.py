@@ -420,3 +420,43 @@ def _model_file(path, tamper):
 def test_a_model_file_with_bad_weights_or_meta_is_one_line(tamper, words, tmp_path):
     path = _model_file(tmp_path / "bad.npz", tamper)
     assert_user_error(minizf("evaluate", path, "--subset", "10"), "bad.npz", words)
+
+
+def _with_member(src, dst, name, shape, data=b"\0" * 8):
+    """src's .npz with one more member whose .npy header claims ``shape`` (float64) over ``data``."""
+    import io
+    import shutil
+    import zipfile
+    shutil.copy(src, dst)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(dst, "a") as z:
+        z.writestr(f"{name}.npy", header.getvalue() + data)              # the header holds the magic
+    return dst
+
+
+def test_a_member_a_command_does_not_use_is_never_read(tmp_path):
+    from minizf.modelfile import load_model
+    path = _with_member(ASSETS / "zf_small.npz", tmp_path / "m.npz", "junk", (10**12,))
+    net, mean, meta = load_model(path)                       # 8 TB claimed, never allocated
+    assert meta == load_model(ASSETS / "zf_small.npz")[2]
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_an_array_header_that_claims_more_than_its_data_is_one_line(tmp_path):
+    path = _with_member(ASSETS / "zf_small.npz", tmp_path / "m.npz", "param/conv1.W", (10**12,))
+    done = minizf("evaluate", path, "--subset", "10")
+    assert_user_error(done, "m.npz", "conv1.W", "declares")
+
+
+def test_running_out_of_memory_is_one_line(monkeypatch, capsys):
+    from minizf import cli
+    parser = cli.build_parser()
+
+    def greedy(args):
+        raise MemoryError()
+    parser._subparsers._group_actions[0].choices["info"].set_defaults(run=greedy)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main(["info"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1 and "not enough memory" in err

@@ -201,11 +201,11 @@ def test_a_pytorch_users_model_gets_every_figure_with_one_command_each(tmp_path)
     common = ["--model", path, "--input-size", "64", "--mean", "0.46,0.46,0.43", "--out", tmp_path / "out"]
     for argv in (["topk", "--maps", "2", *common],
                  ["occlude", ROOT / "data" / "samples" / "chelsea.jpg", "--layer", "relu5", *common],
-                 ["explore", "--images", "30", "--layers", "conv5", "--quiet", *common]):
+                 ["explore", "--images", "30", "--layers", "conv5", "--quiet", *common[:-1], tmp_path / "site"]):
         done = _run(*argv, cwd=tmp_path)
         assert done.returncode == 0, (argv[0], done.stderr[-2000:])
     assert (tmp_path / "out" / "top9_conv5.png").is_file() and (tmp_path / "out" / "occlusion_chelsea.png").is_file()
-    assert (tmp_path / "out" / "conv5.html").is_file()
+    assert (tmp_path / "site" / "conv5.html").is_file()            # a site gets a folder of its own
 
 
 def test_paper_layers_of_a_foreign_model():
