@@ -97,6 +97,8 @@ def _image_array(im, size):
         a = np.asarray(im, dtype=np.float64)
         top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
         im = Image.fromarray(np.round(a / top * 255).clip(0, 255).astype(np.uint8))
+    if max(im.size) > MAX_ASPECT * min(im.size):          # checked on the header, before decoding
+        raise ValueError(f"a {im.width}x{im.height} image: sides more than {MAX_ASPECT} times apart")
     im = im.convert("RGB")          # palette, grey, CMYK, RGBA: all to 3 channels
     if size is not None:
         scale = size / min(im.size)
@@ -333,7 +335,18 @@ def download_cifar10(root=None, url=CIFAR_URL, md5=CIFAR_MD5, progress=True):
     return target
 
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm")
+def balanced_first(dataset, n):
+    """Indices of n images taking each class in turn (its first image, then its second, ...)."""
+    per_class = [np.flatnonzero(dataset.labels == c) for c in range(len(dataset.classes))]
+    order = [idx[k] for k in range(max((len(i) for i in per_class), default=0)) for idx in per_class
+             if k < len(idx)]
+    return sorted(order[:n])
+
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".gif", ".tif", ".tiff", ".webp")
+#: The widest ratio of an image's sides minizf resizes: a 200000 x 1 image would become a
+#: 14-million-pixel-wide one at 72 px (gigabytes for one file).
+MAX_ASPECT = 16
 
 
 def load_image_folder(root, size=64, name=None, classes=None, per_class=None, crop=None):

@@ -460,3 +460,52 @@ def test_running_out_of_memory_is_one_line(monkeypatch, capsys):
     assert cli.main(["info"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1 and "not enough memory" in err
+
+
+def _photo_folders(root, split_classes):
+    """root/imagenette/{split}/{class}/*.png: four tiny photos per class."""
+    from PIL import Image
+    for split, classes in split_classes.items():
+        for cls in classes:
+            folder = root / "imagenette" / split / cls
+            folder.mkdir(parents=True)
+            for i in range(4):
+                Image.new("RGB", (80, 72), (40 * i, 90, 200)).save(folder / f"{i}.png")
+    return root
+
+
+def test_imagenette_train_and_val_must_hold_the_same_classes(tmp_path):
+    root = _photo_folders(tmp_path, {"train": ["a", "b"], "val": ["a", "c"]})
+    done = minizf("train", "--dataset", "imagenette", "--model", "zf64", "--data", root, "--out", tmp_path / "r")
+    assert_user_error(done, "different classes", "b, c")
+
+
+def test_a_model_for_other_image_sizes_is_refused_before_the_data_is_read(tmp_path):
+    done = minizf("train", "--dataset", "imagenette", "--model", "zf-small", "--data", tmp_path / "nothing",
+                  "--out", tmp_path / "r")
+    assert_user_error(done, "--model zf-small", "32 px", "64 px")
+
+
+def test_a_subset_of_a_class_sorted_folder_takes_every_class(tmp_path):
+    from minizf import data
+    ds = data.load_image_folder(_photo_folders(tmp_path, {"train": ["a", "b", "c"]}) / "imagenette" / "train",
+                                size=16)
+    picked = data.balanced_first(ds, 5)
+    assert sorted(ds.labels[picked].tolist()) == [0, 0, 1, 1, 2]
+
+
+def test_gif_and_tiff_photos_count_and_a_needle_image_is_refused(tmp_path):
+    from PIL import Image
+    from minizf import data
+    folder = tmp_path / "photos" / "cat"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (40, 30), (10, 20, 30)).save(folder / "a.gif")
+    Image.new("RGB", (40, 30), (10, 20, 30)).save(folder / "b.tif")
+    assert len(data.load_image_folder(tmp_path / "photos", size=16)) == 2
+    Image.new("RGB", (2000, 1)).save(tmp_path / "needle.png")
+    with pytest.raises(ValueError, match="needle.png.*2000x1"):
+        data.load_image(tmp_path / "needle.png", 72)
+
+
+def test_the_tour_refuses_options_it_would_ignore(tmp_path):
+    assert_user_error(minizf("tour", "--mean", "0.5,0.5,0.5", "--out", tmp_path / "t"), "--mean", "takes no such")

@@ -21,6 +21,10 @@ def _images(args, net, count=None):
 
 def cmd_tour(args):
     from ..tour import tour
+    for flag, value in (("--input-size", args.input_size), ("--mean", args.mean)):
+        if value is not None:                      # options the tour would ignore are refused
+            raise ValueError(f"{flag}: the tour reads the input size and mean from a minizf model file "
+                             "(.npz, e.g. made by minizf export); it takes no such option")
     from ..sitefolder import check
     check(args.out, args.force, keep=("explore",))   # before any work
     index = tour(args.out, args.model, args.twin, n_images=args.images, maps=args.maps,

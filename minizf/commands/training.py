@@ -18,14 +18,23 @@ def _cifar_slices(args):
     """The training and validation sets (CIFAR-10 train/test, or Imagenette train/val with
     --dataset imagenette), cut to the first --subset / --val-subset images (0: all)."""
     from .. import data
-    if getattr(args, "dataset", "cifar10") == "imagenette":
+    folders = getattr(args, "dataset", "cifar10") == "imagenette"
+    if folders:
         train, val = data.load_imagenette(args.data, "train"), data.load_imagenette(args.data, "val")
+        if train.classes != val.classes:
+            only = sorted(set(train.classes) ^ set(val.classes))
+            raise ValueError(f"--data {args.data}: Imagenette's train and val folders hold different classes "
+                             f"({', '.join(only) or 'in another order'}); they must hold the same")
     else:
         train, val = data.load_cifar10(args.data, "train"), data.load_cifar10(args.data, "test")
+    # Image folders are sorted by class: their first N images would be one class, so a subset takes
+    # images from every class in turn. CIFAR-10's files are shuffled already (and runs made with
+    # --subset keep their images).
+    pick = data.balanced_first if folders else (lambda ds, n: range(min(n, len(ds))))
     if args.subset:
-        train = train.subset(range(min(args.subset, len(train))))
+        train = train.subset(pick(train, args.subset))
     if args.val_subset:
-        val = val.subset(range(min(args.val_subset, len(val))))
+        val = val.subset(pick(val, args.val_subset))
     return train, val
 
 
@@ -127,9 +136,13 @@ def cmd_train(args):
     from ..plot import training_curves
     from ..train import TrainConfig, Trainer
     device = _device(args)              # a missing GPU is said before the data is read
-    train_set, val_set = _cifar_slices(args)
     options = {"drop": list(args.drop)} if args.drop else {}
     net = models.build(args.model, **options)
+    expected = 64 if args.dataset == "imagenette" else 32          # the crops the data gives
+    if net.input_shape and net.input_shape[-1] != expected:
+        raise ValueError(f"--model {args.model} takes {net.input_shape[-1]} px images, but --dataset "
+                         f"{args.dataset} gives {expected} px crops; choose a model made for them")
+    train_set, val_set = _cifar_slices(args)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, lr_steps=args.lr_steps,
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
