@@ -140,6 +140,9 @@ def predict(net, images, mean, batch_size=125, ten_crop=False, crop_pad=4, devic
         for view in views:
             scores = net.forward(to_device(np.ascontiguousarray(view), device))
             p = p + np.exp(to_numpy(log_softmax(scores)))
+        if not np.isfinite(p).all():               # overflowing weights: every image would go to class 0
+            raise ValueError("the network's outputs are not finite (NaN or infinite) on these images: its "
+                             "weights are too large (a diverged run?)")
         probs.append(p / len(views))
     return np.concatenate(probs)
 

@@ -416,6 +416,8 @@ def _model_file(path, tamper):
 @pytest.mark.parametrize("tamper, words", [
     (lambda a, json: a.__setitem__("param/conv1.W", np.full_like(a["param/conv1.W"], np.nan)), "NaN or infinite"),
     (lambda a, json: a.__setitem__("meta", np.frombuffer(json.dumps([1, 2]).encode(), np.uint8)), "expected an object"),
+    (lambda a, json: a.__setitem__("param/fc8.W", np.resize(np.float32([3e38, -3e38]), a["param/fc8.W"].shape)),
+     "not finite"),                                              # finite weights whose sums overflow: inf - inf
 ])
 def test_a_model_file_with_bad_weights_or_meta_is_one_line(tamper, words, tmp_path):
     path = _model_file(tmp_path / "bad.npz", tamper)

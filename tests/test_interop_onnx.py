@@ -77,6 +77,9 @@ def test_a_graph_built_by_hand_loads_and_matches_onnxruntime(tmp_path):
     (helper.make_node("Conv", ["x", "W"], ["y"], group=3, kernel_shape=[1, 1], name="c"), "group=3"),
     (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[0, 0, 1, 1], name="p"), "uneven padding"),
     (helper.make_node("LRN", ["x"], ["y"], size=0, alpha=1e-4, name="n"), "has size 0"),
+    (helper.make_node("Relu", [], ["y"], name="r"), "has no inputs"),
+    (helper.make_node("Relu", ["x"], ["y"], name="r", domain="com.example"), "operator domain 'com.example'"),
+    (helper.make_node("Conv", ["x", "W"], ["y"], kernel_shape=[3, 3], name="c"), "kernel_shape [3, 3] but weights"),
 ])
 def test_unsupported_graphs_are_refused_at_their_first_strange_node(node, words, tmp_path):
     inits = {"s": np.ones(3), "W": np.ones((3, 1, 1, 1))}
@@ -240,3 +243,20 @@ def test_an_lrn_node_without_bias_uses_onnxs_default_of_1(tmp_path):
     x = np.random.default_rng(5).standard_normal((2, 3, 12, 12)).astype(np.float32)
     assert net[net.names[0]].k == 1.0
     np.testing.assert_allclose(net.forward(x), run_ort(path, x), rtol=1e-5, atol=1e-6)
+
+
+def test_a_1d_convolution_and_an_empty_graph_are_named(tmp_path):
+    conv = helper.make_node("Conv", ["x", "W"], ["y"], kernel_shape=[3], name="c1d")
+    model = helper.make_model(helper.make_graph(
+        [conv], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6])],
+        [numpy_helper.from_array(np.ones((4, 3, 3), np.float32), "W")]), opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, str(tmp_path / "c1d.onnx"))
+    with pytest.raises(ValueError, match="1-D convolution"):
+        load_onnx(tmp_path / "c1d.onnx")
+    empty = helper.make_model(helper.make_graph(
+        [], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])]), opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(empty, str(tmp_path / "empty.onnx"))
+    with pytest.raises(ValueError, match="empty.onnx: the graph holds no layers"):
+        load_onnx(tmp_path / "empty.onnx")

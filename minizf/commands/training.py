@@ -219,7 +219,10 @@ def cmd_evaluate(args):
             raise ValueError(f"{path}: its classes or images differ from {args.checkpoint[0]}'s; "
                              "an ensemble needs models of the same classes")
         crop_pad = meta.get("config", {}).get("crop_pad", 4)
-        p = predict(net, dataset.images, mean, ten_crop=args.ten_crop, crop_pad=crop_pad)
+        try:
+            p = predict(net, dataset.images, mean, ten_crop=args.ten_crop, crop_pad=crop_pad)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
         probs.append(p)
         rows.append((os.path.basename(path), meta["model"], score(p, labels)))
     name, labels, classes = reference

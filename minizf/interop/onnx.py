@@ -131,10 +131,18 @@ class _Graph:
         self.consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
         self.nodes = []
         for node in model.graph.node:
+            if node.domain not in ("", "ai.onnx"):
+                self.refuse(node, f"is in the operator domain {node.domain!r}, not ONNX's own")
             if node.op_type == "Constant":
+                if len(node.attribute) != 1 or node.attribute[0].name != "value" or len(node.output) != 1:
+                    self.refuse(node, "is a Constant without a single tensor value")
                 self.consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+            elif not node.input or not node.output:
+                self.refuse(node, "has no inputs" if not node.input else "has no outputs")
             else:
                 self.nodes.append(node)
+        if not self.nodes:
+            raise ValueError(f"{source}: the graph holds no layers")
         inputs = [i.name for i in model.graph.input if i.name not in self.consts]
         if len(inputs) != 1:
             raise ValueError(f"{source}: expected one image input, found {inputs}")
@@ -147,7 +155,8 @@ class _Graph:
         return self.consts[name]
 
     def refuse(self, node, why):
-        raise ValueError(f"{self.source}: node {node.name or node.output[0]!r} ({node.op_type}) {why}; "
+        label = node.name or (node.output[0] if node.output else "unnamed")
+        raise ValueError(f"{self.source}: node {label!r} ({node.op_type}) {why}; "
                          f"minizf reads chains of: {SUPPORTED}")
 
 
@@ -171,6 +180,10 @@ def _conv(graph, node, attrs):
     if attrs.get("group", 1) != 1:
         graph.refuse(node, f"has group={attrs['group']}")
     W = graph.const(node, 1).astype(np.float32)
+    if W.ndim != 4:
+        graph.refuse(node, f"is a {W.ndim - 2}-D convolution (weights {W.shape}); minizf reads 2-D ones")
+    if "kernel_shape" in attrs and tuple(attrs["kernel_shape"]) != W.shape[2:]:
+        graph.refuse(node, f"has kernel_shape {list(attrs['kernel_shape'])} but weights of {W.shape[2:]}")
     pad = _symmetric_pads(graph, node, attrs)
     layer = Conv2D(W.shape[1], W.shape[0], W.shape[2:], tuple(attrs.get("strides", [1, 1])), pad)
     layer.params["W"] = W
