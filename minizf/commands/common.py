@@ -131,3 +131,15 @@ def figure_command(sub, name, help_text, run, out="figures"):
                    "pixel scale, subtracted from every image, for a model file without a mean image")
     q.set_defaults(run=run)
     return q
+
+
+def feature_map_layer(net, layer, flag="--layer"):
+    """layer, checked to exist and to give feature maps (C, H, W): topk and occlude need positions."""
+    if layer not in net:
+        raise KeyError(f"{flag}: no layer named {layer!r}; layers are {', '.join(net.names)}")
+    shape = dict(net.output_shapes(net.input_shape))[layer] if net.input_shape else None
+    if shape is not None and len(shape) != 3:
+        maps = [name for name, s in net.output_shapes(net.input_shape) if len(s) == 3]
+        raise ValueError(f"{flag} {layer}: gives {tuple(shape)}, not feature maps (C, H, W); layers with maps: "
+                         f"{', '.join(maps)}")
+    return layer

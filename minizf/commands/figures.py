@@ -2,7 +2,7 @@
 correspondence, filters."""
 import os
 
-from .common import _device, _done, _model, _report, figure_command, nonnegative, positive
+from .common import _device, _done, _model, _report, feature_map_layer, figure_command, nonnegative, positive
 
 
 def _images(args, net, count=None):
@@ -37,6 +37,7 @@ def cmd_topk(args):
     from ..tour import chance_purity, figure_top9
     net, mean, _ = _model(args)
     images = _images(args, net)
+    feature_map_layer(net, args.layer)
     path, caption, purity = figure_top9(net, mean, images, args.layer, args.maps, args.out, args.seed)
     print(caption)
     print(f"class purity of the top-9 (share in the most common class): {purity:.2f}; "
@@ -111,6 +112,7 @@ def cmd_occlude(args):
         label = predict_class(net, mean, image)
         print(f"no --label given: using the network's guess, {classes[label]!r}, as the class to track")
     size, stride = occlusion_setting(image.shape[-1])
+    feature_map_layer(net, args.layer)
     result = analysis.occlusion(net, image, label, mean, args.layer, args.size or size, args.stride or stride)
     name = os.path.splitext(os.path.basename(args.image))[0]
     path = plot.occlusion_figure(image.astype(np.float32) / 255, result, classes, label,
