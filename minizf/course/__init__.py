@@ -10,8 +10,10 @@
   resource limits, no new processes) and ``--check-sandbox``, which measures it.
 * ``static``: what the grader reads before running (reaching for the library; provenance).
 * ``suites``, ``compare``: the graded tests and how answers are compared.
+* ``config``, ``notebook``, ``bundle``, ``roster``: a course file (stubs, points, hidden tests),
+  assignments as notebooks, Gradescope's autograder zip, a roster graded to CSV.
 
-Imports only look down: suites -> compare -> outcome; grader -> student -> sandbox -> seccomp;
+Imports only look down: suites -> compare -> outcome; roster -> grader -> student -> sandbox -> seccomp;
 ``worker`` and ``protocol`` import nothing of minizf (they are all of it inside the sandbox).
 Nothing outside this package imports it but the command line.
 """
