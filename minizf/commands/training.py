@@ -269,7 +269,8 @@ def add_commands(sub):
     p.add_argument("--out", default="runs/zf-small", help="output folder for checkpoints and logs")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--force", action="store_true", help="start a new run in an --out that holds one "
-                   "(the old run's checkpoint, model, metrics and snapshots are moved aside, and deleted once the new run has saved its first checkpoint; nothing else in --out is touched)")
+                   "(the old run's checkpoint, model, metrics and snapshots are moved aside, and deleted once "
+                   "the new run has saved its first checkpoint; nothing else in --out is touched)")
     p.add_argument("--batch-size", type=positive, default=128)
     p.add_argument("--lr", type=positive_real, default=0.01)
     p.add_argument("--weight-decay", type=nonnegative_real, default=5e-4)

@@ -138,8 +138,8 @@ def _notes(found, settings, skipped_hidden):
     if marker is not None and marker != found.assignment:
         notes.append(f"the file says ASSIGNMENT = {marker!r}; graded as {found.assignment!r}")
     if settings.source:
-        notes.append(f"course file {settings.source}" + (f" (a local check: {skipped_hidden} hidden test(s) "
-                                                          "run only when the instructor grades)" if skipped_hidden else ""))
+        local = f" (a local check: {skipped_hidden} hidden test(s) run only when the instructor grades)"
+        notes.append(f"course file {settings.source}" + (local if skipped_hidden else ""))
     key = student_source(ASSIGNMENTS[found.assignment], solution=True)
     same = static.provenance(found.text, key, settings.stubbed(found.assignment))
     if same:

@@ -78,7 +78,8 @@ def _site_folders():
     import sysconfig
     folders = set(site.getsitepackages())
     for base in (sys.prefix, sys.base_prefix):
-        folders.update(sysconfig.get_paths(vars={"base": base, "platbase": base}).get(k) for k in ("purelib", "platlib"))
+        paths = sysconfig.get_paths(vars={"base": base, "platbase": base})
+        folders.update(paths.get(k) for k in ("purelib", "platlib"))
     return sorted(f for f in folders if f)
 
 
