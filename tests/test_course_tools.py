@@ -161,6 +161,18 @@ def test_a_broken_submission_costs_its_own_row_only(tmp_path):
     assert rows["ben"]["score"] == "0" and "error" in rows["ben"]["flags"]
 
 
+def test_a_course_file_inside_a_students_folder_never_sets_the_roster_grading(tmp_path):
+    roster = tmp_path / "roster"
+    (roster / "eve").mkdir(parents=True)
+    (roster / "eve" / "pool.py").write_text((BANK / "pool.py").read_text().replace("    if ceil_mode:", "    if False:"))
+    (roster / "eve" / "course.toml").write_text('[pool]\nstub = ["unpool"]\n')      # only what eve got right
+    out = tmp_path / "grades.csv"
+    done = _cli("grade", roster, "--assignment", "pool", "--csv", out, "--seed", "1", "--sandbox", SANDBOX)
+    assert done.returncode == 0, done.stderr
+    row = next(csv.DictReader(out.open()))
+    assert row["max_score"] == "16" and float(row["score"]) < 16
+
+
 def test_a_roster_needs_its_assignment_named():
     done = _cli("grade", BANK, "--csv", "x.csv")
     assert done.returncode == 2 and "--assignment" in done.stderr

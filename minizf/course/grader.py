@@ -157,17 +157,20 @@ def _all_or_nothing(results, tests):
             r.output += f" (not counted: another test of {t.group} failed, and its tests count all or nothing)"
 
 
-def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sandbox_mode="auto", config=None):
+def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sandbox_mode="auto", config=None,
+          local_config=True):
     """Grade a student file or folder: a Report with one TestResult per test.
 
-    config: a loaded course file ({name: Settings}); without one, a course.toml handed out in the
-    student's folder makes this a local check (the course's points and stubs, hidden tests skipped).
+    config: a loaded course file ({name: Settings}); without one (and with ``local_config``), a
+    course.toml handed out in the student's folder makes this a student's local check (the
+    course's points and stubs, hidden tests skipped). A roster passes local_config=False: a file
+    beside a submission is the student's and never sets how it is graded.
     """
     from .suites import SUITES                  # the tests use the library: imported on demand
     began = time.monotonic()
     mode = sandbox.resolve(sandbox_mode)
     found = find_submission(path, assignment)
-    local = config is None and course_config.find_local(path)
+    local = config is None and local_config and course_config.find_local(path)
     if local:
         config = course_config.load(local)
     settings = course_config.for_assignment(config, found.assignment)
@@ -196,4 +199,5 @@ def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sand
     if not settings.partial_credit:
         _all_or_nothing(results, ran)
     return Report(found.assignment, str(found.path), seed, results, sandbox=mode,
+                  runs_as="nobody" if mode == "bwrap" else sandbox.none_user(),
                   notes=_notes(found, settings, skipped), seconds=time.monotonic() - began)

@@ -53,6 +53,7 @@ class Report:
     seed: int
     results: list
     sandbox: str = "bwrap"
+    runs_as: str = "nobody"                       # whom the student's code ran as
     notes: list = field(default_factory=list)     # provenance, a pinned assignment, ... for the instructor
     seconds: float = 0.0
 

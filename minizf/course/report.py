@@ -39,8 +39,7 @@ def header(report):
     lines = [f"grading {safe(report.path)} as assignment {report.assignment!r} "
              f"(inputs drawn with --seed {report.seed}; sandbox: {report.sandbox})"]
     if report.sandbox == "none":
-        from .sandbox import none_user
-        lines.append(f"warning: --sandbox none: the student's code ran as {none_user()}, with the files and "
+        lines.append(f"warning: --sandbox none: the student's code ran as {report.runs_as}, with the files and "
                      "network that user can reach")
     lines += [f"note: {safe(note)}" for note in report.notes]
     return lines
