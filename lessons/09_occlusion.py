@@ -29,9 +29,9 @@ size, stride = occlusion_setting(image.shape[-1])
 
 # %% [markdown]
 # ## 1. All occluded copies in one batch
-# On 64 px photos a 12x12 square in steps of 4 pixels gives 14 x 14 = 196
-# occluded images (8x8 in steps of 2 on 32 px); they go through the network
-# in batches, keeping every layer's output.
+# On 64 px photos a 13x13 square (a fifth of the side) in steps of 4 pixels
+# gives 13 x 13 = 169 occluded images; they go through the network in
+# batches, keeping every layer's output.
 
 # %%
 result = analysis.occlusion(net, image, label, mean, layer="relu5", size=size, stride=stride)
@@ -46,12 +46,17 @@ print("wrote", occlusion_figure(image.astype(np.float32) / 255, result, images.c
                                 os.path.join(OUT, "09_occlusion.png")))
 
 # %% [markdown]
-# ## 2. All four examples and the verdict
+# ## 2. All four examples, three square sizes, and the verdict
 # The paper: p(correct class) drops sharply when the object is covered, and
-# the strongest layer-5 map falls at the same places. Look for a dark spot
-# in (d) over the object, not over the background.
+# the strongest layer-5 map falls at the same places. Whether one square
+# hides enough of the object depends on its size, so the verdict sweeps
+# squares of 1/8, 1/5 and 1/3 of the side and names the smallest that shows
+# the effect (or says that none does). Look for a dark spot in (d) over the
+# object, not over the background.
 
 # %%
-results = [analysis.occlusion(net, images.images[k], int(images.labels[k]), mean, size=size, stride=stride)
-           for k in occlusion_picks(images)]
-print(analysis.occlusion_verdict(results, [images.classes[images.labels[k]] for k in occlusion_picks(images)]))
+picks = occlusion_picks(images)
+sweep = {side: [analysis.occlusion(net, images.images[k], int(images.labels[k]), mean, size=side, stride=step)
+                for k in picks]
+         for side, step in analysis.occluder_sizes(image.shape[-1])}
+print(analysis.occlusion_verdict(sweep, [images.classes[images.labels[k]] for k in picks], image.shape[-1]))

@@ -22,7 +22,7 @@ def _save(fig, path):
     return path
 
 
-def to_display(image, signed=False, clip=None):
+def to_display(image, signed=False, clip=None, grey=False):
     """An array (3, H, W) or (H, W) -> an array for imshow, values in [0, 1].
 
     signed=False: min-max stretch. signed=True: centred, so 0 is mid-grey and
@@ -31,8 +31,12 @@ def to_display(image, signed=False, clip=None):
     clip: with signed, scale by this percentile of |value| instead of the
     largest and clip the rest, so a few strong pixels do not leave the
     picture faint (the paper's figures are contrast-normalised this way).
+    grey: the mean over the colour channels, (H, W), as the paper's Fig. 2 shows
+    its projections: structure without the colour speckle of a first layer's noise.
     """
     a = to_numpy(image).astype(np.float64)
+    if grey and a.ndim == 3:
+        a = a.mean(axis=0)
     if a.ndim == 3:
         a = a.transpose(1, 2, 0)
         if a.shape[2] == 1:
@@ -149,24 +153,24 @@ def confusion_figure(counts, classes, path, title=""):
 PROJECTION_CLIP = 99.5
 
 
-def tile(images, ncols, signed=False, pad=1, clip=None):
+def tile(images, ncols, signed=False, pad=1, clip=None, grey=False):
     """Images (K, 3, h, w) -> one RGB mosaic (H, W, 3) in [0, 1], each image normalised on its own
-    (``to_display``: centred for signed projections, as the paper's figures)."""
+    (``to_display``: centred for signed projections, as the paper's figures; grey: channel mean)."""
     k, _, h, w = images.shape
     nrows = -(-k // ncols)
     out = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad, 3))
     for n in range(k):
         r, c = divmod(n, ncols)
-        shown = to_display(images[n], signed, clip)
+        shown = to_display(images[n], signed, clip, grey)
         out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = \
             shown if shown.ndim == 3 else shown[..., None]
     return out
 
 
-def top9_figure(projections, patches, channels, layer, path, per_row=3):
+def top9_figure(projections, patches, channels, layer, path, per_row=3, grey=False):
     """Fig. 2: for each map, its top-9 projections (3x3) beside the image patches (3x3).
 
-    projections, patches: (M, 9, 3, h, w)."""
+    projections, patches: (M, 9, 3, h, w); grey: projections in grey (the channels' mean)."""
     plt = _pyplot()
     m = len(channels)
     rows = -(-m // per_row)
@@ -175,7 +179,8 @@ def top9_figure(projections, patches, channels, layer, path, per_row=3):
         ax.axis("off")
     for n, channel in enumerate(channels):
         r, c = divmod(n, per_row)
-        axes[r, 2 * c].imshow(tile(projections[n], 3, signed=True, clip=PROJECTION_CLIP), interpolation="nearest")
+        axes[r, 2 * c].imshow(tile(projections[n], 3, signed=True, clip=PROJECTION_CLIP, grey=grey),
+                              interpolation="nearest")
         axes[r, 2 * c + 1].imshow(tile(patches[n], 3), interpolation="nearest")
         axes[r, 2 * c].set_title(f"map {channel}", fontsize=8)
     fig.suptitle(f"{layer}: top-9 activations projected (left) and their image patches (right)", fontsize=9)
@@ -183,15 +188,17 @@ def top9_figure(projections, patches, channels, layer, path, per_row=3):
     return _save(fig, path)
 
 
-def evolution_figure(epochs, rows, labels, path):
-    """Fig. 4: one row per (layer, map), one column per epoch; rows: list of (E, 3, h, w)."""
+def evolution_figure(epochs, rows, labels, path, grey=False):
+    """Fig. 4: one row per (layer, map), one column per epoch; rows: list of (E, 3, h, w);
+    grey: projections in grey (the channels' mean)."""
     plt = _pyplot()
     fig, axes = plt.subplots(len(rows), len(epochs), figsize=(1.1 * len(epochs) + 0.8, 1.15 * len(rows) + 0.4),
                              squeeze=False)
     for r, row in enumerate(rows):
         for c, projection in enumerate(row):
             ax = axes[r, c]
-            ax.imshow(to_display(projection, signed=True, clip=PROJECTION_CLIP), interpolation="nearest")
+            shown = to_display(projection, signed=True, clip=PROJECTION_CLIP, grey=grey)
+            ax.imshow(shown, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
@@ -223,10 +230,10 @@ def invariance_figure(results, path, names=None, examples=None):
                 ax.plot(res.amounts, curve_, "o-", ms=2, label=names[n] if names else None)
             ax.set_ylabel(f"{layer}: |f(Tx)-f(x)| / |f(x)|", fontsize=7)
         ax = axes[-1, c]
-        for n, p in enumerate(res.prob_true):
+        for n, p in enumerate(res.relative_prob):
             ax.plot(res.amounts, p, "o-", ms=2, label=names[n] if names else None)
-        ax.set_ylim(0, 1.02)
-        ax.set_ylabel("p(true class)", fontsize=7)
+        ax.set_ylim(0, max(1.05, float(res.relative_prob.max()) * 1.05))
+        ax.set_ylabel("p(true) / p(true, untransformed)", fontsize=7)
         ax.set_xlabel(KINDS[res.kind], fontsize=8)
         axes[0, c].set_title(res.kind, fontsize=9)
     for ax in axes[top:].ravel():
@@ -238,9 +245,10 @@ def invariance_figure(results, path, names=None, examples=None):
     return _save(fig, path)
 
 
-def filters_figure(weights, names, stats, path, projections=None):
-    """Fig. 6: first-layer filters of several models side by side, with their statistics;
-    below each, optionally, layer-2 projections (a list of (M, 3, h, w) arrays)."""
+def filters_figure(weights, names, stats, path, projections=None, quality=None):
+    """Fig. 6: first-layer filters of several models side by side, with their statistics (and
+    ``filter_quality`` of each, if given); below each, optionally, layer-2 projections (a list of
+    (M, 3, h, w) arrays)."""
     plt = _pyplot()
     rows = 1 if projections is None else 2
     fig, axes = plt.subplots(rows, len(weights), figsize=(4.4 * len(weights), 4.6 * rows), squeeze=False)
@@ -249,8 +257,13 @@ def filters_figure(weights, names, stats, path, projections=None):
         ax = axes[0, c]
         ax.imshow(tile(W, int(np.ceil(np.sqrt(len(W)))), signed=True), interpolation="nearest")
         shares = ", ".join(f"{k} {v:.2f}" for k, v in st["band_share"].items())
+        trained = ""
+        if quality is not None:
+            q = quality[c]
+            trained = f"\nhigh-frequency energy {q['ratio']:.2f} of noise's" + (
+                f", {q['init_correlation']:.2f} correlated with its init" if q["init_correlation"] is not None else "")
         ax.set_title(f"{name}: conv1 {W.shape[2]}x{W.shape[3]}\n{st['dead']}/{st['filters']} dead; "
-                     f"energy {shares}", fontsize=8)
+                     f"energy {shares}{trained}", fontsize=8)
         if projections is not None:
             p = projections[c]
             axes[1, c].imshow(tile(p, int(np.ceil(np.sqrt(len(p)))), signed=True, clip=PROJECTION_CLIP),

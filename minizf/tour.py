@@ -83,9 +83,10 @@ def figure_curves(meta, out):
 
 
 # ----------------------------------------------------------------------------- Fig. 2
-def figure_top9(net, mean, images, layer, maps, out, seed=0, stat_maps=0):
+def figure_top9(net, mean, images, layer, maps, out, seed=0, stat_maps=0, grey=False):
     """One layer's top-9 figure: (path, caption, top-9 class purity). The purity is measured over
-    the shown maps and ``stat_maps`` more random ones, all found in the same scan."""
+    the shown maps and ``stat_maps`` more random ones, all found in the same scan; grey: the
+    projections in grey, as the paper's Fig. 2."""
     channels = pick_maps(net, layer, maps, seed)
     scanned = np.union1d(channels, pick_maps(net, layer, stat_maps, seed + 1)) if stat_maps else channels
     top = analysis.top_activations(net, images.images, mean, layer, scanned)
@@ -93,7 +94,8 @@ def figure_top9(net, mean, images, layer, maps, out, seed=0, stat_maps=0):
     shown = np.searchsorted(scanned, channels)
     top = TopK(layer, channels, top.values[shown], top.images[shown], top.positions[shown])
     projections, patches = analysis.project_top(net, images.images, mean, top)
-    path = plot.top9_figure(projections, patches, channels, layer, os.path.join(out, f"top9_{layer}.png"))
+    path = plot.top9_figure(projections, patches, channels, layer, os.path.join(out, f"top9_{layer}.png"),
+                            grey=grey)
     return path, (f"Fig. 2 — {layer}: for {len(channels)} random maps, the 9 strongest activations over "
                   f"{len(images)} images of {images.name} (9 different images), projected by the deconvnet "
                   "(left, contrast-normalised per panel, 0 = grey) beside the receptive-field patches "
@@ -173,7 +175,8 @@ def with_final(snapshots, net, mean, meta):
     return snapshots + [(epoch, net, mean)]
 
 
-def figure_evolution(net, mean, meta, images, out, per_layer=2, n_images=200, model_path=None, stat_maps=16):
+def figure_evolution(net, mean, meta, images, out, per_layer=2, n_images=200, model_path=None, stat_maps=16,
+                     grey=False):
     """Fig. 4 from the bundled snapshots of a bundled model, or the run folder of ``model_path``."""
     bundled = model_path is None or Path(model_path).resolve().parent == Path(ASSETS).resolve()
     snapshots, layers = load_snapshots(meta, mean) if bundled else run_snapshots(model_path)
@@ -183,10 +186,10 @@ def figure_evolution(net, mean, meta, images, out, per_layer=2, n_images=200, mo
     choices = [(layer, int(c)) for layer in layers for c in pick_maps(net, layer, per_layer, seed=1)]
     epochs, rows = analysis.evolution(snapshots, scan, choices)
     path = plot.evolution_figure(epochs, rows, [f"{l} #{c}" for l, c in choices],
-                                 os.path.join(out, "evolution.png"))
+                                 os.path.join(out, "evolution.png"), grey=grey)
     similarity = analysis.response_similarity(snapshots, scan, {layer: pick_maps(net, layer, stat_maps, 2)
                                                                 for layer in layers})
-    verdict = analysis.evolution_verdict(similarity, list(epochs))
+    verdict = analysis.evolution_verdict(similarity, [int(e) for e in epochs])
     return path, (f"Fig. 4 — feature evolution: the strongest activation over {len(scan)} images of "
                   f"{len(choices)} maps ({per_layer} per layer), projected, at each snapshot epoch "
                   "(columns; the last is the final model)."), verdict
@@ -201,9 +204,27 @@ def invariance_settings(size):
             "rotate": np.arange(-90, 91, 22.5)}
 
 
-def figure_invariance(net, mean, images, out, count=5):
-    picks = [int(np.flatnonzero(images.labels == c)[0]) for c in range(min(count, len(images.classes)))]
-    imgs, labels = images.images[picks], images.labels[picks]
+def model_labels(images, classes):
+    """The images' labels as indices of the model's ``classes``, matched by name (a folder's
+    sub-folders, a model's class list); None when the model names no classes. A class the model
+    does not know is refused, naming it."""
+    if not classes:
+        return None
+    unknown = sorted(set(images.classes) - set(classes))
+    if unknown:
+        raise ValueError(f"{images.name}: the model does not know the classes {', '.join(unknown)} "
+                         f"(it knows {', '.join(classes)}); name the folders as its classes")
+    return np.array([classes.index(c) for c in images.classes])[images.labels]
+
+
+def figure_invariance(net, mean, images, out, count=5, classes=None):
+    """Fig. 5 on the first image of each of ``count`` classes; classes: the model's class names
+    (p(true class) needs them; without, the class the network gives each untransformed image)."""
+    picks = [int(np.flatnonzero(images.labels == c)[0]) for c in range(len(images.classes))
+             if (images.labels == c).any()][:count]
+    imgs = images.images[picks]
+    labels = model_labels(images, classes)
+    labels = None if labels is None else labels[picks]
     settings = invariance_settings(imgs.shape[-1])
     results = [analysis.invariance(net, imgs, labels, mean, kind, amounts) for kind, amounts in settings.items()]
     fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)
@@ -211,11 +232,14 @@ def figure_invariance(net, mean, images, out, count=5):
                 for kind, amounts in settings.items()}
     low, high = list(results[0].distances)
     path = plot.invariance_figure(results, os.path.join(out, "invariance.png"),
-                                  names=[images.classes[c] for c in labels], examples=examples)
+                                  names=[images.classes[images.labels[n]] for n in picks], examples=examples)
+    tracked = "the true class" if labels is not None else \
+        "the class the network gives the untransformed image (the model names no classes)"
     return path, ("Fig. 5 — invariance: top, the first image transformed; below, the distance between the "
                   "feature vectors of the original and the transformed image (divided by the original's "
-                  f"norm) at layer 1 ({low}) and layer 7 ({high}), and the probability of the true class, for "
-                  f"{len(picks)} images."), analysis.invariance_verdict(results)
+                  f"norm) at layer 1 ({low}) and layer 7 ({high}), and the probability of {tracked} as a "
+                  f"share of the untransformed image's, for {len(picks)} images."), \
+        analysis.invariance_verdict(results)
 
 
 # ----------------------------------------------------------------------------- Fig. 6
@@ -246,8 +270,12 @@ def with_twin(net, mean, twin=None, meta=None):
 def figure_filters(models, out, images=None, maps=16):
     """models: [(name, net, mean, meta)]. First-layer filters and statistics of each, and (with
     images) the strongest activation of ``maps`` conv2 maps of each, projected."""
-    weights = [net[conv_layers(net)[0]].params["W"] for _, net, _, _ in models]
+    from .train import initial_weights
+    first = [conv_layers(net)[0] for _, net, _, _ in models]
+    weights = [net[layer].params["W"] for layer, (_, net, _, _) in zip(first, models)]
     stats = [analysis.filter_stats(W) for W in weights]
+    quality = [analysis.filter_quality(W, initial_weights(meta, layer))
+               for W, layer, (*_, meta) in zip(weights, first, models)]
     projections = None
     if images is not None:
         projections = []
@@ -256,19 +284,23 @@ def figure_filters(models, out, images=None, maps=16):
             top = analysis.top_activations(net, images.images, mean, layer, pick_maps(net, layer, maps), k=1)
             projections.append(analysis.project_top(net, images.images, mean, top)[0][:, 0])
     names = [name for name, _, _, _ in models]
-    path = plot.filters_figure(weights, names, stats, os.path.join(out, "filters.png"), projections)
+    path = plot.filters_figure(weights, names, stats, os.path.join(out, "filters.png"), projections, quality)
     verdict = None
     if len(models) == 2:
-        verdict = analysis.filters_verdict(stats, [val_accuracy(m) for *_, m in models], names)
+        verdict = analysis.filters_verdict(stats, [val_accuracy(m) for *_, m in models], names, quality)
     return path, (f"Fig. 6 / Sec. 4.1 — first-layer filters (top) and projections of the strongest activation "
                   f"of {maps} conv2 maps (bottom). Dead = RMS below 0.1 x median; energy = share of spectral "
-                  "energy in low/mid/high frequency bands."), verdict
+                  "energy in low/mid/high frequency bands; trained = share of energy above 1/4 cycle per "
+                  "pixel against white noise's (noise: ratio 1), and the correlation with the initial "
+                  "weights where the run's seed is known (1: training has not moved them)."), verdict
 
 
 # ----------------------------------------------------------------------------- Fig. 7
 def occlusion_setting(size):
-    """(square side, stride) of Fig. 7's occluder for images of a given side."""
-    return (8, 2) if size <= 32 else (size * 3 // 16, size // 16)
+    """(square side, stride) of Fig. 7's drawn occluder for images of a given side: the middle
+    of the swept sizes (``analysis.occluder_sizes``)."""
+    sizes = analysis.occluder_sizes(size)
+    return sizes[len(sizes) // 2]
 
 
 def occlusion_picks(images):
@@ -279,22 +311,31 @@ def occlusion_picks(images):
     return [where[i] for i in OCCLUSION_CIFAR if i in where]
 
 
+def occlusion_sweep(net, mean, images, labels, layer="relu5", stride=None):
+    """{square side: [OcclusionResult of each image]} over ``analysis.occluder_sizes`` (each size's
+    own stride, unless ``stride`` is given) for uint8 images (N, 3, H, W) and their labels."""
+    return {size: [analysis.occlusion(net, image, label, mean, layer, size, stride or step)
+                   for image, label in zip(images, labels)]
+            for size, step in analysis.occluder_sizes(images.shape[-1])}
+
+
 def figure_occlusion(net, mean, images, out):
-    size, stride = occlusion_setting(images.images.shape[-1])
-    paths, results, names = [], [], []
-    for n in occlusion_picks(images):
-        label = int(images.labels[n])
-        result = analysis.occlusion(net, images.images[n], label, mean, size=size, stride=stride)
+    picks = occlusion_picks(images)
+    labels = [int(images.labels[n]) for n in picks]
+    sweep = occlusion_sweep(net, mean, images.images[picks], labels)
+    names = [images.classes[label] for label in labels]
+    verdict = analysis.occlusion_verdict(sweep, names, images.images.shape[-1])
+    sizes = list(sweep)
+    size = next((s for s in sizes if verdict.parts[f"{s} px"]), sizes[len(sizes) // 2])   # the effect, if any
+    paths = []
+    for n, result in zip(picks, sweep[size]):
         name = images.files[n].split("/")[1].split(".")[0] if hasattr(images, "files") else str(images.indices[n])
         paths.append(plot.occlusion_figure(images.images[n].astype(np.float32) / 255, result, images.classes,
-                                           label, os.path.join(out, f"occlusion_{name}.png")))
-        results.append(result)
-        names.append(images.classes[label])
-    verdict = analysis.occlusion_verdict(results, names)
-    return paths, (f"Fig. 7 — occlusion with a {size}x{size} grey square (mean colour), stride {stride}: "
-                   "(b) total activation of the strongest layer-5 map (relu5), (c) its projection, (d) "
-                   "probability of the true class, (e) most probable class, against the square's "
-                   "position."), verdict
+                                           int(images.labels[n]), os.path.join(out, f"occlusion_{name}.png")))
+    return paths, (f"Fig. 7 — occlusion with a grey square (mean colour) of {', '.join(map(str, sizes))} px, "
+                   f"the {size} px one drawn: (b) total activation of the strongest layer-5 map (relu5), (c) its "
+                   "projection, (d) probability of the true class, (e) most probable class, against the "
+                   "square's position."), verdict
 
 
 # ----------------------------------------------------------------------------- Table 1
@@ -335,15 +376,18 @@ def correspondence_table(result):
 
 
 # ----------------------------------------------------------------------------- the page
+VERDICT_COLORS = {"holds": "#1a7f37", "does not hold": "#b35900", "cannot tell": "#6e7781"}
+
+
 def verdict_html(verdict):
     if verdict is None:
         return ""
-    mark = "holds" if verdict.holds else "does not hold"
-    color = "#1a7f37" if verdict.holds else "#b35900"
+    status = verdict.status
+    why = {"does not hold": " at this scale, most likely because ", "cannot tell": ": "}.get(status)
+    note = f"<br><b>Note:</b> {pages.text(verdict.note)}." if verdict.note else ""
     return (f"<p class='verdict'><b>Paper:</b> {pages.text(verdict.claim)}.<br><b>Here:</b> "
-            f"{pages.text(verdict.measured)}.<br><b style='color:{color}'>Verdict: {mark}</b>"
-            + (f" at this scale, most likely because {pages.text(verdict.reason)}." if not verdict.holds
-               and verdict.reason else ".") + "</p>")
+            f"{pages.text(verdict.measured)}.<br><b style='color:{VERDICT_COLORS[status]}'>Verdict: {status}</b>"
+            + (f"{why}{pages.text(verdict.reason)}." if why and verdict.reason else ".") + note + "</p>")
 
 
 def _explorer_link(out):
@@ -410,7 +454,7 @@ def _write_tour(out, final, model, twin, n_images, maps, progress, device):
         ("Feature evolution (Fig. 4)", lambda: figure_evolution(net, mean, meta, scan, out,
                                                                 n_images=min(200, len(scan)),
                                                                 model_path=model)),
-        ("Invariance (Fig. 5)", lambda: figure_invariance(net, mean, images, out)),
+        ("Invariance (Fig. 5)", lambda: figure_invariance(net, mean, images, out, classes=meta.get("classes"))),
         ("Architecture selection (Fig. 6, Sec. 4.1)", lambda: figure_filters(compared, out, scan)),
         ("Occlusion (Fig. 7)", lambda: figure_occlusion(net, mean, images, out)),
         ("Correspondence (Table 1)", correspondence),
@@ -424,7 +468,9 @@ def _write_tour(out, final, model, twin, n_images, maps, progress, device):
         entries.append((f"{heading} ({time.perf_counter() - t0:.0f} s)", paths if isinstance(paths, list) else [paths],
                         caption, verdict_html(verdict) + "".join(extra)))
     held = [v for v in verdicts if v is not None]
-    note = (f"{sum(v.holds for v in held)} of {len(held)} of the paper's claims hold at this scale "
-            f"({describe(net, meta)}, {len(images)} images of {images.name}); each figure says which and why.")
+    unclear = sum(v.holds is None for v in held)
+    note = (f"{sum(v.holds is True for v in held)} of {len(held)} of the paper's claims hold at this scale"
+            + (f", {unclear} cannot be told from these models" if unclear else "") +
+            f" ({describe(net, meta)}, {len(images)} images of {images.name}); each figure says which and why.")
     title = f"minizf tour — {meta['model']} ({time.perf_counter() - started:.0f} s)"
     return write_index(out, entries, title, note, explorer_in=final)

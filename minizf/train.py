@@ -22,6 +22,16 @@ from .modelfile import load_model, save_model  # noqa: F401  (also importable fr
 from .layers import Conv2D, Dropout, Linear, SoftmaxCrossEntropy
 
 DEFAULT_SNAPSHOTS = (1, 2, 5, 10, 20, 30, 40, 50, 64, 70)
+PAPER_SNAPSHOTS = (1, 2, 5, 10, 20, 30, 40, 64)         # Fig. 4's epochs, of a 70-epoch run
+PAPER_EPOCHS = 70
+
+
+def paper_snapshots(epochs):
+    """Fig. 4's snapshot epochs scaled to a run of ``epochs``: (1, 2, 5, ..., 64) for 70, and the
+    last epoch; halves round up, and epochs that round together are kept once:
+    45 -> (1, 3, 6, 13, 19, 26, 41, 45)."""
+    scaled = {max(1, math.floor(e * epochs / PAPER_EPOCHS + 0.5)) for e in PAPER_SNAPSHOTS}
+    return tuple(sorted(e for e in scaled | {epochs} if e <= epochs))
 
 
 class Diverged(FloatingPointError, ValueError):
@@ -76,6 +86,23 @@ def init_weights(net, scheme, seed=0, conv1_std=None):
             xp = get_array_module(W)
             layer.params["W"] = xp.asarray(rng.normal(0.0, std, W.shape).astype(W.dtype))
             layer.params["b"] = xp.zeros_like(layer.params["b"])
+
+
+def initial_weights(meta, layer):
+    """The weights ``layer`` started from in the run a model file's ``meta`` records (its model,
+    options, init scheme and seed), or None when the file does not say (not trained by minizf,
+    or started from another model's weights)."""
+    from .models import MODELS, build
+    config = meta.get("config") or {}
+    started_elsewhere = (meta.get("data") or {}).get("init_from")
+    if meta.get("model") not in MODELS or "init" not in config or "seed" not in config or started_elsewhere:
+        return None
+    try:
+        net = build(meta["model"], **(meta.get("model_options") or {}))
+        init_weights(net, config["init"], config["seed"], config.get("conv1_std"))
+    except (TypeError, ValueError):
+        return None
+    return net[layer].params["W"] if layer in net.names else None
 
 
 def filter_rms(W):
@@ -253,6 +280,8 @@ class Trainer:
         epochs = self.config.epochs
         self.config = TrainConfig.from_dict(meta["config"])
         self.config.epochs = epochs                # resuming may extend the run
+        if (meta.get("data") or {}).get("init_from"):     # the run's first weights stay on record
+            self.data_info["init_from"] = meta["data"]["init_from"]
         self.state = json.loads(arrays["state"].tobytes().decode())
 
     def write_metrics(self):
@@ -336,6 +365,7 @@ class Trainer:
             net, self.mean, _ = load_model(init_from)
             self.net.load_state_dict(net.state_dict(), str(init_from))
             self.log(f"starting from the weights of {init_from}")
+            self.data_info["init_from"] = str(init_from)
         else:
             from .data import mean_image
             init_weights(self.net, self.config.init, self.config.seed, self.config.conv1_std)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minizf import Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential, analysis
+from minizf import Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential, analysis, data
 from minizf.analysis.architecture import band_energy, dead_filters
 from minizf.analysis.correspondence import hamming_delta, occlude_box
 from minizf.analysis.occlusion import occluded_images
@@ -274,3 +274,72 @@ def test_scratch_folds_every_first_n_or_listed():
     assert [_scratch_fold(f, None) for f in range(4)] == [True] * 4
     assert [_scratch_fold(f, 2) for f in range(4)] == [True, True, False, False]
     assert [_scratch_fold(f, {2, 3}) for f in range(4)] == [False, False, True, True]
+
+
+def _slow_high_share(filt, cutoff=0.25):
+    """The high-frequency share of one filter (C, kh, kw) by an explicit DFT, bin by bin."""
+    c, kh, kw = filt.shape
+    high = total = 0.0
+    for ch in range(c):
+        a = filt[ch] - filt[ch].mean()
+        for u in range(kh):
+            for v in range(kw):
+                coef = sum(a[y, x] * np.exp(-2j * np.pi * (u * y / kh + v * x / kw))
+                           for y in range(kh) for x in range(kw))
+                fu, fv = (u if u <= kh // 2 else u - kh) / kh, (v if v <= kw // 2 else v - kw) / kw
+                total += abs(coef) ** 2
+                high += abs(coef) ** 2 if np.hypot(fu, fv) > cutoff else 0.0
+    return high / total
+
+
+def test_high_frequency_share_against_a_bin_by_bin_dft():
+    from minizf.analysis import high_frequency_share
+    W = np.random.default_rng(0).standard_normal((3, 3, 7, 7))
+    W[1] = np.broadcast_to(np.cos(2 * np.pi * np.arange(7) / 7.0), (3, 7, 7))     # 1/7 cycle per pixel: low
+    np.testing.assert_allclose(high_frequency_share(W), [_slow_high_share(f) for f in W], rtol=1e-10, atol=1e-20)
+    assert high_frequency_share(W)[1] < 1e-12
+
+
+def test_white_noise_share_matches_the_average_of_many_noise_filters():
+    from minizf.analysis import high_frequency_share, noise_high_frequency_share
+    for kernel in [(7, 7), (11, 11), (5, 5)]:
+        noise = np.random.default_rng(1).standard_normal((4000, 3, *kernel))
+        assert high_frequency_share(noise).mean() == pytest.approx(noise_high_frequency_share(kernel), abs=0.01)
+    assert noise_high_frequency_share((7, 7)) == pytest.approx(40 / 48)    # 8 of 48 non-mean bins lie within 1/4
+
+
+def test_filter_quality_tells_trained_filters_from_noise():
+    from minizf.analysis import filter_quality
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:7, 0:7] - 3.0
+    angles = rng.uniform(0, np.pi, 32)
+    edges = np.stack([np.broadcast_to(np.sin(0.6 * (xx * np.cos(a) + yy * np.sin(a))) * np.exp(-(xx ** 2 + yy ** 2)
+                                                                                                 / 8), (3, 7, 7))
+                      for a in angles])                                    # smooth oriented edges, as Fig. 6's
+    noise = rng.standard_normal((32, 3, 7, 7))
+    good, bad = filter_quality(edges), filter_quality(noise)
+    assert good["trained"] is True and good["ratio"] < 0.5
+    assert bad["trained"] is False and bad["ratio"] == pytest.approx(1.0, abs=0.1)
+    assert filter_quality(noise[:, :, :3, :3])["trained"] is None       # 3x3: nothing lies below the cutoff
+    # the correlation with the initial weights: 1 unmoved, about 0 for weights drawn anew, -1 flipped
+    assert filter_quality(noise, noise)["init_correlation"] == pytest.approx(1.0)
+    assert filter_quality(noise, -noise)["init_correlation"] == pytest.approx(-1.0)
+    assert abs(filter_quality(noise, rng.standard_normal(noise.shape))["init_correlation"]) < 0.1
+    assert filter_quality(noise)["init_correlation"] is None
+
+
+def test_occluder_sizes_are_fractions_of_the_side():
+    assert analysis.occluder_sizes(64) == [(8, 4), (13, 4), (21, 4)]
+    assert analysis.occluder_sizes(32) == [(4, 2), (6, 2), (11, 2)]
+    assert analysis.occluder_sizes(2) == [(1, 1)]                        # sizes that round together are one
+
+
+def test_invariance_matches_folder_classes_to_the_model_by_name():
+    from minizf.tour import model_labels
+    folder = data.ArrayDataset(np.zeros((3, 3, 8, 8), np.uint8), np.array([0, 1, 1]), ["tench", "golf_ball"], "f")
+    model = ["golf_ball", "parachute", "tench"]
+    assert model_labels(folder, model).tolist() == [2, 0, 0]
+    assert model_labels(folder, None) is None
+    stranger = data.ArrayDataset(np.zeros((1, 3, 8, 8), np.uint8), np.array([0]), ["zebra"], "photos")
+    with pytest.raises(ValueError, match="photos: the model does not know the classes zebra"):
+        model_labels(stranger, model)

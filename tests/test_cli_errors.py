@@ -125,6 +125,30 @@ def test_a_new_run_never_replaces_an_old_one_without_force(tmp_path, cifar):
     assert (out / "checkpoint.npz").read_bytes() != before
 
 
+def test_train_renormalises_every_conv_layer_and_keeps_the_papers_snapshots(tmp_path, cifar):
+    from minizf.modelfile import load_model
+    out = tmp_path / "run"
+    assert minizf("train", "--data", cifar, "--epochs", "3", "--batch-size", "16", "--quiet", "--out", out,
+                  "--val-subset", "4").returncode == 0
+    config = load_model(out / "checkpoint.npz")[2]["config"]
+    assert config["renorm"] == {f"conv{k}": 0.1 for k in range(1, 6)}       # Sec. 3: every conv layer
+    assert config["snapshots"] == [1, 2, 3]                                 # Fig. 4's epochs, scaled to 3
+    assert sorted(os.listdir(out / "snapshots")) == ["epoch_001.npz", "epoch_002.npz", "epoch_003.npz"]
+    assert minizf("train", "--data", cifar, "--epochs", "1", "--batch-size", "16", "--quiet", "--out", out,
+                  "--val-subset", "4", "--force", "--renorm-layers", "conv1", "--snapshots", "1").returncode == 0
+    config = load_model(out / "checkpoint.npz")[2]["config"]
+    assert config["renorm"] == {"conv1": 0.1} and config["snapshots"] == [1]
+
+
+def test_invariance_refuses_folders_the_model_does_not_know(tmp_path):
+    from PIL import Image
+    for cls in ("tench", "zebra"):
+        (tmp_path / "photos" / cls).mkdir(parents=True)
+        Image.new("RGB", (72, 72), (120, 80, 40)).save(tmp_path / "photos" / cls / "a.jpg")
+    assert_user_error(minizf("invariance", "--images", tmp_path / "photos", "--out", tmp_path / "o"),
+                      "does not know the classes zebra")
+
+
 def test_force_keeps_what_a_run_did_not_write_and_the_old_run_until_the_new_checkpoint(tmp_path, cifar):
     out = tmp_path / "run"
     args = ["train", "--data", cifar, "--epochs", "1", "--batch-size", "16", "--quiet", "--out", out,

@@ -220,3 +220,28 @@ def test_a_spoiled_model_file_is_refused_by_name(tmp_path, spoil, words):
     save_npz_atomic(tmp_path / "bad.npz", arrays)
     with pytest.raises(ValueError, match=words):
         load_model(tmp_path / "bad.npz")
+
+
+def test_initial_weights_are_those_the_run_started_from(tmp_path):
+    from minizf.analysis import init_correlation
+    from minizf.train import initial_weights
+    t = trainer(tmp_path / "a", epochs=1, lr=1e-6, seed=4)
+    start = weights(t)
+    t.run(max_batches=1)                       # one tiny step: the weights barely move
+    meta = t.meta()
+    assert init_correlation(weights(t)["conv2.W"], initial_weights(meta, "conv2")) > 0.999
+    assert not np.array_equal(start["conv2.W"], weights(t)["conv2.W"])     # drawn at run(), not before
+    other_seed = dict(meta, config=dict(meta["config"], seed=5))
+    assert abs(init_correlation(weights(t)["conv2.W"], initial_weights(other_seed, "conv2"))) < 0.2
+    assert initial_weights({"model": "resnet", "config": meta["config"]}, "conv2") is None
+    started_elsewhere = trainer(tmp_path / "b", epochs=1)
+    started_elsewhere.run(max_batches=1, init_from=tmp_path / "a" / "checkpoint.npz")
+    assert initial_weights(started_elsewhere.meta(), "conv2") is None
+
+
+def test_paper_snapshots_scale_fig4_epochs_to_the_run():
+    from minizf.train import paper_snapshots
+    assert paper_snapshots(70) == (1, 2, 5, 10, 20, 30, 40, 64, 70)
+    assert paper_snapshots(35) == (1, 3, 5, 10, 15, 20, 32, 35)         # 1 and 2 of 70 both round to 1
+    assert paper_snapshots(45) == (1, 3, 6, 13, 19, 26, 41, 45)
+    assert paper_snapshots(3) == (1, 2, 3)

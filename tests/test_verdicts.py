@@ -1,5 +1,6 @@
 """Each figure's verdict is computed: a case where the paper's claim holds and one where it fails."""
 import numpy as np
+import pytest
 
 from minizf import analysis
 from minizf.analysis.correspondence import CorrespondenceResult
@@ -23,41 +24,76 @@ def test_top9_verdict_flips_with_the_purity_by_depth():
     assert "holds." in str(holds) and "does not hold at this scale, most likely because" in str(fails)
 
 
-def test_settle_epoch_is_the_first_epoch_that_stays_close():
-    epochs = [1, 2, 5, 10, 20]
-    assert analysis.settle_epoch([0.5, 0.95, 0.8, 0.95, 1.0], epochs) == 10     # dipped at epoch 5
-    assert analysis.settle_epoch([0.95, 0.95, 0.95, 0.95, 1.0], epochs) == 1
-    assert analysis.settle_epoch([0.1, 0.2, 0.3, 0.4, 1.0], epochs) == 20
+def test_settle_epoch_is_measured_between_consecutive_snapshots():
+    epochs = [1, 2, 5, 10, 20]                           # 4 steps between 5 snapshots
+    assert analysis.settle_epoch([0.5, 0.95, 0.8, 0.95], epochs) == 10      # moved again after epoch 5
+    assert analysis.settle_epoch([0.95, 0.95, 0.95, 0.95], epochs) == 1
+    assert analysis.settle_epoch([0.95, 0.95, 0.95, 0.5], epochs) is None   # the last step still moved
+    # the last snapshot is never the settle epoch: it has no successor to agree with
+    assert analysis.settle_epoch([0.1, 0.2, 0.3, 0.91], epochs) == 10
+    with pytest.raises(ValueError, match="4 steps"):
+        analysis.settle_epoch([0.9] * 5, epochs)
 
 
-def test_evolution_verdict_flips_when_the_upper_layer_settles_first():
-    epochs = [1, 5, 20, 45]
-    early, late = [0.95, 0.97, 0.99, 1.0], [0.3, 0.6, 0.95, 1.0]
-    assert analysis.evolution_verdict({"conv1": early, "conv5": late}, epochs).holds
+def test_evolution_verdict_flips_when_the_upper_layer_settles_early():
+    epochs = [1, 2, 5, 10, 20, 30, 40, 64, 70]          # the paper's Fig. 4 snapshots of a 70-epoch run
+    early = [0.95] * 8                                   # settled by epoch 1
+    late = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.95, 0.97]   # settled by epoch 40
+    holds = analysis.evolution_verdict({"conv1": early, "conv5": late}, epochs)
+    assert holds.holds and "conv5 by epoch 40" in holds.measured and "first 20%" in str(holds)
     assert not analysis.evolution_verdict({"conv1": late, "conv5": early}, epochs).holds
+    # conv1 settling at epoch 20 of 70 is not "a few epochs" (the first 14)
+    slow_low = [0.5, 0.5, 0.5, 0.5, 0.95, 0.95, 0.95, 0.95]
+    v = analysis.evolution_verdict({"conv1": slow_low, "conv5": late}, epochs)
+    assert not v.holds and v.parts == {"conv1 settles within the first 14 epochs": False,
+                                       "conv5 settles only after epoch 28": True}
+    # an upper layer still changing at the end counts as late, not as settled at the last snapshot
+    changing = [0.3] * 8
+    assert analysis.evolution_verdict({"conv1": early, "conv5": changing}, epochs).holds
 
 
-def _invariance(kind, d_low, d_high, p):
+def _invariance(kind, d_low, d_high, p, clean=1.0):
     amounts = np.arange(3.0)
     return InvarianceResult(kind, amounts, {"norm1": np.full((2, 3), d_low), "relu7": np.full((2, 3), d_high)},
-                            np.full((2, 3), p))
+                            np.full((2, 3), p), np.full(2, clean))
 
 
-def test_invariance_verdict_needs_both_parts():
+def test_invariance_verdict_needs_every_part():
     good = [_invariance("translate", 0.8, 0.2, 0.9), _invariance("scale", 0.8, 0.3, 0.8),
             _invariance("rotate", 0.9, 0.8, 0.3)]
     assert analysis.invariance_verdict(good).holds
     top_changes_more = [_invariance("translate", 0.2, 0.8, 0.9), _invariance("scale", 0.3, 0.8, 0.8),
                         _invariance("rotate", 0.9, 0.8, 0.3)]
     v = analysis.invariance_verdict(top_changes_more)
-    assert not v.holds and v.parts == {"relu7 changes less than norm1": False,
-                                       "output steadier under translation/scale than rotation": True}
+    assert not v.holds and v.parts["relu7 changes less than norm1"] is False
     rotation_steady = good[:2] + [_invariance("rotate", 0.9, 0.8, 0.95)]
     assert not analysis.invariance_verdict(rotation_steady).holds
+    # steadier than under rotation, but p(true) falls to a fifth: not "stable"
+    both_fall = [_invariance("translate", 0.8, 0.2, 0.2), _invariance("scale", 0.8, 0.2, 0.2),
+                 _invariance("rotate", 0.9, 0.8, 0.1)]
+    v = analysis.invariance_verdict(both_fall)
+    assert not v.holds and v.parts["output keeps >= 0.5 of p(true) under translation/scale"] is False
+
+
+def test_invariance_verdict_takes_p_true_relative_to_the_untransformed_image():
+    # p(true) 0.4 everywhere, and 0.4 on the untransformed image too: nothing changed (relative 1.0)
+    unsure = [_invariance("translate", 0.8, 0.2, 0.4, clean=0.4), _invariance("scale", 0.8, 0.2, 0.4, clean=0.4),
+              _invariance("rotate", 0.9, 0.8, 0.1, clean=0.4)]
+    v = analysis.invariance_verdict(unsure)
+    assert v.holds and "1.00 translated/scaled, 0.25 rotated" in v.measured
+    # 0.3 of an untransformed 1.0 is a drop, however much further rotation falls
+    dropped = [_invariance("translate", 0.8, 0.2, 0.3), _invariance("scale", 0.8, 0.2, 0.3),
+               _invariance("rotate", 0.9, 0.8, 0.2)]
+    assert not analysis.invariance_verdict(dropped).holds
 
 
 def _stats(dead, mid):
     return {"filters": 64, "dead": dead, "band_share": {"low": 0.5 - mid / 2, "mid": mid, "high": 0.5 - mid / 2}}
+
+
+def _quality(trained):
+    return {"high_share": 0.4 if trained else 0.8, "noise_share": 0.83, "ratio": 0.48 if trained else 0.96,
+            "trained": trained, "init_correlation": None}
 
 
 def test_filters_verdict_flips_on_each_part():
@@ -65,9 +101,28 @@ def test_filters_verdict_flips_on_each_part():
     assert analysis.filters_verdict([_stats(0, 0.4), _stats(5, 0.2)], [0.8, 0.7], names).holds
     assert not analysis.filters_verdict([_stats(6, 0.4), _stats(5, 0.2)], [0.8, 0.7], names).holds
     assert not analysis.filters_verdict([_stats(0, 0.1), _stats(5, 0.2)], [0.8, 0.7], names).holds
-    assert not analysis.filters_verdict([_stats(0, 0.4), _stats(5, 0.2)], [0.6, 0.7], names).holds
     unknown = analysis.filters_verdict([_stats(0, 0.4), _stats(5, 0.2)], [None, None], names)
-    assert unknown.holds and "higher accuracy" not in unknown.parts
+    assert unknown.holds and unknown.note == ""
+
+
+def test_filters_verdict_reports_the_accuracy_on_its_own():
+    # a worse ZF model does not change what the filters show, and a better one does not rescue them
+    v = analysis.filters_verdict([_stats(0, 0.4), _stats(5, 0.2)], [0.6, 0.7], ["zf", "twin"])
+    assert v.holds and "accuracy 0.600 vs 0.700 (the twin classifies better)" in v.note
+    assert "Note: top-1" in str(v)
+
+
+def test_filters_verdict_cannot_tell_when_the_filters_are_noise():
+    stats, names = [_stats(0, 0.4), _stats(5, 0.2)], ["zf", "twin"]
+    trained = analysis.filters_verdict(stats, [0.8, 0.7], names, [_quality(True), _quality(True)])
+    assert trained.holds is True and trained.status == "holds"
+    noise = analysis.filters_verdict(stats, [0.8, 0.7], names, [_quality(False), _quality(True)])
+    assert noise.holds is None and noise.status == "cannot tell"
+    assert "cannot tell, because the first-layer filters of zf are not measurably trained" in str(noise)
+    assert "does not hold" not in str(noise) and "; holds" not in str(noise)
+    # a kernel too small to measure (trained None) does not block the verdict
+    small = analysis.filters_verdict(stats, [0.8, 0.7], names, [dict(_quality(True), trained=None)] * 2)
+    assert small.holds is True
 
 
 def _occlusion(prob, activation):
@@ -80,13 +135,27 @@ def test_occlusion_verdict_needs_a_drop_where_the_map_drops():
     prob[1, 1] = 0.1                                  # occluding the centre hides the object
     activation = np.full((3, 3), 5.0)
     activation[1, 1] = 1.0                            # and the layer-5 map falls there too
-    assert analysis.occlusion_verdict([_occlusion(prob, activation)], ["dog"]).holds
+    assert analysis.occlusion_verdict({8: [_occlusion(prob, activation)]}, ["dog"]).holds
     flat = np.full((3, 3), 0.9)
     flat[0, 0] = 0.85                                 # no square hides it
-    assert not analysis.occlusion_verdict([_occlusion(flat, activation)], ["dog"]).holds
+    assert not analysis.occlusion_verdict({8: [_occlusion(flat, activation)]}, ["dog"]).holds
     elsewhere = np.full((3, 3), 5.0)
     elsewhere[1, 1] = 9.0                             # the map rises where p falls
-    assert not analysis.occlusion_verdict([_occlusion(prob, elsewhere)], ["dog"]).holds
+    assert not analysis.occlusion_verdict({8: [_occlusion(prob, elsewhere)]}, ["dog"]).holds
+
+
+def test_occlusion_verdict_names_the_size_where_the_effect_appears():
+    prob, activation = np.full((3, 3), 0.9), np.full((3, 3), 5.0)
+    flat = prob.copy()
+    flat[0, 0] = 0.85
+    prob[1, 1], activation[1, 1] = 0.1, 1.0
+    sweep = {8: [_occlusion(flat, activation)], 13: [_occlusion(prob, activation)],
+             21: [_occlusion(prob, activation)]}
+    v = analysis.occlusion_verdict(sweep, ["dog"], side=64)
+    assert v.holds and v.parts == {"8 px": False, "13 px": True, "21 px": True}
+    assert "the effect appears from a 13 px square" in v.measured and "13 px (0.20 of the side)" in v.measured
+    none = analysis.occlusion_verdict({size: [_occlusion(flat, activation)] for size in (8, 13, 21)}, ["dog"], 64)
+    assert not none.holds and "appears at none of these sizes" in none.measured
 
 
 def test_correspondence_verdict_compares_parts_with_random_boxes():
@@ -109,10 +178,10 @@ def test_response_similarity_is_one_for_the_same_network_and_lower_for_another(s
         p[...] = 0.3 * rng.standard_normal(p.shape)
     maps = {"conv1": [1, 3], "conv5": [0, 1, 2]}
     same = analysis.response_similarity([(1, net, mean), (2, net, mean)], images, maps)
-    np.testing.assert_allclose(same["conv5"], [1.0, 1.0])
-    np.testing.assert_allclose(same["conv1"], [1.0, 1.0])
-    changed = analysis.response_similarity([(1, other, mean), (2, net, mean)], images, maps)
-    assert changed["conv5"][0] < 0.9 and changed["conv5"][1] == 1.0
+    np.testing.assert_allclose(same["conv5"], [1.0])          # one step between two snapshots
+    np.testing.assert_allclose(same["conv1"], [1.0])
+    changed = analysis.response_similarity([(1, other, mean), (2, net, mean), (3, net, mean)], images, maps)
+    assert changed["conv5"][0] < 0.9 and changed["conv5"][1] == pytest.approx(1.0)
     responses = analysis.map_responses(net, images, mean, maps, batch_size=7)
     for layer, chosen in maps.items():
         direct = net.forward(((images / 255.0) - mean), upto=layer)[:, chosen].max(axis=(2, 3))
@@ -144,4 +213,4 @@ def test_invariance_verdict_reads_its_shifts_from_translation_and_scaling_not_ro
                _invariance("rotate", 0.1, 0.9, 0.5)]
     v = analysis.invariance_verdict(results)
     assert v.holds, v.measured
-    assert "norm1 0.80, relu7 0.20" in v.measured and "0.90 translated/scaled vs 0.50 rotated" in v.measured
+    assert "norm1 0.80, relu7 0.20" in v.measured and "0.90 translated/scaled, 0.50 rotated" in v.measured

@@ -39,3 +39,65 @@ def filter_stats(W, fraction=0.1):
     shares = band_energy(W)[~dead]
     return {"filters": int(len(dead)), "dead": int(dead.sum()),
             "band_share": dict(zip(BAND_NAMES, shares.mean(axis=0).round(3).tolist()))}
+
+
+# ----------------------------------------------------------------------------- are the filters trained?
+HIGH_FREQUENCY = 0.25       # cycles per pixel: above it lies what a smooth edge or blob hardly has
+TRAINED_RATIO = 0.8         # trained: at most 0.8 of white noise's high-frequency share
+MEASURABLE = 0.95           # a kernel whose bins nearly all lie above the cutoff (3x3) cannot tell
+
+
+def _radius(shape):
+    """|f| in cycles per pixel of each bin of a (kh, kw) DFT."""
+    fy, fx = np.fft.fftfreq(shape[0]), np.fft.fftfreq(shape[1])
+    return np.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+
+
+def high_frequency_share(W, cutoff=HIGH_FREQUENCY):
+    """(F,) share of each filter's energy above ``cutoff`` cycles per pixel: W (F, C, kh, kw).
+
+    Each channel's mean is removed first (a colour's brightness is no frequency) and the
+    energy of the channels is summed; the DFT has the kernel's own size, so white noise
+    spreads its energy evenly over the bins and its share is known exactly
+    (``noise_high_frequency_share``).
+    """
+    W = to_numpy(W).astype(np.float64)
+    W = W - W.mean(axis=(2, 3), keepdims=True)
+    power = (np.abs(np.fft.fft2(W)) ** 2).sum(axis=1)                 # (F, kh, kw)
+    total = power.reshape(len(W), -1).sum(axis=1)
+    high = power[:, _radius(W.shape[2:]) > cutoff].sum(axis=1)
+    return high / np.where(total > 0, total, 1.0)
+
+
+def noise_high_frequency_share(kernel, cutoff=HIGH_FREQUENCY):
+    """What ``high_frequency_share`` expects of white-noise filters of kernel (kh, kw): the share
+    of the DFT's bins, the mean's bin left out, that lie above ``cutoff``."""
+    radius = _radius(kernel).ravel()[1:]                              # bin 0 is the mean
+    return float((radius > cutoff).mean())
+
+
+def init_correlation(W, W0):
+    """Mean over filters of the correlation between each trained filter of W (F, C, kh, kw) and
+    the same filter at initialisation W0: near 1, training has hardly moved it."""
+    a = to_numpy(W).reshape(len(W), -1).astype(np.float64)
+    b = to_numpy(W0).reshape(len(W0), -1).astype(np.float64)
+    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return float(np.mean((a * b).sum(axis=1) / np.where(norms > 0, norms, 1.0)))
+
+
+def filter_quality(W, W0=None, cutoff=HIGH_FREQUENCY):
+    """Are first-layer filters W (F, C, kh, kw) trained, or still their initial noise?
+
+    Returns {"high_share": mean high-frequency share of the live filters, "noise_share": white
+    noise's, "ratio": their quotient, "trained": ratio <= TRAINED_RATIO, or None for a kernel too
+    small to tell (3x3: every frequency but the mean's lies above the cutoff), "init_correlation":
+    with W0, the initial weights, when given (else None)}.
+    """
+    live = ~dead_filters(W)
+    high = float(high_frequency_share(to_numpy(W)[live], cutoff).mean())
+    noise = noise_high_frequency_share(W.shape[2:], cutoff)
+    trained = None if noise >= MEASURABLE else bool(high / noise <= TRAINED_RATIO)
+    return {"high_share": round(high, 3), "noise_share": round(noise, 3), "ratio": round(high / noise, 3),
+            "trained": trained,
+            "init_correlation": None if W0 is None else round(init_correlation(W, W0), 3)}

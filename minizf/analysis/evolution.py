@@ -45,13 +45,15 @@ def _correlations(a, b):
 
 
 def response_similarity(snapshots, images, channels, device=None):
-    """How far each snapshot's maps are from their final state: channels {layer: (M,) maps} ->
-    {layer: (E,) mean over the maps of the correlation between a map's per-image responses at
-    a snapshot and at the last snapshot}.
+    """How much each layer still changes from one snapshot to the next: channels {layer: (M,)
+    maps} -> {layer: (E - 1,) mean over the maps of the correlation between a map's per-image
+    responses at snapshot i and at snapshot i + 1}.
 
-    1 means the map already ranks the images as it will at the end; a map that
-    is still changing what it responds to has a lower correlation.
+    1 means the map ranks the images as it did at the previous snapshot; a map that is still
+    changing what it responds to has a lower correlation. Consecutive snapshots, not each against
+    the last: against the last, the last snapshot would always look settled.
     """
     responses = [map_responses(net, images, mean, channels, device=device) for _, net, mean in snapshots]
-    return {layer: np.array([float(np.mean(_correlations(r[layer], responses[-1][layer]))) for r in responses])
+    return {layer: np.array([float(np.mean(_correlations(a[layer], b[layer])))
+                             for a, b in zip(responses[:-1], responses[1:])])
             for layer in channels}

@@ -45,7 +45,13 @@ class InvarianceResult:
     kind: str
     amounts: np.ndarray      # (A,)
     distances: dict          # layer -> (N, A) normalised distance to the untransformed features
-    prob_true: np.ndarray    # (N, A)
+    prob_true: np.ndarray    # (N, A) probability of the true class
+    prob_clean: np.ndarray   # (N,) the same for the untransformed image
+
+    @property
+    def relative_prob(self):
+        """(N, A) p(true class) as a share of the untransformed image's: 1 = unchanged."""
+        return self.prob_true / np.maximum(self.prob_clean, 1e-12)[:, None]
 
 
 def paper_layers(net):
@@ -62,20 +68,23 @@ def paper_layers(net):
 def invariance(net, images, labels, mean, kind, amounts, layers=None, device=None):
     """Normalised feature distances and true-class probabilities for uint8 images (N, 3, H, W).
 
-    layers: the two layers compared (default ``paper_layers``: norm1 and relu7 in the paper's nets)."""
+    labels: (N,) class indices in the model's order, or None to track the class the network
+    gives each untransformed image; layers: the two layers compared (default ``paper_layers``:
+    norm1 and relu7 in the paper's nets)."""
     device = device_of_net(net, device)
     layers = tuple(layers or paper_layers(net))
     fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)
     amounts = np.asarray(amounts, dtype=np.float64)
     distances = {layer: np.zeros((len(images), len(amounts))) for layer in layers}
-    prob_true = np.zeros((len(images), len(amounts)))
-    for n, (image, label) in enumerate(zip(images, labels)):
+    prob_true, prob_clean = np.zeros((len(images), len(amounts))), np.zeros(len(images))
+    for n, image in enumerate(images):
         batch = np.stack([image] + [transform(image, kind, a, fill) for a in amounts])
         probs = np.exp(to_numpy(log_softmax(net.forward(to_device(normalize(batch, mean), device),
                                                         keep=True))))
-        prob_true[n] = probs[1:, label]
+        label = int(probs[0].argmax()) if labels is None else int(labels[n])
+        prob_true[n], prob_clean[n] = probs[1:, label], probs[0, label]
         for layer in layers:
             f = to_numpy(net.activations[layer]).reshape(len(batch), -1).astype(np.float64)
             norm = np.linalg.norm(f[0])
             distances[layer][n] = np.linalg.norm(f[1:] - f[0], axis=1) / (norm if norm > 0 else 1.0)
-    return InvarianceResult(kind, amounts, distances, prob_true)
+    return InvarianceResult(kind, amounts, distances, prob_true, prob_clean)

@@ -17,6 +17,18 @@ from ..deconv import Deconvnet
 from ..functional import log_softmax
 
 
+#: Fig. 7's occluder sides as shares of the image's side, smallest first: whether the paper's
+#: effect shows depends on how much of the object one square hides, so the figure sweeps them.
+OCCLUDER_FRACTIONS = (1 / 8, 1 / 5, 1 / 3)
+
+
+def occluder_sizes(side, fractions=OCCLUDER_FRACTIONS):
+    """[(square side, stride)] for images of ``side`` pixels: each fraction of the side, all
+    moved in steps of 1/16 of the side (at least 1 pixel), so every size probes the same grid."""
+    sizes = sorted({max(1, round(side * f)) for f in fractions})
+    return [(size, max(1, side // 16)) for size in sizes]
+
+
 @dataclass
 class OcclusionResult:
     rows: np.ndarray          # (R,) top row of the square at each grid row

@@ -38,7 +38,8 @@ def cmd_topk(args):
     net, mean, _ = _model(args)
     images = _images(args, net)
     feature_map_layer(net, args.layer)
-    path, caption, purity = figure_top9(net, mean, images, args.layer, args.maps, args.out, args.seed)
+    path, caption, purity = figure_top9(net, mean, images, args.layer, args.maps, args.out, args.seed,
+                                        grey=args.grey)
     print(caption)
     print(f"class purity of the top-9 (share in the most common class): {purity:.2f}; "
           f"random images: {chance_purity(images.labels):.2f}")
@@ -99,7 +100,7 @@ def cmd_occlude(args):
     import numpy as np
 
     from .. import analysis, plot
-    from ..tour import occlusion_setting, predict_class
+    from ..tour import occlusion_setting, occlusion_sweep, predict_class
     net, mean, meta = _model(args)
     classes = meta.get("classes") or [str(c) for c in range(net.output_shapes(net.input_shape)[-1][1][0])]
     image, label = _occlusion_image(args, net, classes)
@@ -111,20 +112,24 @@ def cmd_occlude(args):
     if guess:   # no true class known: use the network's own answer on the clean image, and say so
         label = predict_class(net, mean, image)
         print(f"no --label given: using the network's guess, {classes[label]!r}, as the class to track")
-    size, stride = occlusion_setting(image.shape[-1])
     feature_map_layer(net, args.layer)
-    result = analysis.occlusion(net, image, label, mean, args.layer, args.size or size, args.stride or stride)
+    if args.size:           # one square, as asked
+        sweep = {args.size: [analysis.occlusion(net, image, label, mean, args.layer, args.size,
+                                                args.stride or max(1, image.shape[-1] // 16))]}
+    else:                   # Fig. 7's sweep of sizes; the middle one is drawn
+        sweep = occlusion_sweep(net, mean, image[None], [label], args.layer, args.stride)
+    drawn = args.size or occlusion_setting(image.shape[-1])[0]
     name = os.path.splitext(os.path.basename(args.image))[0]
-    path = plot.occlusion_figure(image.astype(np.float32) / 255, result, classes, label,
+    path = plot.occlusion_figure(image.astype(np.float32) / 255, sweep[drawn][0], classes, label,
                                  os.path.join(args.out, f"occlusion_{name}.png"), guess=guess)
-    print(analysis.occlusion_verdict([result], [classes[label]]))
+    print(analysis.occlusion_verdict(sweep, [classes[label]], image.shape[-1]))
     return _done(path)
 
 
 def cmd_invariance(args):
     from ..tour import figure_invariance
-    net, mean, _ = _model(args)
-    return _report(*figure_invariance(net, mean, _images(args, net), args.out))
+    net, mean, meta = _model(args)
+    return _report(*figure_invariance(net, mean, _images(args, net), args.out, classes=meta.get("classes")))
 
 
 def cmd_evolution(args):
@@ -132,7 +137,7 @@ def cmd_evolution(args):
     net, mean, meta = _model(args)
     images = images_for(net)
     return _report(*figure_evolution(net, mean, meta, images, args.out, n_images=min(200, len(images)),
-                                     model_path=args.model))
+                                     model_path=args.model, grey=args.grey))
 
 
 def cmd_correspondence(args):
@@ -153,6 +158,9 @@ def cmd_filters(args):
     return _report(*figure_filters(with_twin(net, mean, args.twin, meta), args.out, images_for(net)))
 
 
+GREY_HELP = "draw the projections in grey (the mean of their colour channels), as the paper's Fig. 2"
+
+
 def add_commands(sub):
     """Register the figure commands."""
     q = figure_command(sub, "tour", "all figures of Sec. 4 (Figs. 2, 4, 5, 6, 7, Table 1) from the bundled "
@@ -171,6 +179,7 @@ def add_commands(sub):
                    "directly) to scan instead of the bundled images")
     q.add_argument("--maps", type=positive, default=8)
     q.add_argument("--seed", type=nonnegative, default=0)
+    q.add_argument("--grey", action="store_true", help=GREY_HELP)
     q = figure_command(sub, "explore", "a website of every unit of the chosen layers: each unit's top-9 "
                        "images projected by the deconvnet beside their patches, their classes and the "
                        "unit's histogram; static files, open OUT/index.html in a browser", cmd_explore,
@@ -189,15 +198,17 @@ def add_commands(sub):
     q.add_argument("--label", default=None, help="true class name (default: the bundled label, or the "
                    "network's prediction for an image file)")
     q.add_argument("--layer", default="relu5")
-    q.add_argument("--size", type=positive, default=None, help="side of the square in pixels (default 8 for "
-                   "32 px images, 12 for 64 px)")
-    q.add_argument("--stride", type=positive, default=None, help="step between positions (default 2 for 32 px, 4 for 64 px)")
+    q.add_argument("--size", type=positive, default=None, help="side of the square in pixels (default: a "
+                   "sweep of 1/8, 1/5 and 1/3 of the image's side, the middle one drawn)")
+    q.add_argument("--stride", type=positive, default=None, help="step between positions (default: 1/16 of "
+                   "the image's side)")
     q = figure_command(sub, "invariance", "Fig. 5: feature distances at layers 1 and 7 and the true-class "
                    "probability as images are translated, scaled and rotated", cmd_invariance)
     q.add_argument("--images", default=None, help="an image folder (one sub-folder per class) to transform "
                    "instead of the bundled images")
-    figure_command(sub, "evolution", "Fig. 4: projections of the strongest activations at each training "
-                   "snapshot, showing how features settle during training", cmd_evolution)
+    q = figure_command(sub, "evolution", "Fig. 4: projections of the strongest activations at each training "
+                       "snapshot, showing how features settle during training", cmd_evolution)
+    q.add_argument("--grey", action="store_true", help=GREY_HELP)
     figure_command(sub, "correspondence", "Table 1 (Sec. 4.3): occlude the same part (eyes, nose) of 5 cat "
                    "faces and measure how consistently layers 5 and 7 change (Delta)", cmd_correspondence)
     q = figure_command(sub, "filters", "Fig. 6 / Sec. 4.1: first-layer filters of the ZF and Krizhevsky-style "

@@ -131,6 +131,21 @@ def _check_run_folder(args, config):
         print(f"resuming with --epochs {args.epochs} (the run was set to {saved['epochs']})")
 
 
+def _renorm_radii(net, args):
+    """Sec. 3's filter renormalisation: {conv layer: --renorm} for conv1 or for every conv layer."""
+    from ..layers import Conv2D
+    if args.renorm <= 0:
+        return {}
+    convs = [name for name, layer in net if isinstance(layer, Conv2D)]
+    return {name: args.renorm for name in (convs if args.renorm_layers == "all" else convs[:1])}
+
+
+def _snapshots(args):
+    """Snapshot epochs: --snapshots, else the paper's Fig. 4 epochs scaled to --epochs."""
+    from ..train import paper_snapshots
+    return tuple(args.snapshots) if args.snapshots else paper_snapshots(args.epochs)
+
+
 def cmd_train(args):
     from .. import models
     from ..plot import training_curves
@@ -147,7 +162,7 @@ def cmd_train(args):
                          weight_decay=args.weight_decay, lr_steps=args.lr_steps,
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
                          conv1_std=args.conv1_std, crop_pad=_crop_pad(args),
-                         renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
+                         renorm=_renorm_radii(net, args), snapshots=_snapshots(args))
     with _lock(args.out):                       # one training per --out at a time
         aside = _check_run_folder(args, config)
         trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
@@ -279,7 +294,13 @@ def add_commands(sub):
     p.add_argument("--init", choices=("he", "paper"), default="he")
     p.add_argument("--init-from", default=None, help="start from the weights of a model file")
     p.add_argument("--conv1-std", type=float, default=None, help="separate init std for conv1, e.g. 0.01")
-    p.add_argument("--renorm", type=float, default=0.1, help="RMS radius of conv1 filters (0: off)")
+    p.add_argument("--renorm", type=nonnegative_real, default=0.1,
+                   help="RMS radius of conv filters, renormalised after each step (Sec. 3; 0: off)")
+    p.add_argument("--renorm-layers", choices=("all", "conv1"), default="all",
+                   help="which conv layers --renorm holds: all of them (the paper's, default) or conv1 only")
+    p.add_argument("--snapshots", type=_ints, default=(),
+                   help="epochs whose weights are kept for Fig. 4, e.g. 1,2,5 (default: the paper's "
+                        "1,2,5,10,20,30,40,64 of 70, scaled to --epochs)")
     p.add_argument("--drop", type=_ints, default=(), help="Table 3 ablation: layers to remove, e.g. 3,4")
     p.add_argument("--seed", type=nonnegative, default=0)
     p.add_argument("--subset", type=nonnegative, default=0, help="train on the first N images only")
