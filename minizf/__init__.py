@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 from . import backend, check, functional, layers, models, net  # noqa: E402
 from .backend import get_array_module, get_device, seed, to_device, to_numpy  # noqa: E402
 from .check import adjoint_check, gradcheck, gradcheck_layers  # noqa: E402
-from .layers import (LRN, AdaptiveAvgPool2D, AvgPool2D, Conv2D, Dropout, Flatten, Layer, Linear, MaxPool2D,  # noqa: E402
-                     MulticlassHinge, ReLU, SoftmaxCrossEntropy)
+from .layers import (LRN, Add, AdaptiveAvgPool2D, AvgPool2D, BatchNorm2D, Concat, Conv2D, Dropout, Flatten,  # noqa: E402
+                     Layer, Linear, MaxPool2D, MulticlassHinge, ReLU, SoftmaxCrossEntropy)
+from .graph import Graph  # noqa: E402
 from .net import Sequential  # noqa: E402

@@ -16,7 +16,7 @@ import numpy as np
 
 from .backend import get_array_module, to_numpy
 from .layers import Dropout
-from .net import Sequential
+from .net import Network
 
 
 def numerical_gradient(f, x, eps=1e-6, indices=None):
@@ -116,7 +116,21 @@ class GradCheckResult:
 
 
 def _sub_layers(model):
-    return [layer for _, layer in model] if isinstance(model, Sequential) else [model]
+    return [layer for _, layer in model] if isinstance(model, Network) else [model]
+
+
+def _layer_inputs(model, x, train):
+    """(name, layer, the name it reads, what it reads) for every layer of a network after one forward (a Graph's
+    nodes read the outputs they name), or [("input", model, x)] for a single layer."""
+    if not isinstance(model, Network):
+        return [("input", model, "input", x)]
+    model.forward(x, train, keep=True)
+    values, wiring, previous, found = dict(model.activations, input=x), getattr(model, "inputs", None), "input", []
+    for name, layer in model:
+        source = wiring[name][0] if wiring else previous
+        found.append((name, layer, source, values[source]))
+        previous = name
+    return found
 
 
 @contextmanager
@@ -248,20 +262,17 @@ def find_kinks(model, x, eps, train=False):
     """
     from .layers import MaxPool2D, ReLU
     found = []
-    value = x
-    layers = [(name, layer) for name, layer in model] if isinstance(model, Sequential) else [("input", model)]
-    for depth, (name, layer) in enumerate(layers):
+    for name, layer, source, value in _layer_inputs(model, x, train):
         if isinstance(layer, ReLU):
             near = int((abs(value) <= eps).sum())
             if near:
                 found.append(f"{name}: {near} ReLU inputs within {eps:g} of 0 (the kink of max(x, 0))")
         elif isinstance(layer, MaxPool2D) and value.ndim == 4:
             top, gap = _pool_gaps(layer, value)
-            ties = (gap <= 2 * eps) if depth == 0 else (gap <= 2 * eps) & (top != 0)
+            ties = (gap <= 2 * eps) if source == "input" else (gap <= 2 * eps) & (top != 0)
             if int(ties.sum()):
                 found.append(f"{name}: {int(ties.sum())} max-pooling windows with ties (two largest inputs "
                              f"within {2 * eps:g}): the switch may jump under a step of {eps:g}")
-        value = layer.forward(value, train)
     return found
 
 

@@ -49,6 +49,7 @@ class Layer:
         self.name = type(self).__name__   # Sequential renames it ("conv1", ...)
         self.params = {}
         self.grads = {}
+        self.buffers = {}                 # state that is saved but not learned (BatchNorm's running stats)
         self.x = None                     # the input of the last forward
         self.y_shape = None               # the shape of the last output
 
@@ -89,7 +90,7 @@ class Layer:
 
     def _check_signal(self, signal, what="dy"):
         """Check that a signal coming down has the shape of the last forward's output."""
-        if self.x is None:
+        if self.y_shape is None:
             self.fail("backward/reverse called before forward", RuntimeError)
         if tuple(signal.shape) != self.y_shape:
             self.fail(f"expected {what} of shape {self.y_shape} (the forward output), "
@@ -141,12 +142,14 @@ class Layer:
         """Convert parameters (and gradients) to ``dtype`` in place; returns self."""
         self.params = {k: p.astype(dtype) for k, p in self.params.items()}
         self.grads = {k: g.astype(dtype) for k, g in self.grads.items()}
+        self.buffers = {k: b.astype(dtype) for k, b in self.buffers.items()}
         return self
 
     def to(self, device):
         """Move parameters (and gradients) to "cpu" or "cuda" in place; returns self."""
         self.params = {k: to_device(p, device) for k, p in self.params.items()}
         self.grads = {k: to_device(g, device) for k, g in self.grads.items()}
+        self.buffers = {k: to_device(b, device) for k, b in self.buffers.items()}
         return self
 
     def extra_repr(self):
@@ -467,6 +470,113 @@ class Linear(Layer):
 
     def extra_repr(self):
         return f"{self.in_features}, {self.out_features}"
+
+
+class BatchNorm2D(Layer):
+    """Batch normalisation per channel: x (N, C, H, W) -> (N, C, H, W).
+
+    Learned ``gamma`` and ``beta`` (C,); ``buffers`` hold the running mean and
+    variance that inference uses, updated in training as PyTorch does:
+    r = (1 - momentum) r + momentum b, with the unbiased batch variance.
+    The reverse pass (deconvnet and every rule) is the inference backward: the
+    per-channel scale gamma / sqrt(running var + eps).
+    """
+
+    input_layout = "(C, H, W)"
+
+    def __init__(self, channels, eps=1e-5, momentum=0.1, dtype=np.float32):
+        super().__init__()
+        self.channels, self.eps, self.momentum = int(channels), float(eps), float(momentum)
+        self.params = {"gamma": np.ones(self.channels, dtype), "beta": np.zeros(self.channels, dtype)}
+        self.buffers = {"running_mean": np.zeros(self.channels, dtype), "running_var": np.ones(self.channels, dtype)}
+        self.stats = None          # (mean, var, batch_stats) the last forward normalised with
+
+    def output_shape(self, in_shape):
+        if in_shape[0] != self.channels:
+            self.fail(f"expected {self.channels} channels, got input of shape {tuple(in_shape)}")
+        return tuple(in_shape)
+
+    def forward(self, x, train=False):
+        self._remember_input(x)
+        if train:
+            mean, var = F.batch_statistics(x)
+            count = x.size // x.shape[1]
+            unbiased = var * (count / max(count - 1, 1))
+            m = self.momentum
+            self.buffers["running_mean"] = (1 - m) * self.buffers["running_mean"] + m * mean
+            self.buffers["running_var"] = (1 - m) * self.buffers["running_var"] + m * unbiased
+        else:
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        self.stats = (mean, var, train)
+        return F.batch_norm(x, self.params["gamma"], self.params["beta"], mean, var, self.eps)
+
+    def _backward(self, dy):
+        mean, var, batch_stats = self.stats
+        return F.batch_norm_backward(dy, self.x, self.params["gamma"], mean, var, self.eps, batch_stats)
+
+    def backward(self, dy):
+        self._check_signal(dy)
+        dx, self.grads["gamma"], self.grads["beta"] = self._backward(dy)
+        return dx
+
+    def backward_input(self, dy):
+        return self._backward(dy)[0]
+
+    def extra_repr(self):
+        return f"{self.channels}, eps={self.eps:g}, momentum={self.momentum:g}"
+
+
+class Merge(Layer):
+    """Base of the layers where branches meet: they read a list of inputs (N, ...) and send a
+    list of gradients (and reverse signals) back, one per input, in the same order."""
+
+    many_inputs = True
+
+    def _remember_inputs(self, xs):
+        if not isinstance(xs, (list, tuple)) or len(xs) < 2:
+            self.fail(f"expected a list of at least 2 arrays, got {type(xs).__name__}", TypeError)
+        for x in xs:
+            if not _is_array(x) or x.dtype.kind != "f":
+                self.fail("expected floating-point numpy or cupy arrays", TypeError)
+        if len({x.shape[0] for x in xs}) > 1:
+            self.fail(f"inputs hold different batch sizes: {[tuple(x.shape) for x in xs]}")
+        self.in_shapes = [tuple(x.shape[1:]) for x in xs]
+        self.y_shape = (xs[0].shape[0],) + tuple(self.output_shape(self.in_shapes))
+
+    def take_batch(self, indices):
+        self.y_shape = (len(indices),) + tuple(self.y_shape[1:])
+
+
+class Add(Merge):
+    """Elementwise sum of same-shaped inputs (a residual connection): [x (N, ...)] -> (N, ...)."""
+
+    def output_shape(self, in_shapes):
+        if len({tuple(s) for s in in_shapes}) > 1:
+            self.fail(f"inputs must have one shape, got {[tuple(s) for s in in_shapes]}")
+        return tuple(in_shapes[0])
+
+    def forward(self, xs, train=False):
+        self._remember_inputs(xs)
+        return F.add(xs)
+
+    def backward_input(self, dy):
+        return F.add_backward(dy, len(self.in_shapes))
+
+
+class Concat(Merge):
+    """Inputs stacked along the channel axis: [x (N, C_k, H, W)] -> (N, sum C_k, H, W)."""
+
+    def output_shape(self, in_shapes):
+        if len({tuple(s[1:]) for s in in_shapes}) > 1:
+            self.fail(f"inputs must agree on all but the channel axis, got {[tuple(s) for s in in_shapes]}")
+        return (sum(s[0] for s in in_shapes),) + tuple(in_shapes[0][1:])
+
+    def forward(self, xs, train=False):
+        self._remember_inputs(xs)
+        return F.concat(xs)
+
+    def backward_input(self, dy):
+        return F.concat_backward(dy, [s[0] for s in self.in_shapes])
 
 
 class Flatten(Layer):

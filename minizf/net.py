@@ -21,25 +21,13 @@ def _check_finite(x):
                          f"in images {bad[:10]}{' ...' if len(bad) > 10 else ''}")
 
 
-class Sequential:
-    """Named layers applied in order: x (N, ...) -> scores (N, C)."""
+class Network:
+    """What every network shares, whatever its wiring: named layers in forward order, their
+    parameters, buffers and saved state. ``Sequential`` (a chain) and ``Graph`` (named inputs)
+    add the passes."""
 
-    def __init__(self, layers, input_shape=None):
-        self.input_shape = None if input_shape is None else tuple(input_shape)  # per image, if known
-        self._layers = []
-        for item in layers:
-            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise TypeError(f"Sequential takes (name, layer) pairs, got {item!r}")
-            self.add(*item)
-        self.activations = {}
-        self._ran = []          # names of the layers the last forward ran through
-
-    def add(self, name, layer):
-        """Append a layer under ``name`` (names are unique)."""
-        if name in self.names:
-            raise ValueError(f"Sequential: duplicate layer name {name!r}")
-        layer.name = name
-        self._layers.append((name, layer))
+    _layers = ()
+    _ran = ()
 
     # ----- access -------------------------------------------------------------
     @property
@@ -69,6 +57,100 @@ class Sequential:
         """Position of the layer called ``name``."""
         self[name]
         return self.names.index(name)
+
+    def take_batch(self, indices):
+        """Re-index every layer's stored forward state to these batch entries (see Layer.take_batch)."""
+        for name in self._ran:
+            self[name].take_batch(indices)
+
+    # ----- parameters ---------------------------------------------------------------
+    def named_parameters(self):
+        """Yield ("layer.param", parameter, gradient or None) for every learnable array."""
+        for lname, layer in self._layers:
+            for pname, p, g in layer.named_parameters():
+                yield f"{lname}.{pname}", p, g
+
+    def zero_grad(self):
+        for _, layer in self._layers:
+            layer.zero_grad()
+
+    def astype(self, dtype):
+        """Convert every parameter to dtype in place (float64 for gradient checks); returns self."""
+        for _, layer in self._layers:
+            layer.astype(dtype)
+        return self
+
+    def to(self, device):
+        """Move every parameter to "cpu" or "cuda"; returns self."""
+        for _, layer in self._layers:
+            layer.to(device)
+        return self
+
+    def named_buffers(self):
+        """Yield ("layer.buffer", array): saved state that is not learned (BatchNorm's running stats)."""
+        for lname, layer in self._layers:
+            for bname, b in layer.buffers.items():
+                yield f"{lname}.{bname}", b
+
+    def state_dict(self):
+        """name -> NumPy copy of each parameter and buffer ("conv1.W", "conv1.b", "bn1.running_mean", ...)."""
+        state = {name: to_numpy(p).copy() for name, p, _ in self.named_parameters()}
+        state.update({name: to_numpy(b).copy() for name, b in self.named_buffers()})
+        return state
+
+    def load_state_dict(self, state, source="state dict"):
+        """Copy arrays into the parameters; ValueError naming any missing, extra or misshapen entry."""
+        own = {name: p for name, p, _ in self.named_parameters()}
+        own.update(dict(self.named_buffers()))
+        problems = []
+        missing = sorted(set(own) - set(state))
+        extra = sorted(set(state) - set(own))
+        if missing:
+            problems.append(f"missing {missing}")
+        if extra:
+            problems.append(f"unexpected {extra}")
+        for name in sorted(set(own) & set(state)):
+            if tuple(state[name].shape) != tuple(own[name].shape):
+                problems.append(f"{name}: expected shape {tuple(own[name].shape)}, "
+                                f"got {tuple(state[name].shape)}")
+            elif state[name].dtype.kind != "f":
+                problems.append(f"{name}: expected floating-point weights, got {state[name].dtype}")
+        if problems:
+            raise ValueError(f"{type(self).__name__}: {source} does not fit this network: " + "; ".join(problems))
+        for lname, layer in self._layers:
+            for store in (layer.params, layer.buffers):
+                for pname, p in list(store.items()):
+                    store[pname] = get_array_module(p).asarray(state[f"{lname}.{pname}"], dtype=p.dtype)
+
+    def save(self, path):
+        """Save the weights to a .npz file atomically (temp file, then rename)."""
+        save_npz_atomic(path, self.state_dict())
+
+    def load(self, path):
+        """Load weights saved by ``save``; refuses a file whose names or shapes differ."""
+        self.load_state_dict(load_npz(path), source=str(path))
+        return self
+
+
+class Sequential(Network):
+    """Named layers applied in order: x (N, ...) -> scores (N, C)."""
+
+    def __init__(self, layers, input_shape=None):
+        self.input_shape = None if input_shape is None else tuple(input_shape)  # per image, if known
+        self._layers = []
+        for item in layers:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise TypeError(f"Sequential takes (name, layer) pairs, got {item!r}")
+            self.add(*item)
+        self.activations = {}
+        self._ran = []          # names of the layers the last forward ran through
+
+    def add(self, name, layer):
+        """Append a layer under ``name`` (names are unique)."""
+        if name in self.names:
+            raise ValueError(f"Sequential: duplicate layer name {name!r}")
+        layer.name = name
+        self._layers.append((name, layer))
 
     # ----- passes ---------------------------------------------------------------
     def forward(self, x, train=False, keep=False, upto=None):
@@ -121,11 +203,6 @@ class Sequential:
             signal = layer.reverse(signal, rule, lrn)
         return signal
 
-    def take_batch(self, indices):
-        """Re-index every layer's stored forward state to these batch entries (see Layer.take_batch)."""
-        for name in self._ran:
-            self[name].take_batch(indices)
-
     # ----- shapes -----------------------------------------------------------------
     def output_shapes(self, input_shape):
         """Per-image output shape of every layer for a per-image input shape: list of (name, shape)."""
@@ -146,65 +223,6 @@ class Sequential:
             rows.append(f"{name:<10}{type(layer).__name__:<22}{str(shape):<20}{count:>12,}")
         rows.append(f"{'total':<52}{total:>12,}")
         return "\n".join(rows)
-
-    # ----- parameters ---------------------------------------------------------------
-    def named_parameters(self):
-        """Yield ("layer.param", parameter, gradient or None) for every learnable array."""
-        for lname, layer in self._layers:
-            for pname, p, g in layer.named_parameters():
-                yield f"{lname}.{pname}", p, g
-
-    def zero_grad(self):
-        for _, layer in self._layers:
-            layer.zero_grad()
-
-    def astype(self, dtype):
-        """Convert every parameter to dtype in place (float64 for gradient checks); returns self."""
-        for _, layer in self._layers:
-            layer.astype(dtype)
-        return self
-
-    def to(self, device):
-        """Move every parameter to "cpu" or "cuda"; returns self."""
-        for _, layer in self._layers:
-            layer.to(device)
-        return self
-
-    def state_dict(self):
-        """name -> NumPy copy of each parameter ("conv1.W", "conv1.b", ...)."""
-        return {name: to_numpy(p).copy() for name, p, _ in self.named_parameters()}
-
-    def load_state_dict(self, state, source="state dict"):
-        """Copy arrays into the parameters; ValueError naming any missing, extra or misshapen entry."""
-        own = {name: p for name, p, _ in self.named_parameters()}
-        problems = []
-        missing = sorted(set(own) - set(state))
-        extra = sorted(set(state) - set(own))
-        if missing:
-            problems.append(f"missing {missing}")
-        if extra:
-            problems.append(f"unexpected {extra}")
-        for name in sorted(set(own) & set(state)):
-            if tuple(state[name].shape) != tuple(own[name].shape):
-                problems.append(f"{name}: expected shape {tuple(own[name].shape)}, "
-                                f"got {tuple(state[name].shape)}")
-            elif state[name].dtype.kind != "f":
-                problems.append(f"{name}: expected floating-point weights, got {state[name].dtype}")
-        if problems:
-            raise ValueError(f"Sequential: {source} does not fit this network: " + "; ".join(problems))
-        for lname, layer in self._layers:
-            for pname, p in list(layer.params.items()):
-                xp = get_array_module(p)
-                layer.params[pname] = xp.asarray(state[f"{lname}.{pname}"], dtype=p.dtype)
-
-    def save(self, path):
-        """Save the weights to a .npz file atomically (temp file, then rename)."""
-        save_npz_atomic(path, self.state_dict())
-
-    def load(self, path):
-        """Load weights saved by ``save``; refuses a file whose names or shapes differ."""
-        self.load_state_dict(load_npz(path), source=str(path))
-        return self
 
     def __repr__(self):
         lines = [f"  ({name}): {layer!r}" for name, layer in self._layers]

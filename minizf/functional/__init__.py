@@ -4,6 +4,8 @@ Each forward has a backward beside it in the same module, and the
 deconvnet reuses these backward functions as they are.
 """
 from . import chunks, columns
+from .batchnorm import batch_norm, batch_norm_backward, batch_statistics
+from .merging import add, add_backward, concat, concat_backward
 from .averaging import adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward
 from .convolution import (col_bytes, conv2d, conv2d_backward, conv2d_backward_input,
                           conv2d_backward_weight)
@@ -19,6 +21,7 @@ from .rectifier import rectify, relu, relu_backward, relu_reverse
 from .shapes import output_size, pair, receptive_boxes, whole
 
 __all__ = [
+    "add", "add_backward", "batch_norm", "batch_norm_backward", "batch_statistics", "concat", "concat_backward",
     "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "chunks", "col2im", "col_bytes", "columns", "conv2d", "conv2d_backward", "conv2d_backward_input", "conv2d_backward_weight",
     "dropout", "dropout_backward", "dropout_mask", "filter_matrix", "filters_from_matrix", "im2col", "linear", "linear_backward",
     "linear_backward_input", "log_softmax", "one_vs_rest_hinge", "one_vs_rest_hinge_backward", "lrn", "lrn_backward", "lrn_scale",
