@@ -146,6 +146,32 @@ def _windows(net, layer):
     raise KeyError(f"no layer named {layer!r}")
 
 
+def _span_step(lay, name, lo, hi, axis):
+    """One layer's [lo, hi) output spans -> the input spans they read, along one axis."""
+    if isinstance(lay, AdaptiveAvgPool2D):
+        raise ValueError(f"receptive_field: {name!r} pools adaptively (its windows depend on the input "
+                         f"size); receptive fields are defined for the layers below it")
+    if isinstance(lay, (Conv2D, MaxPool2D, AvgPool2D)):
+        k, s, p = lay.kernel_size[axis], lay.stride[axis], lay.pad[axis]
+        return lo * s - p, (hi - 1) * s + k - p
+    return lo, hi
+
+
+def _graph_spans(net, layer, size, axis):
+    """(size, 2) input spans of the units of ``layer`` in a Graph: each node maps the spans its
+    readers need to the spans of its inputs, and a fork takes the union of what its readers need
+    (a unit of a residual block sees what its widest path sees)."""
+    arriving = {layer: (np.arange(size), np.arange(size) + 1)}
+    for name in reversed(net.ancestors(layer)):
+        lo, hi = _span_step(net[name], name, *arriving.pop(name), axis)
+        for i in net.inputs[name]:
+            if i in arriving:
+                lo, hi = np.minimum(arriving[i][0], lo), np.maximum(arriving[i][1], hi)
+            arriving[i] = (lo, hi)
+    lo, hi = arriving["input"]
+    return np.stack([lo, hi], axis=1)
+
+
 def receptive_field(net, layer, input_shape=None):
     """Receptive fields of every output position of ``layer`` (a conv, ReLU, pool or LRN layer).
 
@@ -161,6 +187,8 @@ def receptive_field(net, layer, input_shape=None):
     if len(out_shape) != 3:
         raise ValueError(f"receptive_field: {layer!r} has output {out_shape}, not (C, H, W) maps; "
                          "a unit of a fully connected layer sees the whole image")
+    if hasattr(net, "ancestors"):          # a Graph: every path down to the image
+        return _graph_field(net, layer, out_shape, input_shape)
     windows = _windows(net, layer)
     axes = []
     for axis in (0, 1):
@@ -169,6 +197,17 @@ def receptive_field(net, layer, input_shape=None):
         for kernel, stride, _ in windows:        # closed form: 1 + sum (k_i - 1) * J_{i-1}
             size += (kernel[axis] - 1) * jump
             jump *= stride[axis]
+        axes.append((np.clip(full, 0, input_shape[1 + axis]), full, size, jump))
+    (rows, rows_full, h, jh), (cols, cols_full, w, jw) = axes
+    return ReceptiveField(rows, cols, rows_full, cols_full, (h, w), (jh, jw))
+
+
+def _graph_field(net, layer, out_shape, input_shape):
+    axes = []
+    for axis in (0, 1):
+        full = _graph_spans(net, layer, out_shape[1 + axis], axis)
+        size = int((full[:, 1] - full[:, 0]).max())
+        jump = int(full[1, 0] - full[0, 0]) if len(full) > 1 else 1
         axes.append((np.clip(full, 0, input_shape[1 + axis]), full, size, jump))
     (rows, rows_full, h, jh), (cols, cols_full, w, jw) = axes
     return ReceptiveField(rows, cols, rows_full, cols_full, (h, w), (jh, jw))

@@ -208,3 +208,18 @@ def test_output_shapes_and_summary_name_every_node():
     assert shapes["cat"] == (8, 4, 4) and shapes["fc"] == (5,)
     table = net.summary((3, 8, 8))
     assert "bn2, relu1" in table and "Concat" in table
+
+
+def test_receptive_field_of_a_graph_is_the_union_of_its_paths():
+    from minizf.deconv import receptive_field
+    net = residual_net()
+    # add = bn2(conv2(relu1)) + relu1: the conv path sees 5x5 (two 3x3 convs), the direct one 3x3
+    field = receptive_field(net, "add", (3, 8, 8))
+    assert field.size == (5, 5) and field.jump == (1, 1)
+    assert field.box(3, 4, clip=False) == (1, 6, 2, 7)
+    # the same spans as a chain of the widest path, conv1 -> conv2
+    chain = Sequential([("conv1", Conv2D(3, 4, 3, pad=1)), ("conv2", Conv2D(4, 4, 3, pad=1))])
+    wide = receptive_field(chain, "conv2", (3, 8, 8))
+    np.testing.assert_array_equal(field.rows_full, wide.rows_full)
+    pooled = receptive_field(net, "cat", (3, 8, 8))        # after a 2x2 pool and a 3x3 expand
+    assert pooled.jump == (2, 2) and pooled.size == (10, 10)

@@ -2,16 +2,21 @@
 
 ONNX is the exchange format most frameworks write, so a network trained
 anywhere can be looked at with the deconvnet, and a minizf model runs in any
-ONNX runtime. Only a chain of the layers minizf has is read:
+ONNX runtime. These nodes are read, wired in any way (a chain gives a
+``Sequential``, anything else a ``Graph``: residual additions, concatenations):
 
     Conv (group 1, dilation 1), Relu, MaxPool (dilation 1, ceil mode or not),
-    AveragePool, GlobalAveragePool, LRN,
+    AveragePool, GlobalAveragePool, ReduceMean over H and W, LRN,
+    BatchNormalization, Add (of two layers' outputs), Concat (channels),
     Gemm or MatMul + Add (a constant weight), Flatten, Reshape to (N, -1),
     Dropout, Identity
 
-and anything else is refused, naming the first node that is not. Layers keep
-their node names when those are plain, unique words (as in a file minizf
-wrote); otherwise they get the paper's names (conv1, relu1, pool1, ..., fc6). Conventions
+and anything else is refused, naming the first node that is not. Layers are
+named after the PyTorch modules the exporter recorded (``layer3.1.conv2``;
+both the TorchScript exporter's node names and the default dynamo exporter's
+name scopes and weight names are read), else keep their node names when those
+are plain, unique words (as in a file minizf wrote); otherwise they get the
+paper's names (conv1, relu1, pool1, ..., fc6). Conventions
 converted here: ONNX's LRN divides alpha by the size, as Caffe's does (minizf
 uses the paper's alpha as it is). PyTorch's exporter writes LocalResponseNorm
 as a dozen elementary operations rather than one LRN node; such a graph is
@@ -29,11 +34,13 @@ import re
 
 import numpy as np
 
-from ..layers import LRN, AdaptiveAvgPool2D, AvgPool2D, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+from ..graph import INPUT, Graph
+from ..layers import (LRN, Add, AdaptiveAvgPool2D, AvgPool2D, BatchNorm2D, Concat, Conv2D, Dropout, Flatten, Linear,
+                      MaxPool2D, ReLU)
 from ..net import Sequential
 
-SUPPORTED = ("Conv, Relu, MaxPool, AveragePool, GlobalAveragePool, LRN, Gemm, MatMul+Add, Flatten, "
-             "Reshape (N, -1), Dropout, Identity")
+SUPPORTED = ("Conv, Relu, MaxPool, AveragePool, GlobalAveragePool, ReduceMean (H, W), LRN, BatchNormalization, "
+             "Add, Concat, Gemm, MatMul+Add, Flatten, Reshape (N, -1), Dropout, Identity")
 OPSET = 17
 
 
@@ -147,6 +154,7 @@ class _Graph:
         if len(inputs) != 1:
             raise ValueError(f"{source}: expected one image input, found {inputs}")
         self.input = model.graph.input[[i.name for i in model.graph.input].index(inputs[0])]
+        self.model_outputs = list(model.graph.output)
 
     def const(self, node, i):
         name = node.input[i] if i < len(node.input) else ""
@@ -157,7 +165,7 @@ class _Graph:
     def refuse(self, node, why):
         label = node.name or (node.output[0] if node.output else "unnamed")
         raise ValueError(f"{self.source}: node {label!r} ({node.op_type}) {why}; "
-                         f"minizf reads chains of: {SUPPORTED}")
+                         f"minizf reads: {SUPPORTED}")
 
 
 def _attrs(node):
@@ -216,13 +224,47 @@ def _matmul_add(graph, node, follower):
     return layer, bias is not None
 
 
-def _layer(graph, node, follower):
-    """(layer or None to skip, nodes consumed) for one node of the chain."""
+def _batch_norm(graph, node, attrs):
+    gamma, beta, mean, var = (graph.const(node, i).astype(np.float32).reshape(-1) for i in (1, 2, 3, 4))
+    if not len(gamma) == len(beta) == len(mean) == len(var):
+        graph.refuse(node, "has scale, bias, mean and variance of different lengths")
+    layer = BatchNorm2D(len(gamma), eps=float(attrs.get("epsilon", 1e-5)))
+    layer.params = {"gamma": gamma, "beta": beta}
+    layer.buffers = {"running_mean": mean, "running_var": var}
+    return layer
+
+
+def _reduce_mean(graph, node, attrs):
+    axes = attrs.get("axes")
+    if axes is None and len(node.input) > 1:             # opset 18 gives the axes as an input
+        axes = graph.const(node, 1).tolist()
+    if sorted(a % 4 for a in (axes or [])) != [2, 3] or not attrs.get("keepdims", 1):
+        graph.refuse(node, f"averages over axes {axes} (keepdims {attrs.get('keepdims', 1)}); minizf reads the "
+                           "mean over H and W that keeps them (global average pooling)")
+    return AdaptiveAvgPool2D(1)
+
+
+def _layer(graph, node, follower, data):
+    """(layer or None to skip, nodes consumed) for one node; data: its non-constant inputs."""
     attrs, op = _attrs(node), node.op_type
+    if op == "Add":
+        if len(data) != 2:
+            graph.refuse(node, "adds a constant (only a MatMul's bias, right after it, is read)")
+        return Add(), 1
+    if op == "Concat":
+        if attrs.get("axis") not in (1, -3):
+            graph.refuse(node, f"concatenates along axis {attrs.get('axis')}, not the channels")
+        return Concat(), 1
+    if len(data) != 1:
+        graph.refuse(node, f"reads {len(data)} layer outputs, not one")
     if op == "Conv":
         return _conv(graph, node, attrs), 1
     if op == "Relu":
         return ReLU(), 1
+    if op == "BatchNormalization":
+        return _batch_norm(graph, node, attrs), 1
+    if op == "ReduceMean":
+        return _reduce_mean(graph, node, attrs), 1
     if op == "MaxPool":
         if attrs.get("storage_order", 0) or len(node.output) > 1 and node.output[1]:
             graph.refuse(node, "asks for indices or a storage order")
@@ -262,19 +304,69 @@ def _layer(graph, node, follower):
     graph.refuse(node, "is not supported")
 
 
+#: Nodes that are a PyTorch module's call; the others are functions called inside a module's
+#: forward (x + identity, torch.cat, torch.flatten) and are named after that module and themselves.
+MODULE_OPS = ("Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "LRN",
+              "BatchNormalization", "Gemm", "MatMul", "Dropout")
+
+
+def _scope_path(node):
+    """The module path an exporter recorded for a node ("layer1.0.conv1"), "" at the top, or None.
+
+    The dynamo exporter keeps it in the node's metadata (``pkg.torch.onnx.name_scopes``: the
+    module paths from the root, then the operation); the TorchScript one in the node's name
+    ("/layer2/layer2.0/downsample/downsample.0/Conv": each scope relative to the one before, a
+    Sequential's child repeating the Sequential's attribute, then the op)."""
+    meta = {p.key: p.value for p in node.metadata_props}
+    scopes = meta.get("pkg.torch.onnx.name_scopes")
+    if scopes is not None:
+        try:
+            path = json.loads(scopes.replace("'", '"')) if len(scopes) < 4096 else None
+        except ValueError:
+            path = None
+        if not isinstance(path, list) or not all(isinstance(p, str) for p in path):
+            return None
+        return path[1:-1][-1] if len(path) > 2 else ""
+    if node.name.startswith("/"):       # a child of a Sequential is "<its attribute>.<index>"
+        module = ""
+        for segment in node.name.split("/")[1:-1]:
+            last = module.rsplit(".", 1)[-1]
+            if module and segment.startswith(last + "."):
+                module += segment[len(last):]
+            else:
+                module = f"{module}.{segment}" if module else segment
+        return module
+    return None
+
+
+def _module_name(node, layer):
+    """A layer's name from the PyTorch module it came from, or None when the file does not say."""
+    weight = node.input[1] if len(node.input) > 1 else ""
+    if node.op_type in ("Conv", "Gemm", "MatMul", "BatchNormalization") and weight.endswith(".weight"):
+        return weight[:-len(".weight")]                 # the parameter's own path survives fusion
+    path = _scope_path(node)
+    if path is None:
+        return None
+    if node.op_type in MODULE_OPS and path:
+        return path
+    return f"{path}.{type(layer).__name__.lower()}" if path else type(layer).__name__.lower()
+
+
 def _plain_names(names):
     return len(set(names)) == len(names) and all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", n) for n in names)
 
 
 def paper_names(layers):
-    """The paper's names for a chain of layers: conv1, relu1, pool1, norm1, ..., flatten, fc6, relu6, drop6, ...
+    """The paper's names for layers in forward order: conv1, relu1, pool1, norm1, ..., flatten, fc6, relu6, drop6, ...
 
     Exporters name nodes after code paths ("/features/features.0/Conv"); these
     names let ``--layer conv5`` and the figures' defaults work on any such model.
-    Each ReLU, pooling, LRN and dropout takes the number of the conv or fc layer before it.
+    Each ReLU, pooling, LRN, dropout, batch norm, sum and concatenation takes the number of
+    the conv or fc layer before it.
     """
     kinds = {Conv2D: "conv", Linear: "fc", ReLU: "relu", MaxPool2D: "pool", AvgPool2D: "avgpool",
-             AdaptiveAvgPool2D: "avgpool", LRN: "norm", Dropout: "drop"}
+             AdaptiveAvgPool2D: "avgpool", LRN: "norm", Dropout: "drop", BatchNorm2D: "bn", Add: "add",
+             Concat: "cat"}
     names, number, used = [], 0, set()
     for layer in layers:
         kind = kinds.get(type(layer), "flatten")
@@ -288,8 +380,59 @@ def paper_names(layers):
     return names
 
 
+def _unique(names):
+    """Names made unique by a suffix on repeats: relu, relu_1, relu_2 (as PyTorch's exporter does)."""
+    seen, out = set(), []
+    for name in names:
+        candidate, k = name, 0
+        while candidate in seen:
+            k += 1
+            candidate = f"{name}_{k}"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _wire(graph):
+    """[(layer, node, inputs as indices of earlier entries or INPUT)] and the output's entry: every
+    node of the file mapped to a layer, every tensor to the layer that wrote it."""
+    producer, entries, i = {graph.input.name: INPUT}, [], 0
+    while i < len(graph.nodes):
+        node = graph.nodes[i]
+        data = [t for t in node.input if t and t not in graph.consts]
+        for t in data:
+            if t not in producer:
+                graph.refuse(node, f"reads {t!r}, which no earlier node wrote (the file's nodes are not in order)")
+        layer, used = _layer(graph, node, graph.nodes[i + 1] if i + 1 < len(graph.nodes) else None, data)
+        out = graph.nodes[i + used - 1].output[0]
+        if layer is None:
+            producer[out] = producer[data[0]]               # an Identity: its output is its input
+        else:
+            entries.append((layer, node, [producer[t] for t in data]))
+            producer[out] = len(entries) - 1
+        i += used
+    outputs = [o.name for o in graph.model_outputs]
+    if len(outputs) != 1 or outputs[0] not in producer or producer[outputs[0]] == INPUT:
+        raise ValueError(f"{graph.source}: expected one output written by a layer, found {outputs}")
+    return entries, producer[outputs[0]]
+
+
+def _names(entries):
+    """Module paths where the exporter recorded them and they say more than positions (an
+    ``nn.Sequential``'s "0", "3" do not: the paper's names serve better), else the nodes' names
+    when plain, else the paper's."""
+    layers = [layer for layer, _, _ in entries]
+    modules = [_module_name(node, layer) for layer, node, _ in entries]
+    weighted = [m for m, (layer, _, _) in zip(modules, entries) if isinstance(layer, (Conv2D, Linear))]
+    if all(m is not None for m in modules) and any(re.search("[A-Za-z]", m) for m in weighted):
+        names = _unique(modules)
+    else:
+        names = _unique([node.name or node.output[0] for _, node, _ in entries])
+    return names if _plain_names(names) else paper_names(layers)
+
+
 def load_onnx(path):
-    """(net, mean or None, meta) of an ONNX file holding a chain of supported layers."""
+    """(net, mean or None, meta) of an ONNX file: a Sequential for a chain, else a Graph."""
     onnx = _onnx()
     if not os.path.isfile(path):
         raise ValueError(f"{path}: no such file")
@@ -298,23 +441,10 @@ def load_onnx(path):
     except Exception as err:                           # noqa: BLE001 - protobuf raises many kinds
         raise ValueError(f"{path}: not a readable ONNX file ({type(err).__name__}: {err})") from None
     graph = _Graph(model, str(path))
-    layers, current, i = [], graph.input.name, 0
-    names = set()
-    while i < len(graph.nodes):
-        node = graph.nodes[i]
-        if node.input[0] != current:
-            graph.refuse(node, f"reads {node.input[0]!r}, not the previous layer's output {current!r}: "
-                               "not a chain")
-        layer, used = _layer(graph, node, graph.nodes[i + 1] if i + 1 < len(graph.nodes) else None)
-        current = graph.nodes[i + used - 1].output[0]
-        if layer is not None:
-            name = node.name or node.output[0]
-            name = name if name not in names else f"{name}_{len(layers)}"
-            names.add(name)
-            layers.append((name, layer))
-        i += used
-    if not _plain_names([name for name, _ in layers]):
-        layers = list(zip(paper_names([layer for _, layer in layers]), [layer for _, layer in layers]))
+    entries, output = _wire(graph)
+    names = _names(entries)
+    nodes = [(names[k], layer, [INPUT if i == INPUT else names[i] for i in inputs])
+             for k, (layer, _, inputs) in enumerate(entries)]
     props = {p.key: p.value for p in model.metadata_props}
     meta = json.loads(props.get("minizf.meta", "{}"))
     dims = [d.dim_value for d in graph.input.type.tensor_type.shape.dim]
@@ -324,4 +454,10 @@ def load_onnx(path):
         record = json.loads(props["minizf.mean"])
         mean = np.frombuffer(base64.b64decode(record["data"]), dtype=np.float32).reshape(record["shape"]).copy()
     meta.setdefault("model", f"onnx:{path}")
-    return Sequential(layers, input_shape=input_shape), mean, meta
+    try:
+        net = Graph(nodes, input_shape, output=names[output])
+    except ValueError as err:                          # two layers' outputs of different shapes added, ...
+        raise ValueError(f"{path}: {err}") from None
+    if net.is_chain():
+        net = Sequential([(name, layer) for name, layer, _ in nodes], input_shape=input_shape)
+    return net, mean, meta

@@ -1,0 +1,85 @@
+"""ResNet-18 and SqueezeNet 1.1 (torchvision's layouts, random weights) exported by PyTorch's default
+(dynamo) exporter and by the TorchScript one: loaded as Graphs named after their modules, equal to
+onnxruntime, and projected by minizf's three reverse rules exactly as Captum does on the PyTorch
+model. Skipped without torch, onnx and onnxruntime (and Captum for the projections)."""
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from minizf import Graph  # noqa: E402
+from minizf.interop.onnx import load_onnx  # noqa: E402
+
+from .torch_models import ResNet18, SqueezeNet11, randomized  # noqa: E402
+
+MODELS = {"resnet18": ResNet18, "squeezenet1_1": SqueezeNet11}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """{(model, dynamo): (path, PyTorch module)}, exported once for the module's tests."""
+    folder, found = tmp_path_factory.mktemp("exported"), {}
+
+    def get(name, dynamo):
+        if (name, dynamo) not in found:
+            model = randomized(MODELS[name](), seed=1)
+            path = folder / f"{name}_{'dynamo' if dynamo else 'torchscript'}.onnx"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), str(path), dynamo=dynamo,
+                                      input_names=["input"], output_names=["output"], verbose=False)
+                except Exception as err:          # noqa: BLE001 - the exporter's own dependencies (onnxscript)
+                    pytest.skip(f"torch.onnx.export(dynamo={dynamo}) unavailable here: {err}")
+            found[name, dynamo] = path, model
+        return found[name, dynamo]
+    return get
+
+
+def run_ort(path, x):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+@pytest.mark.parametrize("name,layers", [
+    ("resnet18", ["conv1", "layer1.0.conv1", "layer1.0.add", "layer1.0.relu_1", "layer3.1.conv2",
+                  "layer2.0.downsample.0", "fc"]),
+    ("squeezenet1_1", ["features.0", "features.3.squeeze", "features.3.expand3x3", "features.3.concat",
+                       "classifier.1"])])
+def test_exported_graphs_load_with_module_names_and_equal_onnxruntime(exported, name, layers, dynamo):
+    path, _ = exported(name, dynamo)
+    net, mean, meta = load_onnx(path)
+    assert isinstance(net, Graph) and mean is None and net.input_shape == (3, 224, 224)
+    for layer in layers:
+        assert layer in net, (layer, net.names)
+    x = np.random.default_rng(2).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    theirs = run_ort(path, x)
+    np.testing.assert_allclose(net.forward(x), theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule,method", [("deconvnet", "Deconvolution"), ("guided", "GuidedBackprop"),
+                                         ("gradient", "Saliency")])
+def test_projections_through_resnet18_equal_captum(exported, rule, method):
+    captum_attr = pytest.importorskip("captum.attr")
+    path, model = exported("resnet18", False)
+    net, _, _ = load_onnx(path)
+    x = np.random.default_rng(3).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    target = 7
+    net.forward(x, upto="fc")
+    signal = np.zeros((1, 1000), np.float32)
+    signal[0, target] = 1.0
+    ours = net.reverse(signal, "fc", rule=rule)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explainer = getattr(captum_attr, method)(model)
+        options = {"abs": False} if method == "Saliency" else {}
+        theirs = explainer.attribute(torch.tensor(x, requires_grad=True), target=target, **options).detach().numpy()
+    assert np.abs(theirs).max() > 0
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
