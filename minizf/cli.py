@@ -18,7 +18,27 @@ def cmd_info(args):
     print("models: " + ", ".join(MODELS))
     print(f"devices: cpu{', cuda' if cuda_available() else ''}")
     print(f"cpu threads: {num_threads()} (each takes a share of the batch; set MINIZF_THREADS to change)")
+    if args.model:
+        _describe_model(args)
     return 0
+
+
+def _describe_model(args):
+    """The layers of --model with the names every command's --layer accepts, and the paper's roles."""
+    from .commands.common import _load_any_model
+    from .roles import describe_roles
+    net, mean, meta = _load_any_model(args.model)
+    shape = (net.input_shape[0] if net.input_shape else 3, args.input_size, args.input_size) if args.input_size \
+        else net.input_shape
+    if shape is None:
+        raise ValueError(f"--model {args.model}: the file does not give its input size; add --input-size N")
+    print(f"\n{args.model}: {type(net).__name__} of {len(net)} layers, input {tuple(shape)}"
+          f"{', mean image included' if mean is not None else ', no mean image (give --mean)'}"
+          f"{', ' + str(len(meta['classes'])) + ' class names' if meta.get('classes') else ''}")
+    print(net.summary(shape))
+    roles = describe_roles(net)
+    print("the paper's layers here (--layer takes these names too): "
+          + ", ".join(f"{role} = {name}" for role, name in roles.items() if name))
 
 
 def build_parser():
@@ -27,7 +47,11 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"minizf {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("info", help="print the version, the models and the devices").set_defaults(run=cmd_info)
+    q = sub.add_parser("info", help="print the version, the models and the devices; with --model, a model's "
+                       "layers, the names --layer accepts and the paper's layers 1, 5 and 7 in it")
+    q.add_argument("--model", default=None, help="a model file (.npz or .onnx) to describe")
+    q.add_argument("--input-size", type=int, default=None, help="side of the input, for a file that does not say")
+    q.set_defaults(run=cmd_info)
 
     from .commands import convert, figures, section5, training
     from .course.commands import add_commands as add_course_commands

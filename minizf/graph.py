@@ -164,15 +164,18 @@ class Graph(Network):
 
     def summary(self, input_shape):
         """A printable table: node, kind, inputs, output shape, parameter count."""
-        rows = [f"{'node':<14}{'kind':<18}{'inputs':<26}{'output':<20}{'params':>12}",
-                f"{'input':<14}{'':<18}{'':<26}{str(tuple(input_shape)):<20}{'':>12}"]
+        shapes = self.output_shapes(input_shape)
+        w = max(6, *(len(name) for name, _ in self._layers)) + 2
+        wi = max(8, *(len(", ".join(self.inputs[name])) for name, _ in self._layers)) + 2
+        rows = [f"{'node':<{w}}{'kind':<19}{'inputs':<{wi}}{'output':<16}{'params':>12}",
+                f"{'input':<{w}}{'':<19}{'':<{wi}}{str(tuple(input_shape)):<16}{'':>12}"]
         total = 0
-        for (name, shape), (_, layer) in zip(self.output_shapes(input_shape), self._layers):
+        for (name, shape), (_, layer) in zip(shapes, self._layers):
             count = sum(int(p.size) for p in layer.params.values())
             total += count
-            rows.append(f"{name:<14}{type(layer).__name__:<18}{', '.join(self.inputs[name]):<26}"
-                        f"{str(shape):<20}{count:>12,}")
-        rows.append(f"{'total':<78}{total:>12,}")
+            rows.append(f"{name:<{w}}{type(layer).__name__:<19}{', '.join(self.inputs[name]):<{wi}}"
+                        f"{str(shape):<16}{count:>12,}")
+        rows.append(f"{'total':<{w + 19 + wi + 16}}{total:>12,}")
         return "\n".join(rows)
 
     def __repr__(self):

@@ -21,7 +21,7 @@ import numpy as np
 from . import analysis, pages, plot
 from .analysis.topk import TopK
 from .backend import device_of_net
-from .data import ASSETS, bundled_images, bundled_model, bundled_photos
+from .data import ASSETS, bundled_images, bundled_model, bundled_photos, load_image_folder
 from .modelfile import load_model
 from .sitefolder import new_site
 
@@ -35,6 +35,11 @@ OCCLUSION_PHOTOS = ("english_springer/n02102040_1100.jpg", "church/ILSVRC2012_va
 OCCLUSION_CIFAR = (302, 0, 1)
 
 
+class Unavailable(ValueError):
+    """A figure this model cannot have (no training history, no snapshots, no hand-marked boxes at
+    its size): the tour shows the reason in the figure's place, a command says it in one line."""
+
+
 def default_model():
     """(net, mean, meta) of the first bundled model in ``BUNDLED`` that is present."""
     for name in BUNDLED:
@@ -44,14 +49,20 @@ def default_model():
 
 
 def images_for(net):
-    """The bundled images a model can look at: Imagenette photos (64 px) or CIFAR-10 (32 px)."""
+    """The bundled images a model can look at: Imagenette photos (64 px, or the 72 px photos resized
+    for a larger model, with ``.note`` saying so) or CIFAR-10 (32 px)."""
     size = net.input_shape[-1] if net.input_shape else None
     if size == 32:
         return bundled_images()
-    if size is not None and (ASSETS / "imagenette_sample").is_dir() and size <= 72:
-        return bundled_photos(size)
+    if size is not None and (ASSETS / "imagenette_sample").is_dir():
+        if size <= 72:
+            return bundled_photos(size)
+        photos = load_image_folder(ASSETS / "imagenette_sample", size=size, name="Imagenette val sample, resized")
+        photos.note = (f"using the bundled 72 px Imagenette photos enlarged to {size} px (blurred); give "
+                       f"--images FOLDER for photos of that size")
+        return photos
     raise ValueError(f"no bundled images of {size} px for this model; the bundled sets are "
-                     "CIFAR-10 (32 px) and Imagenette photos (64 px)")
+                     "CIFAR-10 (32 px) and Imagenette photos (72 px)")
 
 
 def predict_class(net, mean, image):
@@ -69,6 +80,14 @@ def pick_maps(net, layer, count, seed=0):
     return np.sort(rng.choice(channels, size=min(count, channels), replace=False))
 
 
+def five_depths(layers):
+    """At most five of ``layers``, evenly spread from the first to the last (a ResNet's 20 convs
+    would take long to scan at 224 px, and the paper shows five layers)."""
+    if len(layers) <= 5:
+        return list(layers)
+    return [layers[round(k * (len(layers) - 1) / 4)] for k in range(5)]
+
+
 def conv_layers(net):
     """Names of the network's conv layers, bottom to top."""
     from .layers import Conv2D
@@ -76,6 +95,8 @@ def conv_layers(net):
 
 
 def figure_curves(meta, out):
+    if not meta.get("history"):
+        raise Unavailable("the model file holds no training history (minizf train writes one)")
     path = plot.training_curves(meta["history"], os.path.join(out, "curves.png"))
     last = meta["history"][-1]
     return path, (f"Sec. 3 — training curves of {meta['model']} ({len(meta['history'])} epochs; last "
@@ -111,7 +132,7 @@ def chance_purity(labels, k=9, draws=2000, seed=0):
 def figures_top9(net, mean, images, out, maps, layers=None, seed=0, stat_maps=32):
     """Fig. 2 for every conv layer, with one verdict on class purity by depth (measured over the
     ``maps`` drawn and ``stat_maps`` more random maps of each layer)."""
-    layers = layers or conv_layers(net)
+    layers = layers or five_depths(conv_layers(net))
     paths, purity = [], {}
     for layer in layers:
         path, _, purity[layer] = figure_top9(net, mean, images, layer, maps, out, seed, stat_maps)
@@ -136,7 +157,7 @@ def load_snapshots(meta, mean, path=None):
     from . import models
     path = Path(path or snapshot_file(meta))
     if not path.exists():
-        raise ValueError(f"no snapshot file {path} for {meta['model']}")
+        raise Unavailable(f"no snapshot file {path} for {meta['model']}")
     with np.load(path) as f:
         arrays = {k: f[k] for k in f.files}
     epochs = sorted({int(k.split("/")[0][6:]) for k in arrays})
@@ -158,7 +179,7 @@ def run_snapshots(model_path):
     folder = Path(model_path).parent / "snapshots"
     files = sorted(folder.glob("epoch_*.npz")) if folder.is_dir() else []
     if not files:
-        raise ValueError(f"{model_path}: no training snapshots in {folder} (Fig. 4 needs the "
+        raise Unavailable(f"{model_path}: no training snapshots in {folder} (Fig. 4 needs the "
                          "snapshots/epoch_NNN.npz files that `minizf train` writes beside model.npz)")
     snapshots = []
     for f in files:
@@ -311,36 +332,47 @@ def occlusion_picks(images):
     return [where[i] for i in OCCLUSION_CIFAR if i in where]
 
 
-def occlusion_sweep(net, mean, images, labels, layer="relu5", stride=None):
+def occlusion_sweep(net, mean, images, labels, layer=None, stride=None):
     """{square side: [OcclusionResult of each image]} over ``analysis.occluder_sizes`` (each size's
-    own stride, unless ``stride`` is given) for uint8 images (N, 3, H, W) and their labels."""
+    own stride, unless ``stride`` is given) for uint8 images (N, 3, H, W) and their labels;
+    layer: the tracked map's layer (default relu5, else the paper's layer 5 found by structure)."""
+    from .roles import layer5
+    layer = layer or ("relu5" if "relu5" in net else layer5(net))
     return {size: [analysis.occlusion(net, image, label, mean, layer, size, stride or step)
                    for image, label in zip(images, labels)]
             for size, step in analysis.occluder_sizes(images.shape[-1])}
 
 
-def figure_occlusion(net, mean, images, out):
+def figure_occlusion(net, mean, images, out, classes=None):
+    """Fig. 7 on the bundled picks; classes: the model's class names (the images' classes are matched
+    to them by name; without them, each image's class is the network's own answer, said so)."""
     picks = occlusion_picks(images)
-    labels = [int(images.labels[n]) for n in picks]
+    labels = model_labels(images, classes)
+    guess = labels is None
+    labels = [predict_class(net, mean, images.images[n]) for n in picks] if guess else [int(labels[n]) for n in picks]
+    names = classes or [str(c) for c in range(net.output_shapes(net.input_shape)[-1][1][0])]
     sweep = occlusion_sweep(net, mean, images.images[picks], labels)
-    names = [images.classes[label] for label in labels]
-    verdict = analysis.occlusion_verdict(sweep, names, images.images.shape[-1])
+    verdict = analysis.occlusion_verdict(sweep, [names[label] for label in labels], images.images.shape[-1])
     sizes = list(sweep)
     size = next((s for s in sizes if verdict.parts[f"{s} px"]), sizes[len(sizes) // 2])   # the effect, if any
     paths = []
-    for n, result in zip(picks, sweep[size]):
+    for n, label, result in zip(picks, labels, sweep[size]):
         name = images.files[n].split("/")[1].split(".")[0] if hasattr(images, "files") else str(images.indices[n])
-        paths.append(plot.occlusion_figure(images.images[n].astype(np.float32) / 255, result, images.classes,
-                                           int(images.labels[n]), os.path.join(out, f"occlusion_{name}.png")))
+        paths.append(plot.occlusion_figure(images.images[n].astype(np.float32) / 255, result, names, label,
+                                           os.path.join(out, f"occlusion_{name}.png"), guess=guess))
+    tracked = sweep[size][0].layer
     return paths, (f"Fig. 7 — occlusion with a grey square (mean colour) of {', '.join(map(str, sizes))} px, "
-                   f"the {size} px one drawn: (b) total activation of the strongest layer-5 map (relu5), (c) its "
-                   "projection, (d) probability of the true class, (e) most probable class, against the "
-                   "square's position."), verdict
+                   f"the {size} px one drawn: (b) total activation of the strongest layer-5 map ({tracked}), (c) its "
+                   f"projection, (d) probability of the {'class the network gives the clean image' if guess else 'true class'}"
+                   ", (e) most probable class, against the square's position."), verdict
 
 
 # ----------------------------------------------------------------------------- Table 1
 def correspondence_spec(images):
     """Table 1's faces: (spec, indices into images) for springer faces (photos) or cat faces (CIFAR)."""
+    if images.images.shape[-1] not in (32, 64):
+        raise Unavailable(f"Table 1's hand-marked eye and nose boxes are for the bundled 64 px photos and 32 px "
+                          f"cats, not {images.images.shape[-1]} px images")
     if hasattr(images, "files"):
         spec = json.load(open(ASSETS / "correspondence_springers.json"))
         return spec, [images.files.index(f"{spec['class']}/{f}") for f in spec["files"]]
@@ -417,24 +449,26 @@ def write_index(out, entries, title, note="", explorer_in=None):
     return path
 
 
-def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True, device="cpu", force=False):
+def tour(out="tour", model=None, twin=None, n_images=500, maps=6, progress=True, device="cpu", force=False,
+         loaded=None):
     """Write every figure and index.html to ``out``; returns the index path. device: where the
-    networks run ("cpu" or "cuda").
+    networks run ("cpu" or "cuda"); model: a model file (its snapshots/ folder serves Fig. 4);
+    loaded: its (net, mean, meta) when already read (an .onnx with --mean, --std, --classes).
 
     The site is written beside ``out`` and swapped in at the end (``sitefolder``): a folder minizf
     did not write is refused unless ``force`` (then moved aside, not deleted); a unit explorer
     already in ``out/explore`` is kept."""
     with new_site(out, force, keep=("explore",)) as site:
-        _write_tour(site.path, out, model, twin, n_images, maps, progress, device)
+        _write_tour(site.path, out, model, twin, n_images, maps, progress, device, loaded)
     if site.moved_aside:
         print(f"moved the folder that was at {out} to {site.moved_aside}")
     return os.path.join(out, "index.html")
 
 
-def _write_tour(out, final, model, twin, n_images, maps, progress, device):
+def _write_tour(out, final, model, twin, n_images, maps, progress, device, loaded=None):
     """The tour's figures and index.html, written into ``out`` (``final``: where they will be read)."""
     from tqdm import tqdm
-    net, mean, meta = load_model(model) if model else default_model()
+    net, mean, meta = loaded or (load_model(model) if model else default_model())
     net.to(device)
     compared = with_twin(net, mean, twin, meta)
     for _, other, _, _ in compared:
@@ -456,14 +490,17 @@ def _write_tour(out, final, model, twin, n_images, maps, progress, device):
                                                                 model_path=model)),
         ("Invariance (Fig. 5)", lambda: figure_invariance(net, mean, images, out, classes=meta.get("classes"))),
         ("Architecture selection (Fig. 6, Sec. 4.1)", lambda: figure_filters(compared, out, scan)),
-        ("Occlusion (Fig. 7)", lambda: figure_occlusion(net, mean, images, out)),
+        ("Occlusion (Fig. 7)", lambda: figure_occlusion(net, mean, images, out, meta.get("classes"))),
         ("Correspondence (Table 1)", correspondence),
     ]
     entries, verdicts = [], []
     started = time.perf_counter()
     for heading, step in tqdm(steps, desc="minizf tour", disable=not progress, unit="figure"):
         t0 = time.perf_counter()
-        paths, caption, verdict, *extra = step()
+        try:
+            paths, caption, verdict, *extra = step()
+        except Unavailable as why:                 # this model cannot have this figure: say why
+            paths, caption, verdict, extra = [], f"Not made for this model: {why}.", None, []
         verdicts.append(verdict)
         entries.append((f"{heading} ({time.perf_counter() - t0:.0f} s)", paths if isinstance(paths, list) else [paths],
                         caption, verdict_html(verdict) + "".join(extra)))

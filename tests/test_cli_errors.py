@@ -535,5 +535,12 @@ def test_gif_and_tiff_photos_count_and_a_needle_image_is_refused(tmp_path):
         data.load_image(tmp_path / "needle.png", 72)
 
 
-def test_the_tour_refuses_options_it_would_ignore(tmp_path):
-    assert_user_error(minizf("tour", "--mean", "0.5,0.5,0.5", "--out", tmp_path / "t"), "--mean", "takes no such")
+def test_model_options_are_checked_before_any_work(tmp_path):
+    (tmp_path / "classes.txt").write_text("cat\ndog\n")
+    assert_user_error(minizf("tour", "--classes", tmp_path / "classes.txt", "--out", tmp_path / "t"),
+                      "--classes", "holds 2 names", "10 outputs")
+    assert not (tmp_path / "t" / "index.html").exists()
+    assert_user_error(minizf("topk", "--std", "0.2,0,0.2", "--out", tmp_path / "t"), "--std", "positive")
+    (tmp_path / "twice.txt").write_text("\n".join(["a"] * 10))
+    assert_user_error(minizf("occlude", "x.jpg", "--classes", tmp_path / "twice.txt", "--out", tmp_path / "o"),
+                      "appears twice")

@@ -55,14 +55,10 @@ class InvarianceResult:
 
 
 def paper_layers(net):
-    """The paper's "layer 1" and "layer 7" in a network: norm1 (else pool1, relu1) and relu7 (else the
-    layer that feeds the classifier, the last Linear), so models from elsewhere work too."""
-    names = net.names
-    low = next((n for n in ("norm1", "pool1", "relu1") if n in names), names[0])
-    if "relu7" in names:
-        return low, "relu7"
-    linear = [n for n, layer in net if type(layer).__name__ == "Linear"]
-    return low, names[names.index(linear[-1]) - 1] if linear and names.index(linear[-1]) > 0 else names[-2]
+    """The paper's "layer 1" and "layer 7" of a network, found from its structure (``minizf.roles``):
+    norm1 and relu7 in the paper's nets, and their counterparts in models from elsewhere."""
+    from ..roles import layer1, layer7
+    return layer1(net), layer7(net)
 
 
 def invariance(net, images, labels, mean, kind, amounts, layers=None, device=None):

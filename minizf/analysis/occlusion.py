@@ -40,6 +40,7 @@ class OcclusionResult:
     projection: np.ndarray    # (3, H, W) that map's projection (unoccluded image)
     prob_true_clean: float
     size: int
+    layer: str = "relu5"      # the layer of the tracked map
 
 
 def occluded_images(image, size, stride, fill):
@@ -78,4 +79,4 @@ def occlusion(net, image, label, mean, layer="relu5", size=8, stride=2, batch_si
     return OcclusionResult(rows, cols, np.concatenate(activation).reshape(shape),
                            np.concatenate(prob_true).reshape(shape),
                            np.concatenate(top_class).reshape(shape), channel, projection,
-                           prob_clean, size)
+                           prob_clean, size, layer)

@@ -92,7 +92,50 @@ def _model(args):
     if mean is None:
         raise ValueError(f"--model {args.model}: the file carries no mean image; give --mean R,G,B (per channel, "
                          "on the [0, 1] pixel scale, e.g. 0.485,0.456,0.406 for ImageNet)")
+    if getattr(args, "std", None):
+        divide_inputs(net, args.std)
+    if getattr(args, "classes", None):
+        meta = dict(meta, classes=read_classes(args.classes, net))
     return net.to(_device(args)), mean, meta
+
+
+def divide_inputs(net, std):
+    """--std: a model trained on (x - mean) / std sees that when the layers reading the image divide
+    their weights by std, per input channel: W[:, c] / std[c] applied to x - mean is the same map, in
+    the forward, the backward and the deconvnet alike, so nothing else needs to know."""
+    import numpy as np
+
+    from ..layers import Conv2D
+    std = np.asarray(std, dtype=np.float64)
+    if (std <= 0).any() or std.shape != (net.input_shape[0],):
+        raise ValueError(f"--std: expected {net.input_shape[0]} positive values (one per channel), got "
+                         f"{', '.join(f'{v:g}' for v in std)}")
+    wiring = getattr(net, "inputs", None)
+    first = [name for name, _ in net if wiring[name] == ["input"]] if wiring else [net.names[0]]
+    for name in first:
+        if not isinstance(net[name], Conv2D):
+            raise ValueError(f"--std: the image goes into {name!r}, a {type(net[name]).__name__}; minizf folds "
+                             "--std into a first conv layer only")
+        W = net[name].params["W"]
+        net[name].params["W"] = (W / std.reshape(1, -1, 1, 1)).astype(W.dtype)
+
+
+def read_classes(path, net):
+    """--classes FILE: one class name per line (blank lines skipped), as many as the model has outputs."""
+    import os
+    if not os.path.isfile(path) or os.path.getsize(path) > 1 << 20:
+        raise ValueError(f"--classes {path}: not a text file of at most 1 MiB")
+    try:
+        with open(path, encoding="utf-8") as f:
+            names = [line.strip() for line in f if line.strip()]
+    except UnicodeDecodeError:
+        raise ValueError(f"--classes {path}: not UTF-8 text") from None
+    outputs = net.output_shapes(net.input_shape)[-1][1]
+    if len(outputs) != 1 or len(names) != outputs[0]:
+        raise ValueError(f"--classes {path}: holds {len(names)} names, but the model has {outputs[0]} outputs")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--classes {path}: a class name appears twice")
+    return names
 
 
 def _done(paths):
@@ -127,16 +170,26 @@ def figure_command(sub, name, help_text, run, out="figures"):
     q.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
     q.add_argument("--input-size", type=positive, default=None, help="side of the square input, for a "
                    "model file that does not say it (an .onnx from elsewhere)")
-    q.add_argument("--mean", type=_floats, default=None, help="per-channel mean R,G,B on the [0, 1] "
-                   "pixel scale, subtracted from every image, for a model file without a mean image")
+    add_model_options(q)
     q.set_defaults(run=run)
     return q
 
 
+def add_model_options(q):
+    """--mean, --std and --classes: what a model file from elsewhere does not carry."""
+    q.add_argument("--mean", type=_floats, default=None, help="per-channel mean R,G,B on the [0, 1] "
+                   "pixel scale, subtracted from every image, for a model file without a mean image")
+    q.add_argument("--std", type=_floats, default=None, help="per-channel std R,G,B on the [0, 1] pixel scale, "
+                   "for a model trained on standardised images (x - mean) / std, e.g. 0.229,0.224,0.225")
+    q.add_argument("--classes", default=None, help="a text file with one class name per line, in the order "
+                   "of the model's outputs (captions, p(true class) and --images folders use them)")
+
+
 def feature_map_layer(net, layer, flag="--layer"):
-    """layer, checked to exist and to give feature maps (C, H, W): topk and occlude need positions."""
-    if layer not in net:
-        raise KeyError(f"{flag}: no layer named {layer!r}; layers are {', '.join(net.names)}")
+    """layer (a name, or one of the paper's roles: layer1, layer5, layer7), checked to exist and to
+    give feature maps (C, H, W): topk and occlude need positions. Returns the layer's name."""
+    from ..roles import resolve
+    layer = resolve(net, layer, flag)
     shape = dict(net.output_shapes(net.input_shape))[layer] if net.input_shape else None
     if shape is not None and len(shape) != 3:
         maps = [name for name, s in net.output_shapes(net.input_shape) if len(s) == 3]

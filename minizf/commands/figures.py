@@ -14,21 +14,20 @@ def _images(args, net, count=None):
         from ..data import load_image_folder
         return load_image_folder(folder, size=net.input_shape[-1])
     images = images_for(net)
+    if getattr(images, "note", None):
+        print(images.note)
     if count is not None:
         images.images, images.labels = images.images[:count], images.labels[:count]
     return images
 
 
 def cmd_tour(args):
-    from ..tour import tour
-    for flag, value in (("--input-size", args.input_size), ("--mean", args.mean)):
-        if value is not None:                      # options the tour would ignore are refused
-            raise ValueError(f"{flag}: the tour reads the input size and mean from a minizf model file "
-                             "(.npz, e.g. made by minizf export); it takes no such option")
     from ..sitefolder import check
+    from ..tour import tour
     check(args.out, args.force, keep=("explore",))   # before any work
+    loaded = _model(args)              # --model (an .onnx with --input-size, --mean, --std, --classes) or the bundled
     index = tour(args.out, args.model, args.twin, n_images=args.images, maps=args.maps,
-                 progress=not args.quiet, device=_device(args), force=args.force)
+                 progress=not args.quiet, device=_device(args), force=args.force, loaded=loaded)
     print(f"wrote {index} (open it in a browser)")
     return 0
 
@@ -36,10 +35,9 @@ def cmd_tour(args):
 def cmd_topk(args):
     from ..tour import chance_purity, figure_top9
     net, mean, _ = _model(args)
+    layer = feature_map_layer(net, args.layer or ("conv5" if "conv5" in net else "layer5"))
     images = _images(args, net)
-    feature_map_layer(net, args.layer)
-    path, caption, purity = figure_top9(net, mean, images, args.layer, args.maps, args.out, args.seed,
-                                        grey=args.grey)
+    path, caption, purity = figure_top9(net, mean, images, layer, args.maps, args.out, args.seed, grey=args.grey)
     print(caption)
     print(f"class purity of the top-9 (share in the most common class): {purity:.2f}; "
           f"random images: {chance_purity(images.labels):.2f}")
@@ -112,12 +110,12 @@ def cmd_occlude(args):
     if guess:   # no true class known: use the network's own answer on the clean image, and say so
         label = predict_class(net, mean, image)
         print(f"no --label given: using the network's guess, {classes[label]!r}, as the class to track")
-    feature_map_layer(net, args.layer)
+    layer = feature_map_layer(net, args.layer or ("relu5" if "relu5" in net else "layer5"))
     if args.size:           # one square, as asked
-        sweep = {args.size: [analysis.occlusion(net, image, label, mean, args.layer, args.size,
+        sweep = {args.size: [analysis.occlusion(net, image, label, mean, layer, args.size,
                                                 args.stride or max(1, image.shape[-1] // 16))]}
     else:                   # Fig. 7's sweep of sizes; the middle one is drawn
-        sweep = occlusion_sweep(net, mean, image[None], [label], args.layer, args.stride)
+        sweep = occlusion_sweep(net, mean, image[None], [label], layer, args.stride)
     drawn = args.size or occlusion_setting(image.shape[-1])[0]
     name = os.path.splitext(os.path.basename(args.image))[0]
     path = plot.occlusion_figure(image.astype(np.float32) / 255, sweep[drawn][0], classes, label,
@@ -173,8 +171,9 @@ def add_commands(sub):
                    "moved aside, not deleted)")
     q = figure_command(sub, "topk", "Fig. 2: the 9 strongest activations of random feature maps over the "
                        "bundled test images, projected by the deconvnet beside their image patches", cmd_topk)
-    q.add_argument("--layer", default="conv5", help="any layer of the model (default conv5): conv1-conv5, "
-                   "relu1-relu7, pool1, pool2, pool5, norm1, norm2; a model from elsewhere has its own names")
+    q.add_argument("--layer", default=None, help="any layer with feature maps (default conv5, else the paper's "
+                   "layer 5: the last conv's ReLU): conv1-conv5, relu1-relu5, pool1, pool2, pool5, norm1, norm2, or "
+                   "the roles layer1, layer5; a model from elsewhere has its own names (minizf info --model FILE)")
     q.add_argument("--images", default=None, help="an image folder (one sub-folder per class, or images "
                    "directly) to scan instead of the bundled images")
     q.add_argument("--maps", type=positive, default=8)
@@ -197,7 +196,8 @@ def add_commands(sub):
     q.add_argument("image")
     q.add_argument("--label", default=None, help="true class name (default: the bundled label, or the "
                    "network's prediction for an image file)")
-    q.add_argument("--layer", default="relu5")
+    q.add_argument("--layer", default=None, help="the layer whose strongest map is tracked (default relu5, "
+                   "else the paper's layer 5: the last conv's ReLU)")
     q.add_argument("--size", type=positive, default=None, help="side of the square in pixels (default: a "
                    "sweep of 1/8, 1/5 and 1/3 of the image's side, the middle one drawn)")
     q.add_argument("--stride", type=positive, default=None, help="step between positions (default: 1/16 of "
