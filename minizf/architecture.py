@@ -1,10 +1,14 @@
-"""A Sequential's layers as plain data, and back: what a model file records of a network that
+"""A network's layers as plain data, and back: what a model file records of a network that
 is not one of ``models``' named builders (one converted from PyTorch or ONNX).
 
     describe(net)  -> [{"name": "conv1", "kind": "Conv2D", "in": 3, "out": 96, "kernel": [7, 7], ...}, ...]
     build(desc)    -> Sequential with those layers (fresh weights; load_state_dict fills them)
+
+A Graph's entries also name their inputs (``"inputs": ["conv2", "relu1"]``) and build a Graph.
 """
-from .layers import LRN, AdaptiveAvgPool2D, AvgPool2D, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+from .graph import Graph
+from .layers import (LRN, Add, AdaptiveAvgPool2D, AvgPool2D, BatchNorm2D, Concat, Conv2D, Dropout, Flatten, Linear,
+                     MaxPool2D, ReLU)
 from .net import Sequential
 
 
@@ -27,15 +31,23 @@ def _describe(layer):
         return {"kind": "LRN", "size": layer.size, "alpha": layer.alpha, "beta": layer.beta, "k": layer.k}
     if isinstance(layer, Dropout):
         return {"kind": "Dropout", "p": layer.p}
-    if isinstance(layer, (ReLU, Flatten)):
+    if isinstance(layer, BatchNorm2D):
+        return {"kind": "BatchNorm2D", "channels": layer.channels, "eps": layer.eps, "momentum": layer.momentum}
+    if isinstance(layer, (ReLU, Flatten, Add, Concat)):
         return {"kind": type(layer).__name__}
     raise ValueError(f"describe: layer {layer.name!r} is a {type(layer).__name__}, which a model file "
                      "cannot record")
 
 
 def describe(net):
-    """The layers of a Sequential as a list of JSON-able dicts, in order."""
-    return [dict(name=name, **_describe(layer)) for name, layer in net]
+    """The layers of a Sequential (or Graph, with each node's inputs) as a list of JSON-able dicts, in order."""
+    wiring = getattr(net, "inputs", None)
+    entries = [dict(name=name, **_describe(layer)) for name, layer in net]
+    if wiring is not None:
+        for entry in entries:
+            entry["inputs"] = list(wiring[entry["name"]])
+        entries[-1]["output"] = net.output
+    return entries
 
 
 _BUILD = {
@@ -48,6 +60,9 @@ _BUILD = {
     "Dropout": lambda d: Dropout(d["p"]),
     "ReLU": lambda d: ReLU(),
     "Flatten": lambda d: Flatten(),
+    "BatchNorm2D": lambda d: BatchNorm2D(d["channels"], d["eps"], d["momentum"]),
+    "Add": lambda d: Add(),
+    "Concat": lambda d: Concat(),
 }
 
 
@@ -61,4 +76,10 @@ def build(description, input_shape=None, source="architecture"):
             raise ValueError(f"{source}: layer {i} ({entry!r:.80}) lacks or has an unknown {err}") from None
         except (TypeError, AttributeError) as err:
             raise ValueError(f"{source}: layer {i} ({entry!r:.80}) is malformed ({err})") from None
-    return Sequential(layers, input_shape=input_shape)
+    if not any(isinstance(entry, dict) and "inputs" in entry for entry in description):
+        return Sequential(layers, input_shape=input_shape)
+    try:
+        nodes = [(name, layer, entry["inputs"]) for (name, layer), entry in zip(layers, description)]
+        return Graph(nodes, input_shape, output=description[-1].get("output"))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{source}: the recorded graph does not hold together ({err})") from None

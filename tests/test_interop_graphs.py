@@ -83,3 +83,40 @@ def test_projections_through_resnet18_equal_captum(exported, rule, method):
         theirs = explainer.attribute(torch.tensor(x, requires_grad=True), target=target, **options).detach().numpy()
     assert np.abs(theirs).max() > 0
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
+
+
+def test_a_graph_goes_to_onnx_and_to_a_model_file_and_back(tmp_path):
+    from minizf.interop.onnx import save_onnx
+    from minizf.modelfile import load_model, save_model
+
+    from .test_graph import residual_net
+    net = residual_net(5)
+    x = np.random.default_rng(6).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    mean = np.zeros((3, 8, 8), np.float32)
+    save_onnx(net, tmp_path / "g.onnx", mean, {"classes": list("abcde")})
+    np.testing.assert_allclose(run_ort(tmp_path / "g.onnx", x), net.forward(x), rtol=1e-5, atol=1e-6)
+    back, back_mean, meta = load_onnx(tmp_path / "g.onnx")
+    assert back.names == net.names and back.inputs == net.inputs and meta["classes"] == list("abcde")
+    np.testing.assert_allclose(back.forward(x), net.forward(x), rtol=1e-6)
+    save_model(tmp_path / "g.npz", net, mean, {"model": "my-resnet"})
+    loaded, _, _ = load_model(tmp_path / "g.npz")
+    assert isinstance(loaded, Graph) and loaded.inputs == net.inputs
+    np.testing.assert_array_equal(loaded.forward(x), net.forward(x))
+
+
+def test_std_folded_into_the_first_conv_is_the_standardised_model(tmp_path):
+    from argparse import Namespace
+
+    from minizf.commands.common import with_model_options
+    model = randomized(SqueezeNet11(), seed=4)
+    path = tmp_path / "sq.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 3, 96, 96),), str(path), dynamo=False, input_names=["input"])
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    net, mean_image, _ = with_model_options(*load_onnx(path), Namespace(model=str(path), mean=mean, std=std))
+    x = np.random.default_rng(7).uniform(0, 1, (2, 3, 96, 96)).astype(np.float32)
+    standardised = (x - np.array(mean, np.float32)[:, None, None]) / np.array(std, np.float32)[:, None, None]
+    with torch.no_grad():
+        theirs = model(torch.tensor(standardised)).numpy()
+    np.testing.assert_allclose(net.forward(x - mean_image), theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())

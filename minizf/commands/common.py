@@ -71,13 +71,18 @@ def _load_any_model(path):
 
 
 def _model(args):
-    """(net, mean, meta) of --model (.npz or .onnx), else the tour's default bundled model, on --device.
-
-    --input-size and --mean supply what a foreign model file does not carry."""
-    import numpy as np
-
+    """(net, mean, meta) of --model (.npz or .onnx), else the tour's default bundled model, on --device,
+    with what --input-size, --mean, --std and --classes supply."""
     from ..tour import default_model
     net, mean, meta = _load_any_model(args.model) if args.model else default_model()
+    net, mean, meta = with_model_options(net, mean, meta, args)
+    return net.to(_device(args)), mean, meta
+
+
+def with_model_options(net, mean, meta, args):
+    """--input-size, --mean, --std and --classes applied to a loaded model: what a foreign model file
+    does not carry; a model still without an input size or mean image is refused in one line."""
+    import numpy as np
     size = getattr(args, "input_size", None)
     if size:
         channels = net.input_shape[0] if net.input_shape else 3
@@ -96,7 +101,7 @@ def _model(args):
         divide_inputs(net, args.std)
     if getattr(args, "classes", None):
         meta = dict(meta, classes=read_classes(args.classes, net))
-    return net.to(_device(args)), mean, meta
+    return net, mean, meta
 
 
 def divide_inputs(net, std):

@@ -1,6 +1,6 @@
 """``minizf export``: a model file in the other format (.npz <-> .onnx)."""
 from ..io import check_writable
-from .common import _done, _load_any_model, positive
+from .common import _done, _load_any_model, add_model_options, positive, with_model_options
 
 
 def cmd_export(args):
@@ -17,8 +17,7 @@ def cmd_export(args):
         save_onnx(net, args.target, mean, meta, input_shape=shape)
     elif target.endswith(".npz"):
         from ..modelfile import save_model
-        if mean is None:
-            raise ValueError(f"{args.model}: carries no mean image; minizf model files need one")
+        net, mean, meta = with_model_options(net, mean, meta, args)    # a minizf file carries all of them
         save_model(args.target, net, mean, dict(meta, model=meta.get("model", "imported")))
     else:
         raise ValueError(f"{args.target}: give a file ending in .onnx or .npz")
@@ -29,11 +28,13 @@ def add_commands(sub):
     """Register export."""
     q = sub.add_parser("export", help="write a model in the other format: MODEL.npz to OUT.onnx (any ONNX "
                        "runtime), or an .onnx to a minizf .npz", description="Convert a model file. ONNX "
-                       "graphs are read when they are chains of Conv, Relu, MaxPool, LRN, Gemm/MatMul+Add, "
-                       "Flatten/Reshape, Dropout (see minizf.interop.onnx).")
+                       "files are read when made of Conv, Relu, MaxPool, AveragePool, LRN, BatchNormalization, Add, "
+                       "Concat, Gemm/MatMul+Add, Flatten/Reshape, Dropout, wired in any way (see "
+                       "minizf.interop.onnx); --mean, --std and --classes go into the .npz.")
     q.add_argument("model")
     q.add_argument("target", metavar="OUT", help="the file to write: a name ending in .onnx or .npz")
     q.add_argument("--input-size", type=positive, default=None, help="side of the square input, when the "
                    "model file does not say it")
+    add_model_options(q)
     q.set_defaults(run=cmd_export)
 

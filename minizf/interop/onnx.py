@@ -59,8 +59,19 @@ def _pads(pad):
 
 
 def _nodes(name, layer, x, helper, numpy_helper):
-    """(nodes, initializers) computing layer ``name`` from tensor x into tensor ``name``."""
+    """(nodes, initializers) computing layer ``name`` from tensor x (a list for Add and Concat) into
+    tensor ``name``."""
     from ..backend import to_numpy
+    if isinstance(layer, Add):
+        return [helper.make_node("Add", list(x), [name], name=name)], []
+    if isinstance(layer, Concat):
+        return [helper.make_node("Concat", list(x), [name], name=name, axis=1)], []
+    if isinstance(layer, BatchNorm2D):
+        arrays = [numpy_helper.from_array(to_numpy(v).astype(np.float32), f"{name}.{k}") for k, v in
+                  (("gamma", layer.params["gamma"]), ("beta", layer.params["beta"]),
+                   ("running_mean", layer.buffers["running_mean"]), ("running_var", layer.buffers["running_var"]))]
+        return [helper.make_node("BatchNormalization", [x] + [a.name for a in arrays], [name], name=name,
+                                 epsilon=layer.eps)], arrays
     if isinstance(layer, Conv2D):
         W, b = (numpy_helper.from_array(to_numpy(layer.params[k]).astype(np.float32), f"{name}.{k}") for k in "Wb")
         return [helper.make_node("Conv", [x, W.name, b.name], [name], name=name, kernel_shape=list(layer.kernel_size),
@@ -108,12 +119,18 @@ def save_onnx(net, path, mean=None, meta=None, input_shape=None):
     if len(shape) != 3:
         raise ValueError("save_onnx: the network does not know its input shape; give input_shape=(C, H, W)")
     nodes, inits, x = [], [], "input"
+    wiring = getattr(net, "inputs", None)            # a Graph's nodes name their inputs
     for name, layer in net:
+        if wiring is not None:
+            x = wiring[name] if len(wiring[name]) > 1 else wiring[name][0]
         more, weights = _nodes(name, layer, x, helper, numpy_helper)
         nodes += more
         inits += weights
         x = name
-    nodes[-1].output[0] = "output"             # the node keeps the layer's name
+    if wiring is None:
+        nodes[-1].output[0] = "output"         # the node keeps the layer's name
+    else:                                      # other nodes may read the output node: pass it on
+        nodes.append(helper.make_node("Identity", [net.output], ["output"], name="output"))
     graph = helper.make_graph(nodes, "minizf", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
                                                                             ["batch", *shape])],
                               [helper.make_tensor_value_info("output", TensorProto.FLOAT,
