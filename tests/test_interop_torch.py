@@ -94,9 +94,9 @@ def test_bundled_model_runs_the_same_in_pytorch():
     (nn.Sequential(nn.MaxPool2d(3, 2, dilation=2)), "dilation"),
     (nn.Sequential(nn.LocalResponseNorm(0)), "size=0"),
     (nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), "padding_mode"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), "1 is BatchNorm2d"),
+    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, track_running_stats=False)), "1 is BatchNorm2d"),
+    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU()), "1 is GELU"),
     (nn.Sequential(nn.Flatten(0)), "start_dim=0"),
-    (nn.Conv2d(3, 4, 3), "nn.Sequential"),
 ])
 def test_unsupported_modules_are_refused_by_name(module, words):
     with pytest.raises(ValueError, match="not supported") as err:
@@ -120,3 +120,50 @@ def test_average_pools_as_in_torchvisions_alexnet():
     back = to_torch(net)
     with torch.no_grad():
         np.testing.assert_allclose(back(torch.from_numpy(x)).numpy(), out.detach().numpy(), rtol=1e-10)
+
+
+class Doubled(nn.Module):
+    def forward(self, x):
+        return torch.sigmoid(x) * 2
+
+
+class LoudReLU(nn.ReLU):
+    def forward(self, x):
+        return super().forward(x) * 1.5          # a subclass that changes what the layer computes
+
+
+class Block(nn.Module):
+    def __init__(self, relu):
+        super().__init__()
+        self.conv, self.relu = nn.Conv2d(3, 3, 3, padding=1), relu
+
+    def forward(self, x):
+        return self.relu(self.conv(x)) + x
+
+
+def test_what_a_conversion_would_drop_is_refused_by_name():
+    with pytest.raises(ValueError, match="relu is a LoudReLU, a ReLU with a forward"):
+        from_torch(Block(LoudReLU()))
+    block = Block(nn.ReLU())
+    handle = block.conv.register_forward_hook(lambda m, i, o: o * 0)
+    with pytest.raises(ValueError, match="conv \\(Conv2d\\) has a forward hook"):
+        from_torch(block)
+    handle.remove()
+    assert from_torch(block).names == ["conv", "relu", "add"]
+    with pytest.raises(ValueError, match="calls sigmoid"):
+        from_torch(Doubled())
+
+
+def test_modules_with_their_own_forward_become_graphs_through_fx():
+    from minizf import Graph
+
+    from .torch_models import ResNet18, SqueezeNet11, randomized
+    for cls, names in [(ResNet18, ["layer1.0.relu", "layer1.0.relu_1", "layer1.0.add", "layer2.0.downsample.1"]),
+                       (SqueezeNet11, ["features.3.concat", "features.3.expand3x3_activation", "flatten"])]:
+        model = randomized(cls(), seed=2)
+        net = from_torch(model, (3, 96, 96))
+        assert isinstance(net, Graph) and all(n in net for n in names), net.names
+        x = np.random.default_rng(3).standard_normal((2, 3, 96, 96)).astype(np.float32)
+        with torch.no_grad():
+            theirs = model(torch.tensor(x)).numpy()
+        np.testing.assert_allclose(net.forward(x), theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())

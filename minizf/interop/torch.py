@@ -1,15 +1,24 @@
 """PyTorch models in and out: ``from_torch(module)`` and ``to_torch(net)``.
 
-A sequential CNN trained in PyTorch becomes a minizf ``Sequential`` with the
-same weights, so the deconvnet, top-9, occlusion and every figure run on it;
-a minizf model becomes an ``nn.Sequential`` to fine-tune or deploy there.
-torch stays optional: it is imported when these functions are called.
+A CNN trained in PyTorch becomes a minizf network with the same weights, so the
+deconvnet, top-9, occlusion and every figure run on it; a minizf chain becomes
+an ``nn.Sequential`` to fine-tune or deploy there. torch stays optional: it is
+imported when these functions are called.
 
-Supported, in an ``nn.Sequential`` (nested ones are flattened, names joined
-with dots as PyTorch's ``named_modules`` gives them): ``Conv2d`` (groups 1,
-dilation 1, zero padding), ``ReLU``, ``MaxPool2d`` (dilation 1, ceil mode or
-not), ``AvgPool2d``, ``AdaptiveAvgPool2d``, ``LocalResponseNorm``, ``Dropout``, ``Flatten`` (from dim 1),
-``Linear``. Anything else is refused with its name and this list.
+An ``nn.Sequential`` (nested ones flattened, names joined with dots as
+PyTorch's ``named_modules`` gives them) becomes a ``Sequential``; any other
+module is traced by ``torch.fx`` and becomes a ``Graph`` whose layers are named
+after their module paths (``layer3.1.conv2``; a module called twice, as a
+ResNet block's ``relu``, gets ``relu`` and ``relu_1``). Supported modules:
+``Conv2d`` (groups 1, dilation 1, zero padding), ``ReLU``, ``MaxPool2d``
+(dilation 1, ceil mode or not), ``AvgPool2d``, ``AdaptiveAvgPool2d``,
+``LocalResponseNorm``, ``BatchNorm2d`` (its running statistics), ``Dropout``,
+``Flatten`` (from dim 1), ``Linear``; and between them ``+`` (residuals),
+``torch.cat`` along the channels and ``torch.flatten(x, 1)``. Anything else
+is refused with its name and this list, and so is what a conversion cannot
+carry over: a forward hook, or a subclass of a supported module with a
+``forward()`` of its own (minizf would run the plain layer and the outputs
+would differ without a word).
 
 Two conventions differ and are converted here: PyTorch's LocalResponseNorm
 divides alpha by the window size (minizf uses the paper's alpha as it is), and
@@ -17,12 +26,17 @@ a PyTorch layer without bias becomes a minizf layer with a zero bias.
 """
 import numpy as np
 
-from ..layers import LRN, AdaptiveAvgPool2D, AvgPool2D, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+import operator
+
 from ..functional import pair
+from ..graph import INPUT, Graph
+from ..layers import (LRN, Add, AdaptiveAvgPool2D, AvgPool2D, BatchNorm2D, Concat, Conv2D, Dropout, Flatten, Linear,
+                      MaxPool2D, ReLU)
 from ..net import Sequential
 
 SUPPORTED = "Conv2d (groups=1, dilation=1, zero padding), ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, " \
-            "LocalResponseNorm, Dropout, Flatten (start_dim=1), Linear, in nn.Sequential containers"
+            "LocalResponseNorm, BatchNorm2d, Dropout, Flatten (start_dim=1), Linear, joined by +, torch.cat " \
+            "(dim 1) and torch.flatten(x, 1)"
 
 
 def _torch():
@@ -119,22 +133,153 @@ def _convert(name, m, dtype):
         return Flatten()
     if isinstance(m, nn.Linear):
         return _linear(m, dtype)
+    if isinstance(m, nn.BatchNorm2d):
+        return _batch_norm(name, m, dtype)
     _refuse(name, m)
 
 
+def _batch_norm(name, m, dtype):
+    if not m.track_running_stats or m.running_mean is None:
+        _refuse(name, m, "track_running_stats=False (no statistics to run on)")
+    layer = BatchNorm2D(m.num_features, m.eps, m.momentum if m.momentum is not None else 0.1, dtype)
+    if m.affine:
+        layer.params = {"gamma": _array(m.weight, dtype), "beta": _array(m.bias, dtype)}
+    layer.buffers = {"running_mean": _array(m.running_mean, dtype), "running_var": _array(m.running_var, dtype)}
+    return layer
+
+
+#: The module classes from_torch converts, each checked to keep PyTorch's own forward().
+def _supported_classes():
+    nn = _torch().nn
+    return (nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.LocalResponseNorm,
+            nn.Dropout, nn.Flatten, nn.Linear, nn.BatchNorm2d, nn.Sequential)
+
+
+def _check_faithful(module):
+    """Refuse, naming the module, what a conversion would silently drop: forward hooks anywhere, and
+    subclasses of the supported modules with a forward() of their own."""
+    torch = _torch()
+    from torch.nn.modules import module as module_globals
+    if module_globals._global_forward_hooks or module_globals._global_forward_pre_hooks:
+        raise ValueError("from_torch: global forward hooks are registered (torch.nn.modules.module."
+                         "register_module_forward_hook); minizf cannot run them: remove them first")
+    for name, m in module.named_modules():
+        label = name or "the model"
+        if m._forward_hooks or m._forward_pre_hooks:
+            raise ValueError(f"from_torch: {label} ({type(m).__name__}) has a forward hook; minizf cannot "
+                             "run it, so its outputs would differ: remove the hook (handle.remove()) first")
+        for base in _supported_classes():
+            if isinstance(m, base) and type(m).forward is not base.forward:
+                raise ValueError(f"from_torch: {label} is a {type(m).__name__}, a {base.__name__} with a forward() "
+                                 f"of its own; minizf would run a plain {base.__name__} and the outputs would "
+                                 "differ: convert a module without it")
+    del torch
+
+
 def from_torch(module, input_shape=None, dtype=np.float32):
-    """A minizf Sequential with the layers, weights and names of a PyTorch nn.Sequential.
+    """A minizf network with the layers, weights and names of a PyTorch module: a Sequential for an
+    nn.Sequential, else a Graph traced by torch.fx.
 
     input_shape: (C, H, W) of one image, if known (receptive fields and the
     figures use it). A ValueError names the first module that cannot be converted.
     """
     nn = _torch().nn
-    if not isinstance(module, nn.Sequential):
-        _refuse("", module, "a forward() of its own (give an nn.Sequential of its layers)")
-    layers = [(name, _convert(name, m, dtype)) for name, m in _leaves(module)]
-    if not layers:
-        raise ValueError("from_torch: the nn.Sequential has no layers")
-    return Sequential(layers, input_shape=input_shape)
+    if not isinstance(module, nn.Module):
+        raise ValueError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
+    _check_faithful(module)
+    if isinstance(module, nn.Sequential):
+        layers = [(name, _convert(name, m, dtype)) for name, m in _leaves(module)]
+        if not layers:
+            raise ValueError("from_torch: the nn.Sequential has no layers")
+        return Sequential(layers, input_shape=input_shape)
+    if isinstance(module, _supported_classes()):       # one layer alone
+        return Sequential([(type(module).__name__.lower(), _convert("", module, dtype))], input_shape=input_shape)
+    return _traced(module, input_shape, dtype)
+
+
+def _trace(module):
+    import torch.fx
+    try:
+        return torch.fx.symbolic_trace(module)
+    except Exception as err:                            # noqa: BLE001 - fx raises many kinds
+        raise ValueError(f"from_torch: torch.fx cannot trace {type(module).__name__} ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}); minizf reads modules whose forward() "
+                         "has no data-dependent control flow") from None
+
+
+def _function_layer(node):
+    """The layer for a call_function or call_method node between modules, or None if unsupported."""
+    torch = _torch()
+    target, args, kwargs = node.target, node.args, node.kwargs
+    if target in (operator.add, torch.add, "add") and len(args) == 2 and not kwargs and \
+            all(isinstance(a, torch.fx.Node) for a in args):
+        return Add(), list(args)
+    if target in (torch.cat, torch.concat) and isinstance(args[0], (list, tuple)):
+        dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+        if dim in (1, -3):
+            return Concat(), list(args[0])
+    if target in (torch.flatten, "flatten"):
+        start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0 if target is torch.flatten else 0)
+        if start == 1 and len(args) <= 2 and kwargs.get("end_dim", -1) == -1:
+            return Flatten(), [args[0]]
+    if target in (torch.relu, torch.nn.functional.relu, "relu") and not kwargs.get("inplace", False):
+        return ReLU(), [args[0]]
+    return None
+
+
+def _traced(module, input_shape, dtype):
+    """A Graph from torch.fx's trace of ``module``: modules by their paths, + and torch.cat between them."""
+    traced = _trace(module)
+    modules = dict(module.named_modules())
+    nodes, names, used = [], {}, set()
+
+    def unique(name):
+        candidate, k = name, 0
+        while candidate in used or candidate == INPUT:
+            k += 1
+            candidate = f"{name}_{k}"
+        used.add(candidate)
+        return candidate
+    output = None
+    for node in traced.graph.nodes:
+        if node.op == "placeholder":
+            if INPUT in names.values():
+                raise ValueError(f"from_torch: {type(module).__name__}.forward takes more than one input")
+            names[node] = INPUT
+        elif node.op == "call_module":
+            m = modules[node.target]
+            layer, inputs = _convert(node.target, m, dtype), [node.args[0]]
+            if len(node.args) != 1 or node.kwargs:
+                raise ValueError(f"from_torch: {node.target} is called with more than its input")
+            names[node] = unique(node.target)
+            nodes.append((names[node], layer, inputs))
+        elif node.op in ("call_function", "call_method"):
+            found = _function_layer(node)
+            what = getattr(node.target, "__name__", node.target)
+            if found is None:
+                raise ValueError(f"from_torch: {node.name} calls {what}{tuple(a for a in node.args[1:])!r:.60}, "
+                                 f"not supported (supported: {SUPPORTED})")
+            layer, inputs = found
+            path = node.meta.get("nn_module_stack") and list(node.meta["nn_module_stack"].values())[-1][0]
+            names[node] = unique(f"{path}.{type(layer).__name__.lower()}" if path else type(layer).__name__.lower())
+            nodes.append((names[node], layer, inputs))
+        elif node.op == "output":
+            output = node.args[0]
+        else:
+            raise ValueError(f"from_torch: {node.name} reads {node.target} ({node.op}), not supported (supported: "
+                             f"{SUPPORTED})")
+    wired = []
+    for name, layer, inputs in nodes:
+        for i in inputs:
+            if i not in names:
+                raise ValueError(f"from_torch: {name} reads {i!r}, which is not a layer's output")
+        wired.append((name, layer, [names[i] for i in inputs]))
+    if output not in names or names[output] == INPUT:
+        raise ValueError(f"from_torch: {type(module).__name__}.forward must return one layer's output")
+    net = Graph(wired, input_shape, output=names[output])
+    if net.is_chain():
+        return Sequential([(name, layer) for name, layer, _ in wired], input_shape=input_shape)
+    return net
 
 
 def _to_module(layer):
