@@ -396,7 +396,7 @@ def test_kills_at_random_moments_lose_no_snapshot(tmp_path, cifar):
     (["grade", "{tmp}"], ["no assignment file"]),
     (["grade", "{tmp}/x.py", "--time-limit", "-1"], ["--time-limit"]),
     (["grade", "{tmp}/x.py", "--time-limit", "inf"], ["--time-limit", "less than a day"]),
-    (["topk", "--layer", "fc6"], ["--layer fc6", "not feature maps"]),
+    (["topk", "--layer", "pool9"], ["--layer", "no layer named 'pool9'", "layer5"]),
     (["occlude", str(ASSETS / "samples" / "chelsea.jpg"), "--layer", "fc8"], ["--layer fc8", "not feature maps"]),
     (["train", "--lr", "-1"], ["--lr", "> 0"]),
     (["train", "--lr", "nan"], ["--lr", "finite"]),

@@ -127,3 +127,18 @@ def test_tour_refuses_a_folder_it_did_not_write_before_any_work(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "did not write" in done.stderr and done.stderr.count("\n") == 1
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_topk_and_the_explorer_take_fully_connected_units(tmp_path):
+    import json
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "topk", "--layer", "relu7", "--maps", "2",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "top9_relu7.png").stat().st_size > 5000
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "explore", "--layers", "layer7", "--images", "40",
+                           "--quiet", "--out", str(tmp_path / "site")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "site" / "relu7.html").read_text()
+    data = json.loads(page.split('<script type="application/json" id="data">')[1].split("</script>")[0])
+    assert data["layer"] == "relu7" and len(data["units"]) == 512
+    assert (tmp_path / "site" / "relu7" / "u511_p8.png").exists()

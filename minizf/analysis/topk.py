@@ -10,7 +10,20 @@ import numpy as np
 
 from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
-from ..deconv import Deconvnet, cut_patch, receptive_field
+from ..deconv import Deconvnet, ReceptiveField, cut_patch, receptive_field
+
+#: What one batch of a scan or of projections may hold in layer outputs: the images per batch follow
+#: from the layer sizes, so a 224 px model is scanned in small batches and a 32 px one in large ones.
+BATCH_BYTES = 192 << 20
+
+
+def images_per_batch(net, layer, input_shape, budget=BATCH_BYTES, most=250):
+    """How many images fit one batch: every layer up to ``layer`` keeps its input (float32) for the
+    backward and the deconvnet, so the batch is the budget over the sum of those sizes."""
+    shapes = net.output_shapes(input_shape)
+    upto = [name for name, _ in shapes].index(layer) + 1
+    values = int(np.prod(input_shape)) + sum(int(np.prod(shape)) for _, shape in shapes[:upto])
+    return int(max(1, min(most, budget // (8 * values))))      # 8: the input kept and the output made
 
 
 @dataclass
@@ -33,20 +46,26 @@ def _merge(values, images, positions, new_values, new_images, new_positions, k):
 
 
 def map_maxima(acts):
-    """Each map's largest activation and where it is: acts (B, M, H, W) -> (B, M) values, (B, M, 2) row, col."""
+    """Each map's largest activation and where it is: acts (B, M, H, W) -> (B, M) values, (B, M, 2) row, col.
+    A fully connected layer's units (B, M) are their own maxima, at position (0, 0)."""
+    if acts.ndim == 2:
+        return acts, np.zeros(acts.shape + (2,), dtype=np.int64)
     b, m, h, w = acts.shape
     flat = acts.reshape(b, m, h * w)
     arg = flat.argmax(axis=2)
     return np.take_along_axis(flat, arg[..., None], 2)[..., 0], np.stack([arg // w, arg % w], axis=-1)
 
 
-def top_activations(net, images, mean, layer, channels, k=9, batch_size=250, device=None, progress=None):
-    """Scan uint8 images (N, 3, H, W) for the k strongest activations of each chosen map.
+def top_activations(net, images, mean, layer, channels, k=9, batch_size=None, device=None, progress=None):
+    """Scan uint8 images (N, 3, H, W) for the k strongest activations of each chosen map (or unit of a
+    fully connected layer).
 
     Returns a TopK; each image appears at most once per map (its maximum).
+    batch_size: images per forward (default: as many as ``BATCH_BYTES`` of layer outputs hold).
     progress: an optional callable(done, total) for long scans.
     """
     device = device_of_net(net, device)
+    batch_size = batch_size or images_per_batch(net, layer, images.shape[1:])
     channels = np.asarray(channels)
     m = len(channels)
     values = np.full((m, 0), -np.inf, dtype=np.float32)
@@ -64,6 +83,16 @@ def top_activations(net, images, mean, layer, channels, k=9, batch_size=250, dev
     return TopK(layer, channels, values, found, positions)
 
 
+def unit_field(net, layer, input_shape):
+    """The receptive field of a layer's units; a fully connected unit sees the whole image."""
+    shape = dict(net.output_shapes(input_shape))[layer]
+    if len(shape) == 3:
+        return receptive_field(net, layer, input_shape)
+    _, h, w = input_shape
+    whole = np.array([[0, h]]), np.array([[0, w]])
+    return ReceptiveField(whole[0], whole[1], whole[0], whole[1], (h, w), (h, w))
+
+
 def project_top(net, images, mean, top, rule="deconvnet", lrn="skip", device=None):
     """Projections and image patches of a TopK, all in one deconvnet batch.
 
@@ -78,7 +107,7 @@ def project_top(net, images, mean, top, rule="deconvnet", lrn="skip", device=Non
     x = to_device(normalize(images[unique], mean), device)
     projections = to_numpy(Deconvnet(net).project_many(
         x, top.layer, inverse, np.repeat(top.channels, k), top.positions.reshape(-1, 2), rule, lrn))
-    field = receptive_field(net, top.layer, images.shape[1:])
+    field = unit_field(net, top.layer, images.shape[1:])
     cut_p, cut_i = [], []
     for n, (img, (i, j)) in enumerate(zip(flat_images, top.positions.reshape(-1, 2))):
         cut_p.append(cut_patch(projections[n], field, i, j))

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
-from .topk import TopK, map_maxima
+from .topk import TopK, images_per_batch, map_maxima
 
 
 @dataclass
@@ -30,15 +30,17 @@ class UnitScan:
         return TopK(self.layer, channels, values, order, positions)
 
 
-def scan_units(net, images, mean, layer, batch_size=250, device=None, progress=None):
-    """uint8 images (N, 3, H, W) -> UnitScan of every unit of a conv-shaped ``layer`` (maps C, H, W)."""
+def scan_units(net, images, mean, layer, batch_size=None, device=None, progress=None):
+    """uint8 images (N, 3, H, W) -> UnitScan of every unit of ``layer`` (maps (C, H, W), or the units of a
+    fully connected layer, at position (0, 0)); batch_size: default ``images_per_batch``."""
     device = device_of_net(net, device)
+    batch_size = batch_size or images_per_batch(net, layer, images.shape[1:])
     maxima, positions = [], []
     for start in range(0, len(images), batch_size):
         x = to_device(normalize(images[start:start + batch_size], mean), device)
         acts = to_numpy(net.forward(x, upto=layer))
-        if acts.ndim != 4:
-            raise ValueError(f"scan_units: {layer!r} gives {acts.shape[1:]}, not feature maps (C, H, W)")
+        if acts.ndim not in (2, 4):
+            raise ValueError(f"scan_units: {layer!r} gives {acts.shape[1:]}, not feature maps (C, H, W) or units")
         best, where = map_maxima(acts)
         maxima.append(best)
         positions.append(where)

@@ -79,23 +79,25 @@ def _model(args):
     return net.to(_device(args)), mean, meta
 
 
-def with_model_options(net, mean, meta, args):
+def with_model_options(net, mean, meta, args, source=None):
     """--input-size, --mean, --std and --classes applied to a loaded model: what a foreign model file
-    does not carry; a model still without an input size or mean image is refused in one line."""
+    does not carry; a model still without an input size or mean image is refused in one line
+    naming ``source`` (default: --model)."""
     import numpy as np
+    source = source or f"--model {args.model}"
     size = getattr(args, "input_size", None)
     if size:
         channels = net.input_shape[0] if net.input_shape else 3
         net.input_shape = (channels, size, size)
     if net.input_shape is None:
-        raise ValueError(f"--model {args.model}: the file does not give its input size; add --input-size N")
+        raise ValueError(f"{source}: the file does not give its input size; add --input-size N")
     if getattr(args, "mean", None):
         values = np.asarray(args.mean, dtype=np.float32)
         if values.shape != (net.input_shape[0],):
             raise ValueError(f"--mean: expected {net.input_shape[0]} values (one per channel), got {len(values)}")
         mean = np.broadcast_to(values[:, None, None], net.input_shape).copy()
     if mean is None:
-        raise ValueError(f"--model {args.model}: the file carries no mean image; give --mean R,G,B (per channel, "
+        raise ValueError(f"{source}: the file carries no mean image; give --mean R,G,B (per channel, "
                          "on the [0, 1] pixel scale, e.g. 0.485,0.456,0.406 for ImageNet)")
     if getattr(args, "std", None):
         divide_inputs(net, args.std)

@@ -35,7 +35,8 @@ def cmd_tour(args):
 def cmd_topk(args):
     from ..tour import chance_purity, figure_top9
     net, mean, _ = _model(args)
-    layer = feature_map_layer(net, args.layer or ("conv5" if "conv5" in net else "layer5"))
+    from ..roles import resolve
+    layer = resolve(net, args.layer or ("conv5" if "conv5" in net else "layer5"))
     images = _images(args, net)
     path, caption, purity = figure_top9(net, mean, images, layer, args.maps, args.out, args.seed, grey=args.grey)
     print(caption)
@@ -171,9 +172,9 @@ def add_commands(sub):
                    "moved aside, not deleted)")
     q = figure_command(sub, "topk", "Fig. 2: the 9 strongest activations of random feature maps over the "
                        "bundled test images, projected by the deconvnet beside their image patches", cmd_topk)
-    q.add_argument("--layer", default=None, help="any layer with feature maps (default conv5, else the paper's "
-                   "layer 5: the last conv's ReLU): conv1-conv5, relu1-relu5, pool1, pool2, pool5, norm1, norm2, or "
-                   "the roles layer1, layer5; a model from elsewhere has its own names (minizf info --model FILE)")
+    q.add_argument("--layer", default=None, help="any layer (default conv5, else the paper's layer 5: the "
+                   "last conv's ReLU): conv1-conv5, relu1-relu7, pool1, pool2, pool5, norm1, norm2, fc6-fc8, or the "
+                   "roles layer1, layer5, layer7; a model from elsewhere has its own names (minizf info --model FILE)")
     q.add_argument("--images", default=None, help="an image folder (one sub-folder per class, or images "
                    "directly) to scan instead of the bundled images")
     q.add_argument("--maps", type=positive, default=8)
@@ -185,8 +186,8 @@ def add_commands(sub):
                        out="explore")
     q.add_argument("--images", default=None, help="how many bundled images to scan (default 500), or an "
                    "image folder")
-    q.add_argument("--layers", default=None, help="comma-separated layers with feature maps (default: "
-                   "every conv layer)")
+    q.add_argument("--layers", default=None, help="comma-separated layers, with feature maps or fully "
+                   "connected (default: every conv layer); the roles layer1, layer5, layer7 too")
     q.add_argument("--quiet", action="store_true", help="no progress bars")
     q.add_argument("--force", action="store_true", help="replace an --out folder minizf did not write (it is "
                    "moved aside, not deleted)")

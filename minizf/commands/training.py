@@ -3,8 +3,8 @@ import os
 import re
 import shutil
 
-from .common import (_device, _done, _ints, _load_any_model, _write_json, nonnegative, nonnegative_real,
-                     positive, positive_real)
+from .common import (_device, _done, _ints, _load_any_model, _write_json, add_model_options, nonnegative,
+                     nonnegative_real, positive, positive_real, with_model_options)
 
 RESUME_MAY_CHANGE = {"epochs": "--epochs"}
 
@@ -223,9 +223,7 @@ def cmd_evaluate(args):
     cache, rows, probs, reference = {}, [], [], None
     device = _device(args)
     for path in args.checkpoint:
-        net, mean, meta = _load_any_model(path)
-        if mean is None:
-            raise ValueError(f"{path}: the file carries no mean image, which evaluate needs")
+        net, mean, meta = with_model_options(*_load_any_model(path), args, source=path)
         net.to(device)
         dataset, labels, classes = _evaluation_set(args, meta, mean, cache)
         if reference is None:
@@ -327,4 +325,7 @@ def add_commands(sub):
                    "or a .png path")
     p.add_argument("--json", default=None, help="also write the table to this JSON file")
     p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
+    p.add_argument("--input-size", type=positive, default=None, help="side of the square input, for a model "
+                   "file that does not say it (an .onnx from elsewhere)")
+    add_model_options(p)
     p.set_defaults(run=cmd_evaluate)

@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from ..analysis.topk import project_top
+from ..analysis.topk import images_per_batch, project_top
 from ..analysis.units import scan_units
 from .. import pages
 from ..sitefolder import check, new_site
@@ -43,23 +43,21 @@ def _histogram(values):
     return {"counts": counts.tolist(), "lo": float(edges[0]), "hi": float(edges[-1])}
 
 
-def _layer_data(net, images, mean, layer, k, device, progress):
-    """(UnitScan, TopK, projections, patches) of every unit of one layer."""
-    scan = scan_units(net, images, mean, layer, device=device,
-                      progress=progress and (lambda d, t: progress(f"{layer}: scanning", d, t)))
-    top = scan.top(k)
-    projections, patches = [], []
-    units = len(top.channels)
-    step = max(1, 2048 // k)                         # projections per deconvnet batch
+def _write_units(folder, net, images, mean, top, device, progress):
+    """Project every unit's top-k and write their PNGs a batch of units at a time: only one batch of
+    projections is ever held (a 224 px layer's 256 x 9 projections would take gigabytes)."""
+    k, units = top.values.shape[1], len(top.channels)
+    step = max(1, images_per_batch(net, top.layer, images.shape[1:]) // k)      # units per deconvnet batch
     for start in range(0, units, step):
         part = type(top)(top.layer, top.channels[start:start + step], top.values[start:start + step],
                          top.images[start:start + step], top.positions[start:start + step])
-        p, q = project_top(net, images, mean, part, device=device)
-        projections.append(p)
-        patches.append(q)
+        projections, patches = project_top(net, images, mean, part, device=device)
+        for c in range(len(part.channels)):
+            for n in range(k):
+                _png(projections[c, n], os.path.join(folder, f"u{start + c:03d}_p{n}.png"), signed=True)
+                _png(patches[c, n], os.path.join(folder, f"u{start + c:03d}_i{n}.png"), signed=False)
         if progress:
-            progress(f"{layer}: projecting", min(start + step, units), units)
-    return scan, top, np.concatenate(projections), np.concatenate(patches)
+            progress(f"{top.layer}: projecting", min(start + step, units), units)
 
 
 def file_name(layer):
@@ -72,19 +70,18 @@ def file_name(layer):
     return safe
 
 
-def _write_layer(out, layer, scan, top, projections, patches, classes, labels):
+def _write_layer(out, net, images, mean, layer, k, classes, labels, device, progress):
+    """Scan one layer, write its units' pictures; returns the units' records for the page."""
     folder = os.path.join(out, file_name(layer))
     os.makedirs(folder, exist_ok=True)
-    units = []
-    for c in range(len(top.channels)):
-        for n in range(top.values.shape[1]):
-            _png(projections[c, n], os.path.join(folder, f"u{c:03d}_p{n}.png"), signed=True)
-            _png(patches[c, n], os.path.join(folder, f"u{c:03d}_i{n}.png"), signed=False)
-        units.append({"values": [round(float(v), 4) for v in top.values[c]],
-                      "images": [int(i) for i in top.images[c]],
-                      "classes": [classes[int(labels[i])] if labels is not None else "" for i in top.images[c]],
-                      "hist": _histogram(scan.maxima[:, c])})
-    return units
+    scan = scan_units(net, images, mean, layer, device=device,
+                      progress=progress and (lambda d, t: progress(f"{layer}: scanning", d, t)))
+    top = scan.top(k)
+    _write_units(folder, net, images, mean, top, device, progress)
+    return [{"values": [round(float(v), 4) for v in top.values[c]],
+             "images": [int(i) for i in top.images[c]],
+             "classes": [classes[int(labels[i])] if labels is not None else "" for i in top.images[c]],
+             "hist": _histogram(scan.maxima[:, c])} for c in range(len(top.channels))]
 
 
 def explore(net, mean, images, out="explore", layers=None, k=9, device=None, progress=None, title=None,
@@ -97,10 +94,12 @@ def explore(net, mean, images, out="explore", layers=None, k=9, device=None, pro
     not write is refused unless ``force`` (then moved aside, never deleted).
     """
     from ..layers import Conv2D
-    layers = layers or [name for name, layer in net if isinstance(layer, Conv2D)]
+    from ..roles import resolve
+    layers = [resolve(net, layer, "--layers") for layer in layers] if layers else \
+        [name for name, layer in net if isinstance(layer, Conv2D)]
     for layer in layers:
-        if layer not in net:
-            raise KeyError(f"no layer named {layer!r}; layers are {net.names}")
+        if len(dict(net.output_shapes(images.images.shape[1:]))[layer]) not in (1, 3):
+            raise ValueError(f"--layers {layer}: gives neither feature maps (C, H, W) nor units (F,)")
     check(out, force)                                 # before any work: refuse a folder it may not replace
     classes = list(getattr(images, "classes", None) or [])
     labels = getattr(images, "labels", None) if classes else None
@@ -111,8 +110,7 @@ def explore(net, mean, images, out="explore", layers=None, k=9, device=None, pro
     title = title or "minizf unit explorer"
     with new_site(out, force) as site:
         for i, layer in enumerate(layers):
-            scan, top, projections, patches = _layer_data(net, images.images, mean, layer, k, device, progress)
-            units = _write_layer(site.path, layer, scan, top, projections, patches, classes, labels)
+            units = _write_layer(site.path, net, images.images, mean, layer, k, classes, labels, device, progress)
             data = {"layer": layer, "folder": file_name(layer), "units": units, "k": k,
                     "scanned": int(len(images.images)),
                     "previous": file_name(layers[i - 1]) if i > 0 else None,
