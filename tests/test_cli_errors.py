@@ -48,6 +48,9 @@ def cifar(tmp_path_factory):
     (["train", "--batch-size", "0"], ["--batch-size"]),
     (["train", "--subset", "-1"], ["--subset"]),
     (["train", "--lr-steps", "a,b"], ["--lr-steps", "whole numbers"]),
+    (["train", "--crop-pad", "100000", "--data", "/nonexistent"], ["--crop-pad 100000", "at most 32"]),
+    (["train", "--renorm-layers", "conv9"], ["--renorm-layers"]),
+    (["train", "--conv1-std", "-1"], ["--conv1-std", "> 0"]),
     (["occlude", "x.jpg", "--size", "0"], ["--size"]),
     (["occlude", "x.jpg", "--stride", "-4"], ["--stride"]),
     (["transfer", "--folds", "0"], ["--folds"]),
@@ -533,6 +536,14 @@ def test_gif_and_tiff_photos_count_and_a_needle_image_is_refused(tmp_path):
     Image.new("RGB", (2000, 1)).save(tmp_path / "needle.png")
     with pytest.raises(ValueError, match="needle.png.*2000x1"):
         data.load_image(tmp_path / "needle.png", 72)
+
+
+def test_resume_names_a_checkpoint_that_is_not_one(tmp_path):
+    import shutil
+    (tmp_path / "run").mkdir()
+    shutil.copy(CIFAR_MODEL, tmp_path / "run" / "checkpoint.npz")          # a model file, not a checkpoint
+    assert_user_error(minizf("train", "--resume", "--out", tmp_path / "run", "--data", tmp_path),
+                      "--resume", "not a training checkpoint")
 
 
 def test_model_options_are_checked_before_any_work(tmp_path):

@@ -167,3 +167,14 @@ def test_modules_with_their_own_forward_become_graphs_through_fx():
         with torch.no_grad():
             theirs = model(torch.tensor(x)).numpy()
         np.testing.assert_allclose(net.forward(x), theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
+
+
+def test_bfloat16_weights_convert_and_meta_tensors_are_refused_by_name():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2)).to(torch.bfloat16)
+    net = from_torch(model)
+    np.testing.assert_array_equal(net.named_layers()[0][1].params["W"], model[0].weight.detach().float().numpy())
+    with torch.device("meta"):
+        empty = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    with pytest.raises(ValueError, match="0 holds a tensor on the meta device"):
+        from_torch(empty)

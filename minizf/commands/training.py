@@ -42,6 +42,8 @@ def _crop_pad(args):
     """Random crops come from the image padded by 4 px (CIFAR-10, 32 px crops of 32 px images) or,
     for Imagenette, from the 72 px photo itself (64 px crops): --crop-pad overrides."""
     if args.crop_pad is not None:
+        if args.crop_pad > 32:                 # a pad beyond the image only adds grey, at a memory cost
+            raise ValueError(f"--crop-pad {args.crop_pad}: at most 32 pixels (the crops are 32 or 64 px)")
         return args.crop_pad
     return 0 if args.dataset == "imagenette" else 4
 
@@ -96,13 +98,31 @@ def _move_aside(out):
     return aside
 
 
+def _saved_settings(out):
+    """(meta, training settings) of OUT/checkpoint.npz, for --resume; one line when it is missing or is
+    not a checkpoint of minizf train."""
+    import json
+
+    from ..io import load_npz
+    checkpoint = os.path.join(out, "checkpoint.npz")
+    if not os.path.exists(checkpoint):
+        raise ValueError(f"--resume: no checkpoint in {out}")
+    arrays = load_npz(checkpoint)
+    try:
+        meta = json.loads(arrays["meta"].tobytes().decode())
+        saved = meta["config"]
+        if "state" not in arrays or not isinstance(saved, dict):
+            raise KeyError("state")
+    except (KeyError, ValueError, TypeError):
+        raise ValueError(f"--resume: {checkpoint} is not a training checkpoint of minizf train (no training "
+                         "state or settings in it)") from None
+    return meta, saved
+
+
 def _check_run_folder(args, config):
     """Refuse to start over a run (unless --force), and refuse a --resume whose typed settings
     differ from the checkpoint's, before any work is done. With --force the old run's files are
     moved aside (returned: deleted once the new run has saved its first checkpoint)."""
-    import json
-
-    from ..io import load_npz
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if not args.resume:
         old = run_files(args.out)
@@ -112,10 +132,7 @@ def _check_run_folder(args, config):
             raise ValueError(f"--out {args.out} holds {what}: add --resume to continue a run, or --force to "
                              "start a new one there (the old files are kept until its first checkpoint)")
         return _move_aside(args.out) if old else None
-    if not os.path.exists(checkpoint):
-        raise ValueError(f"--resume: no checkpoint in {args.out}")
-    meta = json.loads(load_npz(checkpoint)["meta"].tobytes().decode())
-    saved = meta["config"]
+    meta, saved = _saved_settings(args.out)
     for key, flag in RESUME_MUST_MATCH.items():
         mine, theirs = getattr(config, key), saved.get(key)
         if isinstance(mine, tuple):
@@ -151,17 +168,20 @@ def cmd_train(args):
     from ..plot import training_curves
     from ..train import TrainConfig, Trainer
     device = _device(args)              # a missing GPU is said before the data is read
+    crop_pad = _crop_pad(args)          # and so is a flag out of range
     options = {"drop": list(args.drop)} if args.drop else {}
     net = models.build(args.model, **options)
     expected = 64 if args.dataset == "imagenette" else 32          # the crops the data gives
     if net.input_shape and net.input_shape[-1] != expected:
         raise ValueError(f"--model {args.model} takes {net.input_shape[-1]} px images, but --dataset "
                          f"{args.dataset} gives {expected} px crops; choose a model made for them")
+    if args.resume:
+        _saved_settings(args.out)               # a missing or foreign checkpoint, before the data is read
     train_set, val_set = _cifar_slices(args)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, lr_steps=args.lr_steps,
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
-                         conv1_std=args.conv1_std, crop_pad=_crop_pad(args),
+                         conv1_std=args.conv1_std, crop_pad=crop_pad,
                          renorm=_renorm_radii(net, args), snapshots=_snapshots(args))
     with _lock(args.out):                       # one training per --out at a time
         aside = _check_run_folder(args, config)
@@ -220,6 +240,9 @@ def cmd_evaluate(args):
     from ..plot import confusion_figure
     from ..train import confusion_matrix, ensemble, predict, score
     kind = "10-crop" if args.ten_crop else "single-crop"
+    if args.json:
+        from ..io import check_writable
+        check_writable(args.json, "--json")         # before the scoring, not after
     cache, rows, probs, reference = {}, [], [], None
     device = _device(args)
     for path in args.checkpoint:
@@ -291,7 +314,7 @@ def add_commands(sub):
     p.add_argument("--patience", type=nonnegative, default=0, help="also anneal after N epochs without val improvement")
     p.add_argument("--init", choices=("he", "paper"), default="he")
     p.add_argument("--init-from", default=None, help="start from the weights of a model file")
-    p.add_argument("--conv1-std", type=float, default=None, help="separate init std for conv1, e.g. 0.01")
+    p.add_argument("--conv1-std", type=positive_real, default=None, help="separate init std for conv1, e.g. 0.01")
     p.add_argument("--renorm", type=nonnegative_real, default=0.1,
                    help="RMS radius of conv filters, renormalised after each step (Sec. 3; 0: off)")
     p.add_argument("--renorm-layers", choices=("all", "conv1"), default="all",

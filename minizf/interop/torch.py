@@ -63,8 +63,15 @@ def _refuse(name, module, why=""):
                      f"{' with ' + why if why else ''}: not supported (supported: {SUPPORTED})")
 
 
-def _array(tensor, dtype):
-    return tensor.detach().cpu().numpy().astype(dtype, copy=True)
+def _array(tensor, dtype, name=""):
+    """A parameter as a NumPy array: any floating dtype (bfloat16 too, which NumPy lacks) on any
+    device; a tensor without values (the meta device) is refused, naming its module."""
+    if tensor.is_meta:
+        raise ValueError(f"from_torch: {name or 'the model'} holds a tensor on the meta device, with no values "
+                         "to convert (load its weights first, e.g. load_state_dict(..., assign=True))")
+    if not tensor.is_floating_point():
+        raise ValueError(f"from_torch: {name or 'the model'} holds a {tensor.dtype} tensor; expected floating point")
+    return tensor.detach().to("cpu", dtype=_torch().float64).numpy().astype(dtype, copy=True)
 
 
 def _conv(name, m, dtype):
@@ -83,8 +90,8 @@ def _conv(name, m, dtype):
         else:
             _refuse(name, m, f"padding={pad!r} (an even kernel pads unevenly)")
     layer = Conv2D(m.in_channels, m.out_channels, m.kernel_size, m.stride, pad, dtype=dtype)
-    layer.params["W"] = _array(m.weight, dtype)
-    layer.params["b"] = _array(m.bias, dtype) if m.bias is not None else np.zeros(m.out_channels, dtype)
+    layer.params["W"] = _array(m.weight, dtype, name)
+    layer.params["b"] = _array(m.bias, dtype, name) if m.bias is not None else np.zeros(m.out_channels, dtype)
     return layer
 
 
@@ -96,10 +103,10 @@ def _pool(name, m):
     return MaxPool2D(m.kernel_size, m.stride if m.stride is not None else m.kernel_size, m.padding, m.ceil_mode)
 
 
-def _linear(m, dtype):
+def _linear(name, m, dtype):
     layer = Linear(m.in_features, m.out_features, dtype=dtype)
-    layer.params["W"] = _array(m.weight, dtype)
-    layer.params["b"] = _array(m.bias, dtype) if m.bias is not None else np.zeros(m.out_features, dtype)
+    layer.params["W"] = _array(m.weight, dtype, name)
+    layer.params["b"] = _array(m.bias, dtype, name) if m.bias is not None else np.zeros(m.out_features, dtype)
     return layer
 
 
@@ -132,7 +139,7 @@ def _convert(name, m, dtype):
             _refuse(name, m, f"start_dim={m.start_dim}, end_dim={m.end_dim}")
         return Flatten()
     if isinstance(m, nn.Linear):
-        return _linear(m, dtype)
+        return _linear(name, m, dtype)
     if isinstance(m, nn.BatchNorm2d):
         return _batch_norm(name, m, dtype)
     _refuse(name, m)
@@ -143,8 +150,9 @@ def _batch_norm(name, m, dtype):
         _refuse(name, m, "track_running_stats=False (no statistics to run on)")
     layer = BatchNorm2D(m.num_features, m.eps, m.momentum if m.momentum is not None else 0.1, dtype)
     if m.affine:
-        layer.params = {"gamma": _array(m.weight, dtype), "beta": _array(m.bias, dtype)}
-    layer.buffers = {"running_mean": _array(m.running_mean, dtype), "running_var": _array(m.running_var, dtype)}
+        layer.params = {"gamma": _array(m.weight, dtype, name), "beta": _array(m.bias, dtype, name)}
+    layer.buffers = {"running_mean": _array(m.running_mean, dtype, name),
+                     "running_var": _array(m.running_var, dtype, name)}
     return layer
 
 
