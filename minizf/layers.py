@@ -393,6 +393,7 @@ class Dropout(Layer):
         self.p, self.seed = float(p), seed
         self.mask = None
         self.fixed_mask = None
+        self.shard = None          # (lo, hi, batch): data-parallel training takes rows lo:hi of one global mask
         self._rngs = {}
 
     def rng(self, device):
@@ -423,8 +424,16 @@ class Dropout(Layer):
                           f"input {tuple(x.shape)}")
             self.mask = self.fixed_mask
             return x * self.mask
+        if self.shard is not None:          # the global batch's mask, drawn alike on every rank
+            lo, hi, batch = self.shard
+            self.mask = self.draw_mask((batch,) + tuple(x.shape[1:]), x.dtype, device_of(x))[lo:hi]
+            return x * self.mask
         y, self.mask = F.dropout(x, self.p, self.rng(device_of(x)))
         return y
+
+    def draw_mask(self, shape, dtype=np.float32, device="cpu"):
+        """A training mask of ``shape`` from this layer's generator (it advances as a forward would)."""
+        return F.dropout_mask(shape, self.p, self.rng(device), dtype)
 
     def take_batch(self, indices):
         super().take_batch(indices)

@@ -17,6 +17,7 @@ import numpy as np
 from .backend import device_of_net, get_array_module, to_device, to_numpy
 from .data import centre_crop, normalize, random_crops, ten_crops
 from .functional import log_softmax, sgd_momentum
+from .distributed import shard_bounds
 from .io import load_npz, save_npz_atomic, save_text_atomic
 from .modelfile import load_model, save_model  # noqa: F401  (also importable from here, as before)
 from .layers import Conv2D, Dropout, Linear, SoftmaxCrossEntropy
@@ -229,7 +230,12 @@ class Trainer:
     """
 
     def __init__(self, net, model_name, train_set, val_set=None, config=None, out_dir="runs/run",
-                 model_options=None, progress=True, log=print, device="cpu", data_info=None):
+                 model_options=None, progress=True, log=print, device="cpu", data_info=None, comm=None):
+        from .distributed import Single
+        self.comm = comm or Single()                # data-parallel over MPI ranks, or one process
+        self.writer = self.comm.rank == 0           # only rank 0 writes files and prints
+        progress = progress and self.writer
+        log = log if self.writer else (lambda *a, **k: None)
         self.net, self.model_name = net, model_name
         self.model_options = dict(model_options or {})
         self.data_info = dict(data_info or {})      # where the images came from (dataset, subset), for the record
@@ -256,6 +262,8 @@ class Trainer:
                 "history": self.state["history"], "classes": self.train_set.classes}
 
     def save_checkpoint(self):
+        if not self.writer:                         # every rank holds the same weights: rank 0 writes
+            return
         arrays = {f"param/{k}": v for k, v in self.net.state_dict().items()}
         arrays.update({f"velocity/{k}": to_numpy(v) for k, v in self.sgd.velocity.items()})
         arrays["mean"] = self.mean
@@ -285,6 +293,8 @@ class Trainer:
         self.state = json.loads(arrays["state"].tobytes().decode())
 
     def write_metrics(self):
+        if not self.writer:
+            return
         save_text_atomic(self.path("metrics.jsonl"),
                          "".join(json.dumps(row) + "\n" for row in self.state["history"]))
 
@@ -328,18 +338,45 @@ class Trainer:
                              "dropout": [layer.rng("cpu").bit_generator.state for layer in self.dropouts]}
 
     def _train_step(self, images, labels, aug, batch=None):
-        cfg = self.config
+        """One SGD step on a batch; with several ranks each takes its shard of the batch (the same
+        crops and dropout masks one process would draw) and one allreduce sums the gradients."""
+        cfg, comm = self.config, self.comm
         x = random_crops(normalize(images, self.mean), input_size(self.net, images), cfg.crop_pad, aug, cfg.flip)
-        x, labels_d = to_device(x, self.device), to_device(labels, self.device)
-        loss = self.ce.forward(self.net.forward(x, train=True), labels_d)
+        lo, hi = shard_bounds(len(x), comm.rank, comm.size)
+        if comm.size > 1:
+            for layer in self.dropouts:
+                layer.shard = (lo, hi, len(x))
+        try:
+            loss, correct = self._shard_gradients(x[lo:hi], labels[lo:hi], len(x))
+        finally:
+            for layer in self.dropouts:
+                layer.shard = None
+        if comm.size > 1:                           # the shares of every rank: the whole batch's gradient
+            comm.allreduce_sum([g for _, _, g in self.net.named_parameters()])
+            loss, correct = comm.sum(loss), comm.sum(correct)
         if not math.isfinite(loss):
             raise Diverged(self._divergence(loss, batch))
-        self.net.backward(self.ce.backward(), input_grad=False)
         self.sgd.step(self.net, self.state["lr"])
         if cfg.renorm:
             renormalize_filters(self.net, cfg.renorm)
-        correct = int((to_numpy(self.ce.probs).argmax(axis=1) == labels).sum())
         return loss, correct
+
+    def _shard_gradients(self, x, labels, batch):
+        """Gradients of this shard's share of the batch's mean loss: (share of the loss, correct)."""
+        if len(x) == 0:                             # fewer images than ranks: nothing here, but the
+            for layer in self.dropouts:             # masks are drawn as the others draw them
+                shape = dict(self.net.output_shapes(self.net.input_shape))[layer.name]
+                layer.draw_mask((batch,) + tuple(shape), device=self.device)
+            for _, layer in self.net:
+                layer.grads = {k: p * 0 for k, p in layer.params.items()}
+            return 0.0, 0
+        share = len(x) / batch
+        dtype = next(p for _, p, _ in self.net.named_parameters()).dtype     # float64 nets train in float64
+        x, labels_d = to_device(x.astype(dtype, copy=False), self.device), to_device(labels, self.device)
+        loss = self.ce.forward(self.net.forward(x, train=True), labels_d)
+        self.net.backward(self.ce.backward(share), input_grad=False)
+        correct = int((to_numpy(self.ce.probs).argmax(axis=1) == labels).sum())
+        return loss * share, correct
 
     def run(self, resume=False, max_batches=None, init_from=None):
         """Train to ``config.epochs``. Returns "done", or "paused" after ``max_batches`` batches.
@@ -352,7 +389,8 @@ class Trainer:
         import signal
 
         from tqdm import tqdm
-        os.makedirs(self.path("snapshots"), exist_ok=True)
+        if self.writer:
+            os.makedirs(self.path("snapshots"), exist_ok=True)
         if resume:
             self.load_checkpoint()
             self.log(f"resuming {self.path('checkpoint.npz')} at epoch {self.state['epoch'] + 1}, "
@@ -406,6 +444,8 @@ class Trainer:
                                 acc=f"{running['correct'] / running['seen']:.3f}",
                                 img_s=f"{running['seen'] / max(running['seconds'], 1e-9):.0f}")
                 done_batches += 1
+                if self.comm.size > 1:              # every rank stops at the same batch, or none does
+                    stop["asked"] = self.comm.sum(int(stop["asked"])) > 0
                 if b + 1 < batches and (stop["asked"] or done_batches == max_batches):
                     self._remember_position(b + 1, aug, running)
                     self.save_checkpoint()
@@ -421,7 +461,8 @@ class Trainer:
                 raise KeyboardInterrupt
             if done_batches == max_batches and self.state["epoch"] < cfg.epochs:
                 return "paused"
-        save_model(self.path("model.npz"), self.net, self.mean, self.meta())
+        if self.writer:
+            save_model(self.path("model.npz"), self.net, self.mean, self.meta())
         return "done"
 
     def _end_epoch(self, epoch, running):
@@ -431,9 +472,7 @@ class Trainer:
                "train_acc": running["correct"] / running["seen"], "seconds": running["seconds"]}
         if self.val_set is not None:
             t0 = time.perf_counter()
-            result = evaluate(self.net, self.val_set, self.mean, crop_pad=cfg.crop_pad, device=self.device)
-            row.update(val_loss=result["loss"], val_acc=result["top1"], val_top5=result["top5"],
-                       eval_seconds=time.perf_counter() - t0)
+            row.update(self._validate(), eval_seconds=time.perf_counter() - t0)
         self.state["history"].append(row)
         self.log(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
         self._anneal(epoch, row)
@@ -444,8 +483,21 @@ class Trainer:
         self.save_checkpoint()
         self.write_metrics()
 
+    def _validate(self):
+        """Validation loss, top-1 and top-5 accuracy; with several ranks each scores its shard of the
+        images and the sums are reduced."""
+        cfg, comm, n = self.config, self.comm, len(self.val_set)
+        lo, hi = shard_bounds(n, comm.rank, comm.size)
+        sums = np.zeros(3)
+        if hi > lo:
+            part = self.val_set.subset(np.arange(lo, hi)) if comm.size > 1 else self.val_set
+            result = evaluate(self.net, part, self.mean, crop_pad=cfg.crop_pad, device=self.device)
+            sums = np.array([result["loss"], result["top1"], result["top5"]]) * (hi - lo)
+        sums = np.array([comm.sum(float(v)) for v in sums]) / n
+        return {"val_loss": float(sums[0]), "val_acc": float(sums[1]), "val_top5": float(sums[2])}
+
     def _write_snapshot(self, epoch):
-        if epoch in self.config.snapshots:
+        if epoch in self.config.snapshots and self.writer:
             save_model(self.path("snapshots", f"epoch_{epoch:03d}.npz"), self.net, self.mean, self.meta())
 
     def _anneal(self, epoch, row):

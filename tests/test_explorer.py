@@ -104,9 +104,9 @@ def test_explore_command_on_a_few_images(tmp_path):
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "site" / "conv5.html").is_file() and "scanned" in (tmp_path / "site" / "conv5.html").read_text()
-    done = subprocess.run([sys.executable, "-m", "minizf.cli", "explore", "--layers", "fc6", "--images", "5",
+    done = subprocess.run([sys.executable, "-m", "minizf.cli", "explore", "--layers", "fc9", "--images", "5",
                            "--out", str(tmp_path / "x"), "--quiet"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and "fc6" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "fc9" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_layer_names_that_are_paths_become_safe_file_names():

@@ -98,6 +98,26 @@ def _move_aside(out):
     return aside
 
 
+def _claim_run_folder(args, config, comm):
+    """(lock, moved-aside folder): rank 0 locks --out and checks it (the only writer); every rank
+    gets the same verdict, so a refusal ends them all with the same one line."""
+    lock = aside = problem = None
+    if comm.rank == 0:
+        if comm.size > 1:
+            print(f"distributed: {comm.name}; each rank takes 1/{comm.size} of every batch of {args.batch_size}")
+        try:
+            lock = _lock(args.out)              # one training per --out at a time
+            aside = _check_run_folder(args, config)
+        except ValueError as err:
+            problem = str(err)
+    problem = comm.broadcast(problem)
+    if problem:
+        if lock is not None:
+            lock.close()
+        raise ValueError(problem)
+    return lock, aside
+
+
 def _saved_settings(out):
     """(meta, training settings) of OUT/checkpoint.npz, for --resume; one line when it is missing or is
     not a checkpoint of minizf train."""
@@ -165,10 +185,12 @@ def _snapshots(args):
 
 def cmd_train(args):
     from .. import models
+    from ..distributed import world
     from ..plot import training_curves
     from ..train import TrainConfig, Trainer
     device = _device(args)              # a missing GPU is said before the data is read
     crop_pad = _crop_pad(args)          # and so is a flag out of range
+    comm = world(args.distributed)      # and a missing mpi4py
     options = {"drop": list(args.drop)} if args.drop else {}
     net = models.build(args.model, **options)
     expected = 64 if args.dataset == "imagenette" else 32          # the crops the data gives
@@ -183,17 +205,26 @@ def cmd_train(args):
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
                          conv1_std=args.conv1_std, crop_pad=crop_pad,
                          renorm=_renorm_radii(net, args), snapshots=_snapshots(args))
-    with _lock(args.out):                       # one training per --out at a time
-        aside = _check_run_folder(args, config)
-        trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
-                          progress=not args.quiet, device=device,
-                          data_info={"dataset": args.dataset, "subset": args.subset})
-        if aside:                               # the old run goes once the new one can be resumed
-            trainer.on_checkpoint = lambda: shutil.rmtree(aside, ignore_errors=True)
-        try:
-            status = trainer.run(resume=args.resume, max_batches=args.max_batches, init_from=args.init_from)
-        except KeyboardInterrupt:
-            return 130
+    lock, aside = _claim_run_folder(args, config, comm)
+    trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
+                      progress=not args.quiet, device=device, comm=comm,
+                      data_info={"dataset": args.dataset, "subset": args.subset})
+    if aside:                                   # the old run goes once the new one can be resumed
+        trainer.on_checkpoint = lambda: shutil.rmtree(aside, ignore_errors=True)
+    try:
+        status = trainer.run(resume=args.resume, max_batches=args.max_batches, init_from=args.init_from)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:                    # noqa: BLE001 - one rank's failure must stop them all
+        if comm.size == 1:
+            raise
+        comm.abort(f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) else str(err),
+                   2 if isinstance(err, ValueError) else 1)
+    finally:
+        if lock is not None:
+            lock.close()
+    if comm.rank:
+        return 0
     history = trainer.state["history"]
     if history:
         print("wrote", training_curves(history, os.path.join(args.out, "curves.png")))
@@ -329,6 +360,9 @@ def add_commands(sub):
     p.add_argument("--max-batches", type=positive, default=None, help="pause after this many batches")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
+    p.add_argument("--distributed", action="store_true", help="data-parallel over MPI: run as mpiexec -n K "
+                   "minizf train ... --distributed (needs pip install 'minizf[mpi]'); the same global batch "
+                   "and images as one process, rank 0 writes the files")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("evaluate", help="top-1/top-5 error of models and their ensemble (Table 2)",

@@ -1,0 +1,114 @@
+"""Data-parallel training over MPI: the allreduced gradient of K shards is the whole batch's, two ranks
+train as one process does, only rank 0 writes, and a run resumes with another number of ranks.
+
+The shard arithmetic is checked in-process; the rest runs ``mpiexec -n 2`` and skips without mpi4py
+and an MPI (``pip install 'minizf[mpi]'``, which CI installs)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minizf import SoftmaxCrossEntropy, models
+from minizf.distributed import shard_bounds
+from minizf.train import init_weights
+
+from .test_data import make_cifar
+from .test_train import TINY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mpiexec():
+    """The mpiexec beside this Python (MPICH's wheel puts it there), else on PATH, else skip."""
+    pytest.importorskip("mpi4py")
+    here = Path(sys.executable).parent / "mpiexec"
+    found = str(here) if here.exists() else shutil.which("mpiexec")
+    if not found:
+        pytest.skip("no mpiexec (pip install 'minizf[mpi]')")
+    return found
+
+
+def test_shards_cover_the_batch_in_order():
+    for batch, size in [(16, 2), (13, 4), (3, 5), (128, 3)]:
+        bounds = [shard_bounds(batch, r, size) for r in range(size)]
+        assert bounds[0][0] == 0 and bounds[-1][1] == batch
+        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+        assert max(hi - lo for lo, hi in bounds) - min(hi - lo for lo, hi in bounds) <= 1
+
+
+def test_the_sum_of_the_shards_gradients_is_the_batch_gradient():
+    # each shard's loss is its mean, weighted by its share of the batch; dropout masks are the rows
+    # of one global mask, so the summed gradient is the whole batch's to round-off
+    rng = np.random.default_rng(0)
+    net = models.zf_small(**TINY).astype("float64")
+    init_weights(net, "he", 0)
+    x, y = rng.standard_normal((10, 3, 32, 32)), rng.integers(0, 10, 10)
+    ce, drops = SoftmaxCrossEntropy(), [layer for _, layer in net if type(layer).__name__ == "Dropout"]
+    for layer in drops:
+        layer.reseed(5)
+    ce.forward(net.forward(x, train=True), y)
+    net.backward(ce.backward(), input_grad=False)
+    whole = {k: g.copy() for k, _, g in net.named_parameters()}
+    total = dict.fromkeys(whole, 0.0)
+    for rank in range(3):
+        lo, hi = shard_bounds(10, rank, 3)
+        for layer in drops:
+            layer.reseed(5)
+            layer.shard = (lo, hi, 10)
+        ce.forward(net.forward(x[lo:hi], train=True), y[lo:hi])
+        net.backward(ce.backward((hi - lo) / 10), input_grad=False)
+        for k, _, g in net.named_parameters():
+            total[k] = total[k] + g
+    for k in whole:
+        np.testing.assert_allclose(total[k], whole[k], rtol=1e-12, atol=1e-14 * np.abs(whole[k]).max())
+
+
+def test_two_ranks_take_the_same_twenty_steps_as_one_process(tmp_path):
+    run = [sys.executable, str(ROOT / "tests" / "distributed_run.py")]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    launcher = mpiexec()
+    subprocess.run(run + [str(tmp_path / "one.npz")], check=True, env=env, timeout=300)
+    done = subprocess.run([launcher, "-n", "2"] + run + [str(tmp_path / "two.npz"), "--distributed"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    one, two = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
+    assert len(one["losses"]) == 20
+    np.testing.assert_allclose(two["losses"], one["losses"], rtol=1e-5)
+    for key in one.files:
+        if key.startswith("w/"):
+            np.testing.assert_allclose(two[key], one[key], rtol=1e-5, atol=1e-5 * np.abs(one[key]).max())
+
+
+def test_a_two_rank_run_writes_once_and_resumes_with_one_rank(tmp_path):
+    launcher = mpiexec()
+    make_cifar(tmp_path / "data" / "cifar-10-batches-py", per_batch=8)
+    args = [sys.executable, "-m", "minizf.cli", "train", "--data", str(tmp_path / "data"), "--epochs", "2",
+            "--batch-size", "8", "--val-subset", "8", "--quiet", "--out", str(tmp_path / "run")]
+    done = subprocess.run([launcher, "-n", "2"] + args + ["--distributed", "--max-batches", "3"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("distributed: MPI, 2 ranks") == 1 and done.stdout.count("paused") == 1
+    assert sorted(os.listdir(tmp_path / "run")) == [".minizf-train.lock", "checkpoint.npz", "snapshots"]
+    done = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300)   # one process now
+    assert done.returncode == 0, done.stderr[-2000:]
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in history] == [1, 2]
+
+
+def test_every_rank_gets_the_same_refusal(tmp_path):
+    launcher = mpiexec()
+    make_cifar(tmp_path / "cifar-10-batches-py", per_batch=8)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.jsonl").write_text("{}\n")          # a run's file: refused without --force
+    done = subprocess.run([launcher, "-n", "2", sys.executable, "-m", "minizf.cli", "train", "--distributed",
+                           "--out", str(tmp_path / "run"), "--data", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    # rank 0 checked the folder; each rank says the same one line (mpiexec may stop the second first)
+    errors = [line for line in done.stderr.splitlines() if ": error:" in line]
+    assert errors and all("holds files a run would replace" in line for line in errors), done.stderr
