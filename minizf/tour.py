@@ -104,14 +104,17 @@ def figure_curves(meta, out):
 
 
 # ----------------------------------------------------------------------------- Fig. 2
-def figure_top9(net, mean, images, layer, maps, out, seed=0, stat_maps=0, grey=False):
+def figure_top9(net, mean, images, layer, maps, out, seed=0, stat_maps=0, grey=False, comm=None):
     """One layer's top-9 figure: (path, caption, top-9 class purity). The purity is measured over
     the shown maps and ``stat_maps`` more random ones, all found in the same scan; grey: the
-    projections in grey, as the paper's Fig. 2."""
+    projections in grey, as the paper's Fig. 2. comm: scan over MPI ranks (rank 0 draws; the
+    others return (None, None, purity))."""
     channels = pick_maps(net, layer, maps, seed)
     scanned = np.union1d(channels, pick_maps(net, layer, stat_maps, seed + 1)) if stat_maps else channels
-    top = analysis.top_activations(net, images.images, mean, layer, scanned)
+    top = analysis.top_activations(net, images.images, mean, layer, scanned, comm=comm)
     purity = float(analysis.class_purity(images.labels[top.images]).mean())
+    if comm is not None and comm.rank:
+        return None, None, purity
     shown = np.searchsorted(scanned, channels)
     top = TopK(layer, channels, top.values[shown], top.images[shown], top.positions[shown])
     projections, patches = analysis.project_top(net, images.images, mean, top)

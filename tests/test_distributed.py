@@ -112,3 +112,26 @@ def test_every_rank_gets_the_same_refusal(tmp_path):
     # rank 0 checked the folder; each rank says the same one line (mpiexec may stop the second first)
     errors = [line for line in done.stderr.splitlines() if ": error:" in line]
     assert errors and all("holds files a run would replace" in line for line in errors), done.stderr
+
+
+@pytest.mark.slow
+def test_two_rank_scans_find_what_one_process_finds(tmp_path):
+    launcher = mpiexec()
+    topk = [sys.executable, "-m", "minizf.cli", "topk", "--model", str(ROOT / "data" / "zf_small.npz"),
+            "--layer", "conv3", "--maps", "3"]
+    assert subprocess.run(topk + ["--out", str(tmp_path / "one")], capture_output=True, timeout=300).returncode == 0
+    done = subprocess.run([launcher, "-n", "2"] + topk + ["--out", str(tmp_path / "two"), "--distributed"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("wrote") == 1                                 # rank 0 alone reports and writes
+    assert (tmp_path / "one" / "top9_conv3.png").read_bytes() == (tmp_path / "two" / "top9_conv3.png").read_bytes()
+    explore = [sys.executable, "-m", "minizf.cli", "explore", "--model", str(ROOT / "data" / "zf_small.npz"),
+               "--layers", "conv2,relu7", "--images", "60", "--quiet"]
+    assert subprocess.run(explore + ["--out", str(tmp_path / "e1")], capture_output=True, timeout=300).returncode == 0
+    done = subprocess.run([launcher, "-n", "2"] + explore + ["--out", str(tmp_path / "e2"), "--distributed"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for page in ("conv2.html", "relu7.html"):
+        assert (tmp_path / "e1" / page).read_text() == (tmp_path / "e2" / page).read_text()
+    assert (tmp_path / "e1" / "conv2" / "u010_p3.png").read_bytes() == \
+        (tmp_path / "e2" / "conv2" / "u010_p3.png").read_bytes()

@@ -56,16 +56,21 @@ def map_maxima(acts):
     return np.take_along_axis(flat, arg[..., None], 2)[..., 0], np.stack([arg // w, arg % w], axis=-1)
 
 
-def top_activations(net, images, mean, layer, channels, k=9, batch_size=None, device=None, progress=None):
+def top_activations(net, images, mean, layer, channels, k=9, batch_size=None, device=None, progress=None,
+                    comm=None):
     """Scan uint8 images (N, 3, H, W) for the k strongest activations of each chosen map (or unit of a
     fully connected layer).
 
     Returns a TopK; each image appears at most once per map (its maximum).
     batch_size: images per forward (default: as many as ``BATCH_BYTES`` of layer outputs hold).
-    progress: an optional callable(done, total) for long scans.
+    progress: an optional callable(done, total) for long scans. comm: a ``minizf.distributed``
+    communicator: each rank scans its share of the images and every rank gets the merged TopK.
     """
     device = device_of_net(net, device)
     batch_size = batch_size or images_per_batch(net, layer, images.shape[1:])
+    if comm is not None and comm.size > 1:
+        return _merged(comm, images, k, lambda part: top_activations(
+            net, part, mean, layer, channels, k, batch_size, device, progress))
     channels = np.asarray(channels)
     m = len(channels)
     values = np.full((m, 0), -np.inf, dtype=np.float32)
@@ -91,6 +96,23 @@ def unit_field(net, layer, input_shape):
     _, h, w = input_shape
     whole = np.array([[0, h]]), np.array([[0, w]])
     return ReceptiveField(whole[0], whole[1], whole[0], whole[1], (h, w), (h, w))
+
+
+def _merged(comm, images, k, scan):
+    """Scan this rank's share of the images, gather every rank's TopK and merge them (image indices
+    made global): the TopK one process would find, ties broken by image order as it breaks them."""
+    from ..distributed import shard_bounds
+    lo, hi = shard_bounds(len(images), comm.rank, comm.size)
+    mine = scan(images[lo:hi]) if hi > lo else None
+    found = [(top, offset) for top, offset in comm.gather((mine, lo)) if top is not None]
+    first, _ = found[0]
+    m = len(first.channels)
+    values, where, positions = (np.full((m, 0), -np.inf, np.float32), np.zeros((m, 0), np.int64),
+                                np.zeros((m, 0, 2), np.int64))
+    for top, offset in found:                   # rank order is image order
+        values, where, positions = _merge(values, where, positions, top.values, top.images + offset,
+                                          top.positions, k)
+    return TopK(first.layer, first.channels, values, where, positions)
 
 
 def project_top(net, images, mean, top, rule="deconvnet", lrn="skip", device=None):

@@ -30,11 +30,19 @@ class UnitScan:
         return TopK(self.layer, channels, values, order, positions)
 
 
-def scan_units(net, images, mean, layer, batch_size=None, device=None, progress=None):
+def scan_units(net, images, mean, layer, batch_size=None, device=None, progress=None, comm=None):
     """uint8 images (N, 3, H, W) -> UnitScan of every unit of ``layer`` (maps (C, H, W), or the units of a
-    fully connected layer, at position (0, 0)); batch_size: default ``images_per_batch``."""
+    fully connected layer, at position (0, 0)); batch_size: default ``images_per_batch``. comm: a
+    ``minizf.distributed`` communicator: each rank scans its share, every rank gets the whole scan."""
     device = device_of_net(net, device)
     batch_size = batch_size or images_per_batch(net, layer, images.shape[1:])
+    if comm is not None and comm.size > 1:
+        from ..distributed import shard_bounds
+        lo, hi = shard_bounds(len(images), comm.rank, comm.size)
+        mine = scan_units(net, images[lo:hi], mean, layer, batch_size, device, progress) if hi > lo else None
+        parts = [p for p in comm.gather(mine) if p is not None]           # rank order is image order
+        return UnitScan(layer, np.concatenate([p.maxima for p in parts]),
+                        np.concatenate([p.positions for p in parts]))
     maxima, positions = [], []
     for start in range(0, len(images), batch_size):
         x = to_device(normalize(images[start:start + batch_size], mean), device)

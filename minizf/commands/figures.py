@@ -33,12 +33,17 @@ def cmd_tour(args):
 
 
 def cmd_topk(args):
+    from ..distributed import world
     from ..tour import chance_purity, figure_top9
+    comm = world(args.distributed)
     net, mean, _ = _model(args)
     from ..roles import resolve
     layer = resolve(net, args.layer or ("conv5" if "conv5" in net else "layer5"))
     images = _images(args, net)
-    path, caption, purity = figure_top9(net, mean, images, layer, args.maps, args.out, args.seed, grey=args.grey)
+    path, caption, purity = figure_top9(net, mean, images, layer, args.maps, args.out, args.seed, grey=args.grey,
+                                        comm=comm)
+    if comm.rank:                      # the scan was shared; rank 0 draws and reports
+        return 0
     print(caption)
     print(f"class purity of the top-9 (share in the most common class): {purity:.2f}; "
           f"random images: {chance_purity(images.labels):.2f}")
@@ -46,9 +51,19 @@ def cmd_topk(args):
 
 
 def cmd_explore(args):
+    from ..distributed import world
     from ..explorer import explore
     from ..sitefolder import check
-    check(args.out, args.force)                    # before any work
+    comm = world(args.distributed)
+    problem = None
+    if comm.rank == 0:
+        try:
+            check(args.out, args.force)            # before any work
+        except ValueError as err:
+            problem = str(err)
+    problem = comm.broadcast(problem)
+    if problem:
+        raise ValueError(problem)
     net, mean, meta = _model(args)
     if args.images and args.images.isdigit() and int(args.images) < 1:
         raise ValueError(f"--images {args.images}: scan at least 1 image")
@@ -65,9 +80,10 @@ def cmd_explore(args):
         if done >= total:
             bar[what].close()
     index = explore(net, mean, images, args.out, layers, device=_device(args), force=args.force,
-                    progress=None if args.quiet else progress,
+                    progress=None if args.quiet or comm.rank else progress, comm=comm,
                     title=f"minizf unit explorer: {meta.get('model', args.model or 'bundled model')}")
-    print(f"wrote {index} (open it in a browser)")
+    if comm.rank == 0:
+        print(f"wrote {index} (open it in a browser)")
     return 0
 
 
@@ -157,6 +173,8 @@ def cmd_filters(args):
     return _report(*figure_filters(with_twin(net, mean, args.twin, meta), args.out, images_for(net)))
 
 
+DISTRIBUTED_HELP = ("scan over MPI ranks: mpiexec -n K minizf ... --distributed (pip install 'minizf[mpi]'); "
+                    "each rank scans its share of the images, rank 0 merges, projects and writes")
 GREY_HELP = "draw the projections in grey (the mean of their colour channels), as the paper's Fig. 2"
 
 
@@ -180,6 +198,7 @@ def add_commands(sub):
     q.add_argument("--maps", type=positive, default=8)
     q.add_argument("--seed", type=nonnegative, default=0)
     q.add_argument("--grey", action="store_true", help=GREY_HELP)
+    q.add_argument("--distributed", action="store_true", help=DISTRIBUTED_HELP)
     q = figure_command(sub, "explore", "a website of every unit of the chosen layers: each unit's top-9 "
                        "images projected by the deconvnet beside their patches, their classes and the "
                        "unit's histogram; static files, open OUT/index.html in a browser", cmd_explore,
@@ -191,6 +210,7 @@ def add_commands(sub):
     q.add_argument("--quiet", action="store_true", help="no progress bars")
     q.add_argument("--force", action="store_true", help="replace an --out folder minizf did not write (it is "
                    "moved aside, not deleted)")
+    q.add_argument("--distributed", action="store_true", help=DISTRIBUTED_HELP)
     q = figure_command(sub, "occlude", "Fig. 7: slide a grey square over IMAGE (a file, or the index of a "
                        "bundled CIFAR-10 test image) and map the strongest layer-5 feature, the "
                        "probability of the class and the most probable class", cmd_occlude)

@@ -1,10 +1,11 @@
 """Communicators: one process (``Single``) or MPI's world (``MPIWorld``, mpi4py's buffer calls).
 
-Both answer the same few calls the trainer makes: ``allreduce_sum`` of a list of
-gradient arrays (in place), ``sum`` of Python numbers, ``broadcast`` of a
-picklable object from rank 0 (a decision only rank 0 can make, such as whether
-the output folder may be used), and ``abort`` (one rank failed: stop them all
-rather than leave them waiting in an allreduce).
+Both answer the same few calls the trainer and the scans make: ``allreduce_sum``
+of a list of gradient arrays (in place), ``sum`` of Python numbers, ``broadcast``
+of a picklable object from rank 0 (a decision only rank 0 can make, such as
+whether the output folder may be used), ``gather`` of each rank's results (the
+scans' per-rank top-9s), and ``abort`` (one rank failed: stop them all rather
+than leave them waiting in an allreduce).
 """
 import sys
 
@@ -34,6 +35,9 @@ class Single:
 
     def broadcast(self, value):
         return value
+
+    def gather(self, value):
+        return [value]
 
     def abort(self, message, status=1):
         raise SystemExit(status)
@@ -73,6 +77,10 @@ class MPIWorld:
 
     def broadcast(self, value):
         return self.comm.bcast(value, root=0)
+
+    def gather(self, value):
+        """Every rank's ``value``, in rank order, on every rank (pickled: for results, not gradients)."""
+        return self.comm.allgather(value)
 
     def abort(self, message, status=1):
         """Print one line and stop every rank (MPI_Abort): the others may be waiting in a collective."""

@@ -70,11 +70,11 @@ def file_name(layer):
     return safe
 
 
-def _write_layer(out, net, images, mean, layer, k, classes, labels, device, progress):
+def _write_layer(out, net, images, mean, layer, k, classes, labels, device, progress, comm=None):
     """Scan one layer, write its units' pictures; returns the units' records for the page."""
     folder = os.path.join(out, file_name(layer))
     os.makedirs(folder, exist_ok=True)
-    scan = scan_units(net, images, mean, layer, device=device,
+    scan = scan_units(net, images, mean, layer, device=device, comm=comm,
                       progress=progress and (lambda d, t: progress(f"{layer}: scanning", d, t)))
     top = scan.top(k)
     _write_units(folder, net, images, mean, top, device, progress)
@@ -85,13 +85,14 @@ def _write_layer(out, net, images, mean, layer, k, classes, labels, device, prog
 
 
 def explore(net, mean, images, out="explore", layers=None, k=9, device=None, progress=None, title=None,
-            force=False):
+            force=False, comm=None):
     """Write the site for ``layers`` (default: every conv layer) over uint8 ``images``; returns index.html.
 
     images: an ArrayDataset-like object with ``.images`` (N, 3, H, W) uint8 and,
     when known, ``.labels`` and ``.classes``. progress: callable(what, done, total). The site is
     written beside ``out`` and swapped in at the end (``minizf.sitefolder``): a folder minizf did
-    not write is refused unless ``force`` (then moved aside, never deleted).
+    not write is refused unless ``force`` (then moved aside, never deleted). comm: scan over MPI
+    ranks (``minizf.distributed``); rank 0 projects and writes, the others only scan (and return None).
     """
     from ..layers import Conv2D
     from ..roles import resolve
@@ -100,6 +101,10 @@ def explore(net, mean, images, out="explore", layers=None, k=9, device=None, pro
     for layer in layers:
         if len(dict(net.output_shapes(images.images.shape[1:]))[layer]) not in (1, 3):
             raise ValueError(f"--layers {layer}: gives neither feature maps (C, H, W) nor units (F,)")
+    if comm is not None and comm.rank:               # a helper rank: its share of every scan, nothing written
+        for layer in layers:
+            scan_units(net, images.images, mean, layer, device=device, comm=comm)
+        return None
     check(out, force)                                 # before any work: refuse a folder it may not replace
     classes = list(getattr(images, "classes", None) or [])
     labels = getattr(images, "labels", None) if classes else None
@@ -110,7 +115,8 @@ def explore(net, mean, images, out="explore", layers=None, k=9, device=None, pro
     title = title or "minizf unit explorer"
     with new_site(out, force) as site:
         for i, layer in enumerate(layers):
-            units = _write_layer(site.path, net, images.images, mean, layer, k, classes, labels, device, progress)
+            units = _write_layer(site.path, net, images.images, mean, layer, k, classes, labels, device, progress,
+                                 comm)
             data = {"layer": layer, "folder": file_name(layer), "units": units, "k": k,
                     "scanned": int(len(images.images)),
                     "previous": file_name(layers[i - 1]) if i > 0 else None,
