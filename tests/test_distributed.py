@@ -135,3 +135,27 @@ def test_two_rank_scans_find_what_one_process_finds(tmp_path):
         assert (tmp_path / "e1" / page).read_text() == (tmp_path / "e2" / page).read_text()
     assert (tmp_path / "e1" / "conv2" / "u010_p3.png").read_bytes() == \
         (tmp_path / "e2" / "conv2" / "u010_p3.png").read_bytes()
+
+
+@pytest.mark.slow
+def test_killing_one_rank_ends_the_run_and_leaves_a_resumable_checkpoint(tmp_path):
+    import signal
+    import time
+    launcher = mpiexec()
+    make_cifar(tmp_path / "data" / "cifar-10-batches-py", per_batch=32)
+    args = [sys.executable, "-m", "minizf.cli", "train", "--data", str(tmp_path / "data"), "--epochs", "50",
+            "--batch-size", "16", "--val-subset", "8", "--quiet", "--out", str(tmp_path / "run")]
+    run = subprocess.Popen([launcher, "-n", "2"] + args + ["--distributed"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "run" / "checkpoint.npz").exists() and time.time() < deadline:
+        time.sleep(0.5)
+    ranks = subprocess.run(["pgrep", "-f", "--", f"--out {tmp_path / 'run'}"], capture_output=True,
+                           text=True).stdout.split()
+    workers = [int(p) for p in ranks if int(p) != run.pid]
+    assert len(workers) >= 2, ranks
+    os.kill(max(workers), signal.SIGKILL)                  # the rank started last
+    run.communicate(timeout=60)                            # the others do not hang in the allreduce
+    assert run.returncode != 0
+    done = subprocess.run(args + ["--resume", "--max-batches", "1"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "paused" in done.stdout, done.stderr[-2000:]
