@@ -14,10 +14,14 @@
 # compare them).
 
 # %%
+import os
+
 import numpy as np
 
 import minizf as mz
+from minizf.plot import image_grid
 
+OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -83,6 +87,10 @@ for train in (False, True):
 net.forward(x, upto="relu2")
 signal = np.zeros((2, 4, 8, 8))
 signal[:, 1, 4, 4] = 1.0
+projections = []
 for rule in ("deconvnet", "guided", "gradient"):
     projection = net.reverse(signal, "relu2", rule=rule)
+    projections.append(projection[0])
     print(f"{rule:>9}: projection {projection.shape}, non-zero pixels {int((projection != 0).sum())}")
+print("wrote", image_grid(projections, os.path.join(OUT, "15_graphs.png"), titles=["deconvnet", "guided", "gradient"],
+                          signed=True, suptitle="one relu2 unit projected through the residual block"))

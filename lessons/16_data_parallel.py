@@ -22,8 +22,10 @@ import numpy as np
 import minizf as mz
 from minizf import models
 from minizf.distributed import shard_bounds
+from minizf.plot import curve
 from minizf.train import init_weights
 
+OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -83,12 +85,18 @@ def step_flops(net, batch):
     return 3 * 2 * macs * batch
 
 
+ks, ratios, names = np.arange(1, 17), [], []
 for name, builder, batch in [("zf64 (64 px)", models.zf64, 128), ("zf (224 px, Fig. 3)", models.zfnet, 128)]:
     model = builder()
     grad_mb = 4 * models.parameter_count(model) / 1e6
     flops = step_flops(model, batch)
     print(f"{name}: gradient {grad_mb:.0f} MB; per step each of K ranks sends {grad_mb:.0f} x 2(K-1)/K MB "
           f"({grad_mb:.0f} MB at K = 2, {2 * grad_mb:.0f} MB as K grows) and computes {flops / 1e9:.0f} / K GFLOP")
+    ratios.append(2 * (ks - 1) / ks * grad_mb / (flops / 1e9 / ks))      # MB sent per GFLOP computed, per rank
+    names.append(name)
+print("wrote", curve(ks, ratios, os.path.join(OUT, "16_data_parallel.png"), xlabel="ranks K",
+                     ylabel="MB sent per GFLOP computed", title="a step's communication against its compute",
+                     labels=names))
 
 # %% [markdown]
 # ## 3. Measured here, and on K machines

@@ -42,14 +42,20 @@ def _of(net, kind):
 
 
 def layer1(net):
-    """The last layer before the second conv (or the first conv's ReLU when there is one conv)."""
+    """The last layer before the second conv; with one conv, the last of the layers with feature
+    maps that follow it (its ReLU, pooling, normalisation) before the classifier."""
     convs = _of(net, Conv2D)
     if not convs:
         raise ValueError("the network has no conv layer: it has no layer 1 in the paper's sense")
-    if len(convs) == 1:
-        return layer5(net)
-    before = _feeds(net, convs[1])
-    return before[0] if before else convs[0]
+    if len(convs) > 1:
+        before = _feeds(net, convs[1])
+        return before[0] if before else convs[0]
+    name = convs[0]
+    while True:
+        readers = _readers(net, name)
+        if len(readers) != 1 or isinstance(net[readers[0]], (Linear, Flatten, Dropout)):
+            return name
+        name = readers[0]
 
 
 def layer5(net):
