@@ -1,15 +1,15 @@
 """How the bundled assets in data/ were made (run from the repository root).
 
     python data/make_assets.py cifar RUN_DIR [TWIN_RUN_DIR]     # zf_small, krizhevsky_small, CIFAR sample
-    python data/make_assets.py photos RUN_DIR TWIN_RUN_DIR      # zf64, krizhevsky64, Imagenette sample
+    python data/make_assets.py photos RUN_DIR [TWIN_RUN_DIR]    # zf64, krizhevsky64, Imagenette sample
 
 * zf_small.npz / krizhevsky_small.npz / zf64.npz / krizhevsky64.npz: the final
   weights of a `minizf train` run, stored as float16 (half the size;
   `load_model` returns float32), with the mean image and the run's metrics;
 * zf_small_snapshots.npz: conv1-conv3 weights at the snapshot epochs, float16,
   for the feature-evolution figure (Fig. 4), added to the epochs already there;
-  zf64_snapshots.npz: conv1-conv5 at epochs 1, 5 and 20 (the final model is
-  the last column);
+  zf64_snapshots.npz: conv1-conv5 at Fig. 4's epochs 1, 2, 5, 10, 20, 30, 40
+  and 64 of the 70-epoch run (the final model is the last column);
 * *_metrics.json: the training options and per-epoch metrics (train and
   validation loss and accuracy, seconds);
 * cifar10_sample.npz: the first 500 CIFAR-10 test images plus those named in
@@ -50,12 +50,12 @@ def export_metrics(name):
     print(f"{name}_metrics.json: {len(meta['history'])} epochs")
 
 
-def export_snapshots(run, name, layers=SNAPSHOT_LAYERS, epochs=None):
+def export_snapshots(run, name, layers=SNAPSHOT_LAYERS, epochs=None, fresh=False):
     """Snapshot weights of the run (``epochs``: which ones, default all); epochs already bundled
     but gone from the run folder are kept (the bundled zf_small run lost its epoch 1-10 snapshot
-    files with a machine, not their exported weights)."""
+    files with a machine, not their exported weights) unless ``fresh`` (a new run replaces them all)."""
     path = os.path.join(HERE, f"{name}_snapshots.npz")
-    arrays = dict(np.load(path)) if os.path.exists(path) else {}
+    arrays = dict(np.load(path)) if os.path.exists(path) and not fresh else {}
     folder = os.path.join(run, "snapshots")
     for file in sorted(os.listdir(folder)):
         epoch = int(file.split("_")[1].split(".")[0])
@@ -114,11 +114,14 @@ def main(argv):
         bundled = ("zf_small", "krizhevsky_small")
         export_sample()
     elif kind == "photos":
+        from minizf.train import PAPER_SNAPSHOTS
         export_model(runs[0], "zf64")
         export_snapshots(runs[0], "zf64", layers=("conv1", "conv2", "conv3", "conv4", "conv5"),
-                         epochs=(1, 5, 20))
-        export_model(runs[1], "krizhevsky64")
-        bundled = ("zf64", "krizhevsky64")
+                         epochs=PAPER_SNAPSHOTS, fresh=True)           # Fig. 4's eight epochs of 70
+        bundled = ("zf64",)
+        if len(runs) > 1:
+            export_model(runs[1], "krizhevsky64")
+            bundled += ("krizhevsky64",)
         export_photos()
     else:
         sys.exit(__doc__)

@@ -16,7 +16,7 @@ import numpy as np
 from minizf import analysis
 from minizf.deconv import receptive_field
 from minizf.plot import top9_figure
-from minizf.tour import chance_purity, default_model, images_for
+from minizf.figures import chance_purity, default_model, images_for
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 N = 120 if os.environ.get("MINIZF_QUICK") else 500

@@ -15,7 +15,7 @@ import numpy as np
 
 from minizf import analysis
 from minizf.plot import evolution_figure
-from minizf.tour import default_model, images_for, load_snapshots, with_final
+from minizf.figures import default_model, images_for, load_snapshots, with_final
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 N = 60 if os.environ.get("MINIZF_QUICK") else 200

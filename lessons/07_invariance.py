@@ -17,7 +17,7 @@ import numpy as np
 
 from minizf import analysis
 from minizf.plot import image_grid, invariance_figure
-from minizf.tour import default_model, images_for, invariance_settings
+from minizf.figures import default_model, images_for, invariance_settings
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 

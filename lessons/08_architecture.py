@@ -18,7 +18,7 @@ import numpy as np
 from minizf import analysis
 from minizf.plot import filters_figure
 from minizf.train import initial_weights
-from minizf.tour import conv_layers, default_model, images_for, val_accuracy, with_twin
+from minizf.figures import conv_layers, default_model, images_for, val_accuracy, with_twin
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from minizf import analysis
 from minizf.plot import occlusion_figure
-from minizf.tour import default_model, images_for, occlusion_picks, occlusion_setting
+from minizf.figures import default_model, images_for, occlusion_picks, occlusion_setting
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from minizf import analysis
 from minizf.plot import boxes_figure
-from minizf.tour import correspondence_spec, default_model, images_for
+from minizf.figures import correspondence_spec, default_model, images_for
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 

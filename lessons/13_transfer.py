@@ -21,7 +21,7 @@ import numpy as np
 
 from minizf import analysis, data
 from minizf.plot import curve
-from minizf.tour import default_model
+from minizf.figures import default_model
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 # Class-length by default (under a minute on 2 cores, numbers as rough as the run is short);

@@ -19,7 +19,7 @@ from minizf.deconv import Deconvnet
 from minizf.explorer import explore
 from minizf.interop.onnx import load_onnx, save_onnx
 from minizf.plot import image_grid
-from minizf.tour import default_model, images_for
+from minizf.figures import default_model, images_for
 
 OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
 os.makedirs(OUT, exist_ok=True)

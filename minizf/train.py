@@ -466,7 +466,6 @@ class Trainer:
         return "done"
 
     def _end_epoch(self, epoch, running):
-        cfg = self.config
         row = {"epoch": epoch, "lr": self.state["lr"],
                "train_loss": running["loss"] / running["seen"],
                "train_acc": running["correct"] / running["seen"], "seconds": running["seconds"]}

@@ -335,7 +335,7 @@ def test_occluder_sizes_are_fractions_of_the_side():
 
 
 def test_invariance_matches_folder_classes_to_the_model_by_name():
-    from minizf.tour import model_labels
+    from minizf.figures import model_labels
     folder = data.ArrayDataset(np.zeros((3, 3, 8, 8), np.uint8), np.array([0, 1, 1]), ["tench", "golf_ball"], "f")
     model = ["golf_ball", "parachute", "tench"]
     assert model_labels(folder, model).tolist() == [2, 0, 0]

@@ -96,6 +96,23 @@ MUTANTS = [
     ("explorer: the first layer's previous link wraps round", "minizf/explorer/site.py",
      '"previous": file_name(layers[i - 1]) if i > 0 else None,', '"previous": file_name(layers[i - 1]),',
      ["tests/test_explorer.py", "-k", "every_unit"]),
+    ("graph: a fork keeps only the last reader's gradient", "minizf/graph.py",
+     "arriving[i] = arriving[i] + s if i in arriving else s", "arriving[i] = s",
+     ["tests/test_graph.py", "-k", "forks or gradcheck_through"]),
+    ("graph: batch norm's training backward without the mean's term", "minizf/functional/batchnorm.py",
+     "(dy - _per_channel(dbeta / count, x.ndim) - x_hat", "(dy - x_hat",
+     ["tests/test_graph.py", "-k", "batch_norm_gradcheck"]),
+    ("verdicts: the last snapshot counted as settled", "minizf/analysis/verdicts.py",
+     "    for i in range(len(similarity)):\n        if (similarity[i:] >= threshold).all():\n            return epochs[i]\n    return None",
+     "    for i in range(len(similarity)):\n        if (similarity[i:] >= threshold).all():\n            return epochs[i]\n    return epochs[-1]",
+     ["tests/test_verdicts.py", "-k", "settle or evolution"]),
+    ("analysis: white noise's share counts the mean's bin", "minizf/analysis/architecture.py",
+     "radius = _radius(kernel).ravel()[1:]", "radius = _radius(kernel).ravel()",
+     ["tests/test_analysis.py", "-k", "noise_share or white_noise"]),
+    ("distributed: each shard's loss taken as the batch's", "minizf/train.py",
+     "self.net.backward(self.ce.backward(share), input_grad=False)",
+     "self.net.backward(self.ce.backward(), input_grad=False)",
+     ["tests/test_distributed.py", "-k", "twenty_steps"]),
 ]
 
 

@@ -73,7 +73,7 @@ def _load_any_model(path):
 def _model(args):
     """(net, mean, meta) of --model (.npz or .onnx), else the tour's default bundled model, on --device,
     with what --input-size, --mean, --std and --classes supply."""
-    from ..tour import default_model
+    from ..figures import default_model
     net, mean, meta = _load_any_model(args.model) if args.model else default_model()
     net, mean, meta = with_model_options(net, mean, meta, args)
     return net.to(_device(args)), mean, meta

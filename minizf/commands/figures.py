@@ -8,7 +8,7 @@ from .common import _device, _done, _model, _report, feature_map_layer, figure_c
 def _images(args, net, count=None):
     """The images a figure scans: --images FOLDER (any image folder, at the model's input size),
     else the bundled images the model can look at (the first ``count`` of them)."""
-    from ..tour import images_for
+    from ..figures import images_for
     folder = getattr(args, "images", None)
     if folder and not str(folder).isdigit():
         from ..data import load_image_folder
@@ -34,7 +34,7 @@ def cmd_tour(args):
 
 def cmd_topk(args):
     from ..distributed import world
-    from ..tour import chance_purity, figure_top9
+    from ..figures import chance_purity, figure_top9
     comm = world(args.distributed)
     net, mean, _ = _model(args)
     from ..roles import resolve
@@ -93,7 +93,7 @@ def _occlusion_image(args, net, classes):
     import numpy as np
 
     from ..data import load_image
-    from ..tour import images_for
+    from ..figures import images_for
     if args.image.isdigit():
         images = images_for(net)
         where = {int(i): n for n, i in enumerate(getattr(images, "indices", []))}
@@ -115,7 +115,7 @@ def cmd_occlude(args):
     import numpy as np
 
     from .. import analysis, plot
-    from ..tour import occlusion_setting, occlusion_sweep, predict_class
+    from ..figures import occlusion_setting, occlusion_sweep, predict_class
     net, mean, meta = _model(args)
     classes = meta.get("classes") or [str(c) for c in range(net.output_shapes(net.input_shape)[-1][1][0])]
     image, label = _occlusion_image(args, net, classes)
@@ -142,13 +142,13 @@ def cmd_occlude(args):
 
 
 def cmd_invariance(args):
-    from ..tour import figure_invariance
+    from ..figures import figure_invariance
     net, mean, meta = _model(args)
     return _report(*figure_invariance(net, mean, _images(args, net), args.out, classes=meta.get("classes")))
 
 
 def cmd_evolution(args):
-    from ..tour import figure_evolution, images_for
+    from ..figures import figure_evolution, images_for
     net, mean, meta = _model(args)
     images = images_for(net)
     return _report(*figure_evolution(net, mean, meta, images, args.out, n_images=min(200, len(images)),
@@ -156,7 +156,7 @@ def cmd_evolution(args):
 
 
 def cmd_correspondence(args):
-    from ..tour import figure_correspondence, images_for
+    from ..figures import figure_correspondence, images_for
     net, mean, _ = _model(args)
     path, caption, verdict, result = figure_correspondence(net, mean, images_for(net), args.out)
     layers = list(result.random)
@@ -168,7 +168,7 @@ def cmd_correspondence(args):
 
 
 def cmd_filters(args):
-    from ..tour import figure_filters, images_for, with_twin
+    from ..figures import figure_filters, images_for, with_twin
     net, mean, meta = _model(args)
     return _report(*figure_filters(with_twin(net, mean, args.twin, meta), args.out, images_for(net)))
 
