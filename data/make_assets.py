@@ -2,6 +2,7 @@
 
     python data/make_assets.py cifar RUN_DIR [TWIN_RUN_DIR]     # zf_small, krizhevsky_small, CIFAR sample
     python data/make_assets.py photos RUN_DIR [TWIN_RUN_DIR]    # zf64, krizhevsky64, Imagenette sample
+    python data/make_assets.py filters OLD.npz NEW.npz          # docs/conv1_filters.png for the README
 
 * zf_small.npz / krizhevsky_small.npz / zf64.npz / krizhevsky64.npz: the final
   weights of a `minizf train` run, stored as float16 (half the size;
@@ -104,8 +105,32 @@ def export_photos(per_class=50, seed=0):
     print(f"{data.PHOTO_SAMPLE}: {sum(len(f) for _, _, f in os.walk(out))} photos")
 
 
+def compare_filters(old, new, out=os.path.join(os.path.dirname(HERE), "docs", "conv1_filters.png")):
+    """The README's picture: the first-layer filters of two model files side by side, with the
+    dead-filter count, band energies, and the high-frequency share against white noise."""
+    from minizf import analysis
+    from minizf.plot import filters_figure
+    from minizf.train import initial_weights
+    weights, names, stats, quality = [], [], [], []
+    for label, path in (("before", old), ("after", new)):
+        net, _, meta = load_model(path)
+        W = net["conv1"].params["W"]
+        weights.append(W)
+        config = meta["config"]
+        init = f"N(0, {config['conv1_std']:g}^2)" if config.get("conv1_std") else config.get("init")
+        names.append(f"{label}: {init}, {meta['epoch']} epochs")
+        stats.append(analysis.filter_stats(W))
+        quality.append(analysis.filter_quality(W, initial_weights(meta, "conv1")))
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    print(filters_figure(weights, names, stats, out, quality=quality))
+    for name, q in zip(names, quality):
+        print(name, q)
+
+
 def main(argv):
     kind, runs = argv[0], argv[1:]
+    if kind == "filters":
+        return compare_filters(*runs)
     if kind == "cifar":
         export_model(runs[0], "zf_small")
         export_snapshots(runs[0], "zf_small")

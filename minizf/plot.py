@@ -251,7 +251,7 @@ def filters_figure(weights, names, stats, path, projections=None, quality=None):
     (M, 3, h, w) arrays)."""
     plt = _pyplot()
     rows = 1 if projections is None else 2
-    fig, axes = plt.subplots(rows, len(weights), figsize=(4.4 * len(weights), 4.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, len(weights), figsize=(4.4 * len(weights), 4.8 * rows), squeeze=False)
     for c, (W, name, st) in enumerate(zip(weights, names, stats)):
         W = np.asarray(W)
         ax = axes[0, c]
@@ -271,7 +271,7 @@ def filters_figure(weights, names, stats, path, projections=None, quality=None):
             axes[1, c].set_title(f"{name}: strongest conv2 activations, projected", fontsize=8)
     for ax in axes.ravel():
         ax.axis("off")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))          # three title lines per panel: leave them room
     return _save(fig, path)
 
 
