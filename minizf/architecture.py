@@ -66,11 +66,31 @@ _BUILD = {
 }
 
 
+#: The most weights a recorded layer may ask for (4 GB of float32): a model file is data, and a
+#: record of a 10^6 x 10^6 layer must be refused before anything is allocated, not run out of memory.
+MAX_WEIGHTS = 1 << 30
+
+
+def _weights_asked(entry):
+    """How many weights a recorded layer would allocate (before building it)."""
+    if entry.get("kind") == "Conv2D":
+        return int(entry["in"]) * int(entry["out"]) * int(entry["kernel"][0]) * int(entry["kernel"][1])
+    if entry.get("kind") == "Linear":
+        return int(entry["in"]) * int(entry["out"])
+    if entry.get("kind") == "BatchNorm2D":
+        return int(entry["channels"])
+    return 0
+
+
 def build(description, input_shape=None, source="architecture"):
-    """A Sequential from ``describe``'s list; a ValueError naming the entry that does not make sense."""
+    """A Sequential (or Graph) from ``describe``'s list; a ValueError naming the entry that does not
+    make sense or would take more than MAX_WEIGHTS weights."""
     layers = []
     for i, entry in enumerate(description):
         try:
+            if _weights_asked(entry) > MAX_WEIGHTS:
+                raise ValueError(f"{source}: layer {i} ({entry!r:.80}) asks for {_weights_asked(entry):,} weights, "
+                                 f"more than the {MAX_WEIGHTS:,} a minizf model may hold")
             layers.append((str(entry["name"]), _BUILD[entry["kind"]](entry)))
         except KeyError as err:
             raise ValueError(f"{source}: layer {i} ({entry!r:.80}) lacks or has an unknown {err}") from None

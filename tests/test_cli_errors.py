@@ -555,3 +555,24 @@ def test_model_options_are_checked_before_any_work(tmp_path):
     (tmp_path / "twice.txt").write_text("\n".join(["a"] * 10))
     assert_user_error(minizf("occlude", "x.jpg", "--classes", tmp_path / "twice.txt", "--out", tmp_path / "o"),
                       "appears twice")
+
+
+def test_sizes_that_would_exhaust_memory_are_refused_before_allocation(tmp_path):
+    import json as json_
+    from minizf.modelfile import load_model
+    net, mean, meta = load_model(CIFAR_MODEL)
+    arrays = dict(np.load(CIFAR_MODEL))
+    record = json_.loads(arrays["meta"].tobytes().decode())
+    record["model"] = "hostile"
+    record["layers"] = [{"name": "fc", "kind": "Linear", "in": 10 ** 6, "out": 10 ** 6}]
+    arrays["meta"] = np.frombuffer(json_.dumps(record).encode(), np.uint8)
+    np.savez(tmp_path / "huge.npz", **arrays)
+    assert_user_error(minizf("info", "--model", tmp_path / "huge.npz"), "huge.npz", "1,000,000,000,000 weights")
+    assert_user_error(minizf("topk", "--input-size", "100000", "--out", tmp_path / "o"), "--input-size",
+                      "at most 2048")
+
+
+def test_info_lists_a_models_layers_and_the_papers_roles():
+    done = minizf("info", "--model", CIFAR_MODEL)
+    assert done.returncode == 0, done.stderr
+    assert "conv1" in done.stdout and "layer1 = norm1, layer5 = relu5, layer7 = relu7" in done.stdout

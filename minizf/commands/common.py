@@ -25,6 +25,15 @@ def _count(minimum):
 
 
 positive, nonnegative = _count(1), _count(0)
+MAX_SIDE = 2048        # an input side beyond it would take gigabytes per image in the first layers
+
+
+def input_side(text):
+    """An argparse type: a square input's side, 1..MAX_SIDE pixels."""
+    value = positive(text)
+    if value > MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SIDE} pixels, got {value}")
+    return value
 
 
 def _real(minimum, strict):
@@ -175,7 +184,7 @@ def figure_command(sub, name, help_text, run, out="figures"):
                    "else data/zf_small.npz)")
     q.add_argument("--out", default=out, help=f"output folder (default {out})")
     q.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
-    q.add_argument("--input-size", type=positive, default=None, help="side of the square input, for a "
+    q.add_argument("--input-size", type=input_side, default=None, help="side of the square input, for a "
                    "model file that does not say it (an .onnx from elsewhere)")
     add_model_options(q)
     q.set_defaults(run=run)

@@ -1,6 +1,6 @@
 """``minizf export``: a model file in the other format (.npz <-> .onnx)."""
 from ..io import check_writable
-from .common import _done, _load_any_model, add_model_options, positive, with_model_options
+from .common import _done, _load_any_model, add_model_options, input_side, with_model_options
 
 
 def cmd_export(args):
@@ -33,7 +33,7 @@ def add_commands(sub):
                        "minizf.interop.onnx); --mean, --std and --classes go into the .npz.")
     q.add_argument("model")
     q.add_argument("target", metavar="OUT", help="the file to write: a name ending in .onnx or .npz")
-    q.add_argument("--input-size", type=positive, default=None, help="side of the square input, when the "
+    q.add_argument("--input-size", type=input_side, default=None, help="side of the square input, when the "
                    "model file does not say it")
     add_model_options(q)
     q.set_defaults(run=cmd_export)

@@ -3,8 +3,8 @@ import os
 import re
 import shutil
 
-from .common import (_device, _done, _ints, _load_any_model, _write_json, add_model_options, nonnegative,
-                     nonnegative_real, positive, positive_real, with_model_options)
+from .common import (_device, _done, _ints, _load_any_model, _write_json, add_model_options, input_side,
+                     nonnegative, nonnegative_real, positive, positive_real, with_model_options)
 
 RESUME_MAY_CHANGE = {"epochs": "--epochs"}
 
@@ -382,7 +382,7 @@ def add_commands(sub):
                    "or a .png path")
     p.add_argument("--json", default=None, help="also write the table to this JSON file")
     p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
-    p.add_argument("--input-size", type=positive, default=None, help="side of the square input, for a model "
+    p.add_argument("--input-size", type=input_side, default=None, help="side of the square input, for a model "
                    "file that does not say it (an .onnx from elsewhere)")
     add_model_options(p)
     p.set_defaults(run=cmd_evaluate)
