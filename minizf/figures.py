@@ -230,26 +230,31 @@ def invariance_settings(size):
             "rotate": np.arange(-90, 91, 22.5)}
 
 
-def model_labels(images, classes):
+def model_labels(images, classes, strict=True):
     """The images' labels as indices of the model's ``classes``, matched by name (a folder's
     sub-folders, a model's class list); None when the model names no classes. A class the model
-    does not know is refused, naming it."""
+    does not know is refused, naming it (``strict``: the user's own folder), or gives None (the
+    bundled photos before a model of other classes: track its own answers instead)."""
     if not classes:
         return None
     unknown = sorted(set(images.classes) - set(classes))
+    if unknown and not strict:
+        return None
     if unknown:
+        known = ", ".join(classes[:10]) + (f", ... ({len(classes)} in all)" if len(classes) > 10 else "")
         raise ValueError(f"{images.name}: the model does not know the classes {', '.join(unknown)} "
-                         f"(it knows {', '.join(classes)}); name the folders as its classes")
+                         f"(it knows {known}); name the folders as its classes")
     return np.array([classes.index(c) for c in images.classes])[images.labels]
 
 
-def figure_invariance(net, mean, images, out, count=5, classes=None):
+def figure_invariance(net, mean, images, out, count=5, classes=None, strict=False):
     """Fig. 5 on the first image of each of ``count`` classes; classes: the model's class names
-    (p(true class) needs them; without, the class the network gives each untransformed image)."""
+    (p(true class) needs them; without, the class the network gives each untransformed image);
+    strict: refuse images of classes the model does not know (the user's --images folder)."""
     picks = [int(np.flatnonzero(images.labels == c)[0]) for c in range(len(images.classes))
              if (images.labels == c).any()][:count]
     imgs = images.images[picks]
-    labels = model_labels(images, classes)
+    labels = model_labels(images, classes, strict)
     labels = None if labels is None else labels[picks]
     settings = invariance_settings(imgs.shape[-1])
     results = [analysis.invariance(net, imgs, labels, mean, kind, amounts) for kind, amounts in settings.items()]
@@ -260,7 +265,7 @@ def figure_invariance(net, mean, images, out, count=5, classes=None):
     path = plot.invariance_figure(results, os.path.join(out, "invariance.png"),
                                   names=[images.classes[images.labels[n]] for n in picks], examples=examples)
     tracked = "the true class" if labels is not None else \
-        "the class the network gives the untransformed image (the model names no classes)"
+        "the class the network gives the untransformed image (the model's classes are not the images')"
     return path, ("Fig. 5 — invariance: top, the first image transformed; below, the distance between the "
                   "feature vectors of the original and the transformed image (divided by the original's "
                   f"norm) at layer 1 ({low}) and layer 7 ({high}), and the probability of {tracked} as a "
@@ -352,7 +357,7 @@ def figure_occlusion(net, mean, images, out, classes=None):
     """Fig. 7 on the bundled picks; classes: the model's class names (the images' classes are matched
     to them by name; without them, each image's class is the network's own answer, said so)."""
     picks = occlusion_picks(images)
-    labels = model_labels(images, classes)
+    labels = model_labels(images, classes, strict=False)
     guess = labels is None
     labels = [predict_class(net, mean, images.images[n]) for n in picks] if guess else [int(labels[n]) for n in picks]
     names = classes or [str(c) for c in range(net.output_shapes(net.input_shape)[-1][1][0])]

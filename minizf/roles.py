@@ -7,7 +7,9 @@ connected layer), so the roles are read from the wiring:
 
 * layer 1: the output of the first block, the last layer before the second conv
   (conv1 -> relu -> pool -> norm in the paper: norm1);
-* layer 5: the first ReLU after the last conv (relu5), else that conv;
+* layer 5: the first ReLU after the last conv below the classifier (relu5), else
+  that conv (a network without a fully connected layer classifies with its last
+  conv, which is not a feature layer);
 * layer 7: the ReLU that feeds the last fully connected layer (relu7), else what
   feeds it (a ResNet's pooled features), passing over Flatten and Dropout; in a
   network whose classifier is a conv (SqueezeNet, NiN), what feeds its last conv.
@@ -58,9 +60,16 @@ def layer1(net):
         name = readers[0]
 
 
-def layer5(net):
-    """The first ReLU downstream of the last conv, else the last conv itself."""
+def _feature_convs(net):
+    """The conv layers below the classifier: all of them, but the last when the network has no
+    Linear layer (a conv classifier, as SqueezeNet's and NiN's, maps to the classes)."""
     convs = _of(net, Conv2D)
+    return convs if _of(net, Linear) or len(convs) < 2 else convs[:-1]
+
+
+def layer5(net):
+    """The first ReLU downstream of the last conv below the classifier, else that conv itself."""
+    convs = _feature_convs(net)
     if not convs:
         raise ValueError("the network has no conv layer: it has no layer 5 in the paper's sense")
     todo, seen = [convs[-1]], set()

@@ -120,3 +120,26 @@ def test_std_folded_into_the_first_conv_is_the_standardised_model(tmp_path):
     with torch.no_grad():
         theirs = model(torch.tensor(standardised)).numpy()
     np.testing.assert_allclose(net.forward(x - mean_image), theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
+
+
+@pytest.mark.slow
+def test_every_figure_command_runs_on_an_exported_graph_at_224_px(exported, tmp_path):
+    import subprocess
+    import sys
+    path, _ = exported("squeezenet1_1", True)
+    (tmp_path / "classes.txt").write_text("\n".join(f"class{k}" for k in range(1000)))
+    common = ["--model", str(path), "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225",
+              "--classes", str(tmp_path / "classes.txt")]
+
+    def run(*argv):
+        done = subprocess.run([sys.executable, "-m", "minizf.cli", *argv, *common], capture_output=True, text=True,
+                              timeout=900)
+        assert done.returncode == 0, (argv, done.stderr[-2000:])
+        return done.stdout
+    assert "enlarged to 224 px" in run("topk", "--layer", "layer5", "--maps", "1", "--out", str(tmp_path / "t"))
+    run("occlude", "english_springer/n02102040_1100.jpg", "--size", "40", "--stride", "28", "--out", str(tmp_path / "o"))
+    assert "Fig. 5" in run("invariance", "--out", str(tmp_path / "i"))
+    run("explore", "--images", "12", "--layers", "features.3.squeeze_activation", "--quiet", "--out", str(tmp_path / "e"))
+    run("tour", "--images", "12", "--maps", "1", "--quiet", "--out", str(tmp_path / "tour"))
+    page = (tmp_path / "tour" / "index.html").read_text()
+    assert "Not made for this model: the model file holds no training history" in page and "Fig. 7" in page

@@ -31,5 +31,6 @@ def test_a_residual_graph_and_a_conv_classifier():
     squeeze = Sequential([("c1", Conv2D(3, 4, 3)), ("r1", ReLU()), ("c2", Conv2D(4, 10, 1)), ("r2", ReLU()),
                           ("gap", AdaptiveAvgPool2D(1)), ("flat", Flatten())])
     assert paper_layer(squeeze, "layer7") == "r1"          # what feeds the conv classifier
+    assert paper_layer(squeeze, "layer5") == "r1"          # the classifier is no feature layer
     with pytest.raises(KeyError, match="no layer named 'conv9'.*layer1, layer5, layer7"):
         resolve(squeeze, "conv9")

@@ -144,7 +144,9 @@ def cmd_occlude(args):
 def cmd_invariance(args):
     from ..figures import figure_invariance
     net, mean, meta = _model(args)
-    return _report(*figure_invariance(net, mean, _images(args, net), args.out, classes=meta.get("classes")))
+    user_folder = bool(args.images)          # the user's own folder must hold the model's classes
+    return _report(*figure_invariance(net, mean, _images(args, net), args.out, classes=meta.get("classes"),
+                                      strict=user_folder))
 
 
 def cmd_evolution(args):
