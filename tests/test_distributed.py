@@ -159,3 +159,26 @@ def test_killing_one_rank_ends_the_run_and_leaves_a_resumable_checkpoint(tmp_pat
     assert run.returncode != 0
     done = subprocess.run(args + ["--resume", "--max-batches", "1"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "paused" in done.stdout, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_transfer_extracts_its_features_over_two_ranks(tmp_path):
+    from PIL import Image
+    launcher = mpiexec()
+    rng = np.random.default_rng(0)
+    for c, color in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        (tmp_path / "images" / f"class{c}").mkdir(parents=True)
+        for i in range(8):
+            pixels = (rng.random((40, 48, 3)) * 60 + np.array(color) * 0.7).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / f"class{c}" / f"{i}.png")
+    args = [sys.executable, "-m", "minizf.cli", "transfer", "--images", str(tmp_path / "images"), "--per-class", "2,4",
+            "--folds", "2", "--test-per-class", "3", "--scratch-epochs", "0", "--quiet"]
+    assert subprocess.run(args + ["--out", str(tmp_path / "one")], capture_output=True, timeout=300).returncode == 0
+    done = subprocess.run([launcher, "-n", "2"] + args + ["--out", str(tmp_path / "two"), "--distributed"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("transfer:") == 1
+    one, two = (json.loads((tmp_path / d / "transfer.json").read_text())["rows"] for d in ("one", "two"))
+    for a, b in zip(one, two):
+        for key in a["pretrained"]:
+            assert a["pretrained"][key]["folds"] == pytest.approx(b["pretrained"][key]["folds"], abs=1e-9)

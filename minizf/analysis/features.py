@@ -28,9 +28,17 @@ def pool_to_grid(maps, grid):
     return maps.reshape(N, C, grid, H // grid, grid, W // grid).mean(axis=(3, 5))
 
 
-def over_layers(net, images, mean, layers, reduce, batch_size=250, device=None):
+def over_layers(net, images, mean, layers, reduce, batch_size=250, device=None, comm=None):
     """{layer: reduce(layer, activations (B, ...)) of every batch, concatenated}: one forward
-    pass per batch of uint8 images (N, 3, H, W) serves every layer in ``layers``."""
+    pass per batch of uint8 images (N, 3, H, W) serves every layer in ``layers``. comm: a
+    ``minizf.distributed`` communicator: each rank takes its share of the images, every rank
+    gets all of the results, in image order."""
+    if comm is not None and comm.size > 1:
+        from ..distributed import shard_bounds
+        lo, hi = shard_bounds(len(images), comm.rank, comm.size)
+        mine = over_layers(net, images[lo:hi], mean, layers, reduce, batch_size, device) if hi > lo else None
+        parts = [p for p in comm.gather(mine) if p is not None]          # rank order is image order
+        return {layer: np.concatenate([p[layer] for p in parts]) for layer in layers}
     device = device_of_net(net, device)
     deepest = max(layers, key=net.index)
     parts = {layer: [] for layer in layers}
@@ -42,13 +50,14 @@ def over_layers(net, images, mean, layers, reduce, batch_size=250, device=None):
     return {layer: np.concatenate(p) for layer, p in parts.items()}
 
 
-def layer_features(net, images, mean, layers, grid=4, batch_size=250, device=None):
-    """uint8 images (N, 3, H, W) -> {layer: features (N, D) float32}, conv maps pooled to grid x grid."""
+def layer_features(net, images, mean, layers, grid=4, batch_size=250, device=None, comm=None):
+    """uint8 images (N, 3, H, W) -> {layer: features (N, D) float32}, conv maps pooled to grid x grid
+    (comm: split the images over MPI ranks, as ``over_layers``)."""
     def flat(_, out):
         if out.ndim == 4 and out.shape[2] > grid:
             out = pool_to_grid(out, grid)
         return out.reshape(len(out), -1)
-    return over_layers(net, images, mean, layers, flat, batch_size, device)
+    return over_layers(net, images, mean, layers, flat, batch_size, device, comm)
 
 
 def feature_analysis(net, train, test, mean, layers, epochs=30, grid=4, device=None, classifier="softmax"):

@@ -115,7 +115,8 @@ def _scratch_fold(fold, scratch_folds):
 
 def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5, layer="relu7",
              probe_epochs=60, scratch_epochs=0, model_name=None, model_options=None, seed=0,
-             log=print, device=None, layers=None, classifiers=("softmax",), progress=False, scratch_folds=None):
+             log=print, device=None, layers=None, classifiers=("softmax",), progress=False, scratch_folds=None,
+             comm=None):
     """Tables 4-5, 7 and Fig. 9 on ``dataset`` (an ArrayDataset at the net's input size) -> [TransferResult].
 
     The features of every image are computed once for each of ``layers``
@@ -127,12 +128,15 @@ def transfer(net, mean, dataset, per_class=(15, 30), test_per_class=50, folds=5,
     trains the whole architecture (``model_name``, ``model_options``) from
     scratch on each fold's images, the paper's comparison (slow: one training
     run per fold; ``scratch_folds`` limits it to the first N folds, or to a set of fold indices
-    from 0, so a long comparison can be split over several runs).
+    from 0, so a long comparison can be split over several runs). comm: extract the features over
+    MPI ranks (``minizf.distributed``); rank 0 trains the classifiers, the others return None.
     """
     from tqdm import tqdm
     device = device_of_net(net, device)
     layers = tuple(layers or (layer,))
-    features = layer_features(net, dataset.images, mean, list(layers), device=device)
+    features = layer_features(net, dataset.images, mean, list(layers), device=device, comm=comm)
+    if comm is not None and comm.rank:
+        return None
     labels, classes = dataset.labels, len(dataset.classes)
     keys = [f"{l} {c}" for l in layers for c in classifiers]
     results = []

@@ -121,6 +121,8 @@ def cmd_transfer(args):
 
     from .. import analysis, plot
     from ..analysis.features import CLASSIFIERS
+    from ..distributed import world
+    comm = world(args.distributed)
     net, mean, meta = _model(args)
     layers, classifiers = args.layers.split(","), args.classifiers.split(",")
     for layer in layers:
@@ -144,13 +146,17 @@ def cmd_transfer(args):
     scratch = (f", against the same network trained from scratch for {args.scratch_epochs} epochs "
                f"(SGD 0.01, momentum 0.9, batch up to 128, crops and flips; one run on {which})"
                if args.scratch_epochs else "")
-    print(f"transfer: {'/'.join(classifiers)} on frozen {', '.join(layers)} of {meta['model']}{scratch}; "
-          f"{dataset.name}: {len(dataset.classes)} classes, {len(dataset)} images, {args.folds} folds, "
-          f"up to {args.test_per_class} test images per class")
+    if comm.rank == 0:
+        print(f"transfer: {'/'.join(classifiers)} on frozen {', '.join(layers)} of {meta['model']}{scratch}; "
+              f"{dataset.name}: {len(dataset.classes)} classes, {len(dataset)} images, {args.folds} folds, "
+              f"up to {args.test_per_class} test images per class")
     results = analysis.transfer(net, mean, dataset, list(args.per_class), args.test_per_class, args.folds,
                                 layers=layers, classifiers=classifiers, scratch_epochs=args.scratch_epochs,
                                 model_name=meta["model"], model_options=meta.get("model_options", {}),
-                                seed=args.seed, progress=not args.quiet, scratch_folds=chosen)
+                                seed=args.seed, progress=not args.quiet and comm.rank == 0, scratch_folds=chosen,
+                                comm=comm)
+    if comm.rank:                       # features extracted; rank 0 trains the classifiers and reports
+        return 0
     _print_transfer(results)
     verdicts = [analysis.transfer_verdict(results)] if args.scratch_epochs else []
     if len(layers) >= 3:                # Table 7: by depth, at the largest training set
@@ -262,3 +268,5 @@ def add_commands(sub):
     q.add_argument("--seed", type=nonnegative, default=0)
     q.add_argument("--json", default=None, help="also write the table (fold means and stds) to this file")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.add_argument("--distributed", action="store_true", help="extract the features over MPI ranks: mpiexec -n K "
+                   "minizf transfer ... --distributed (pip install 'minizf[mpi]'); rank 0 trains and reports")
