@@ -116,7 +116,7 @@ class Graph(Network):
 
     def _down(self, signal, start, step):
         """Walk the nodes that ran, last to first, from ``start``: each node gets the sum of what
-        its readers sent (the sum rule at forks) and ``step(layer, signal)`` sends its inputs'
+        its readers sent (the sum rule at forks) and ``step(name, layer, signal)`` sends its inputs'
         share down. Returns what reached the input."""
         arriving = {start: signal}
         for name in reversed(self._ran):
