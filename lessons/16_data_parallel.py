@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 16 — data-parallel SGD is one allreduce
 #
-# *Run time: about 5 seconds on a 2-core CPU.*
+# *Run time: about 2 seconds on a 2-core CPU.*
 #
 # The paper trained for 12 days on one GPU. With K machines, each can take
 # 1/K of every batch: the loss of a batch is the mean of its images' losses,
