@@ -66,9 +66,7 @@ _BUILD = {
 }
 
 
-#: The most weights a recorded layer may ask for (4 GB of float32): a model file is data, and a
-#: record of a 10^6 x 10^6 layer must be refused before anything is allocated, not run out of memory.
-MAX_WEIGHTS = 1 << 30
+from .layers import MAX_WEIGHTS  # noqa: E402  (a record of a 10^6 x 10^6 layer is refused before allocation)
 
 
 def _weights_asked(entry):

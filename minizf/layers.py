@@ -159,7 +159,16 @@ class Layer:
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
+#: The most weights one layer may hold (4 GB of float32): asked for more (a model file's options, a
+#: typo in a width), a layer says so in one line instead of running out of memory.
+MAX_WEIGHTS = 1 << 30
+
+
 def _normal(rng, std, shape, dtype):
+    count = math.prod(shape)
+    if count > MAX_WEIGHTS:
+        raise ValueError(f"a layer of weights {tuple(shape)} ({count:,} values) is more than the {MAX_WEIGHTS:,} "
+                         "one layer may hold")
     return rng.normal(0.0, std, size=shape).astype(dtype)
 
 

@@ -44,7 +44,10 @@ def load_model(path):
         shape = meta.get("input_shape")
         net = architecture.build(meta["layers"], tuple(shape) if shape else None, str(path))
     else:
-        net = models.build(model, **options)
+        try:
+            net = models.build(model, **options)
+        except (TypeError, ValueError) as err:      # an unknown option, a width beyond memory: the file's fault
+            raise ValueError(f"{path}: its model {model!r} with options {options} cannot be built ({err})") from None
     params = {k[6:]: arrays[k] for k in arrays if k.startswith("param/")}        # only what is used is read
     bad = [name for name, v in params.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
     if bad:

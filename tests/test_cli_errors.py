@@ -576,3 +576,15 @@ def test_info_lists_a_models_layers_and_the_papers_roles():
     done = minizf("info", "--model", CIFAR_MODEL)
     assert done.returncode == 0, done.stderr
     assert "conv1" in done.stdout and "layer1 = norm1, layer5 = relu5, layer7 = relu7" in done.stdout
+
+
+@pytest.mark.parametrize("options,words", [({"fc_width": 10 ** 6}, "2,048,000,000 values"),
+                                           ({"bogus": 1}, "bogus")])
+def test_a_model_files_options_are_its_own_fault(tmp_path, options, words):
+    import json as json_
+    arrays = dict(np.load(CIFAR_MODEL))
+    record = json_.loads(arrays["meta"].tobytes().decode())
+    record["model_options"] = options
+    arrays["meta"] = np.frombuffer(json_.dumps(record).encode(), np.uint8)
+    np.savez(tmp_path / "m.npz", **arrays)
+    assert_user_error(minizf("info", "--model", tmp_path / "m.npz"), "m.npz", "cannot be built", words)
