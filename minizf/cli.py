@@ -50,7 +50,9 @@ def build_parser():
     q = sub.add_parser("info", help="print the version, the models and the devices; with --model, a model's "
                        "layers, the names --layer accepts and the paper's layers 1, 5 and 7 in it")
     q.add_argument("--model", default=None, help="a model file (.npz or .onnx) to describe")
-    q.add_argument("--input-size", type=int, default=None, help="side of the input, for a file that does not say")
+    from .commands.common import input_side
+    q.add_argument("--input-size", type=input_side, default=None,
+                   help="side of the input, for a file that does not say")
     q.set_defaults(run=cmd_info)
 
     from .commands import convert, figures, section5, training

@@ -51,6 +51,7 @@ def cifar(tmp_path_factory):
     (["train", "--crop-pad", "100000", "--data", "/nonexistent"], ["--crop-pad 100000", "at most 32"]),
     (["train", "--renorm-layers", "conv9"], ["--renorm-layers"]),
     (["train", "--conv1-std", "-1"], ["--conv1-std", "> 0"]),
+    (["info", "--model", CIFAR_MODEL, "--input-size", "0"], ["--input-size", "at least 1"]),
     (["occlude", "x.jpg", "--size", "0"], ["--size"]),
     (["occlude", "x.jpg", "--stride", "-4"], ["--stride"]),
     (["transfer", "--folds", "0"], ["--folds"]),

@@ -34,10 +34,9 @@ def over_layers(net, images, mean, layers, reduce, batch_size=250, device=None, 
     ``minizf.distributed`` communicator: each rank takes its share of the images, every rank
     gets all of the results, in image order."""
     if comm is not None and comm.size > 1:
-        from ..distributed import shard_bounds
-        lo, hi = shard_bounds(len(images), comm.rank, comm.size)
-        mine = over_layers(net, images[lo:hi], mean, layers, reduce, batch_size, device) if hi > lo else None
-        parts = [p for p in comm.gather(mine) if p is not None]          # rank order is image order
+        from ..distributed import gather_shards
+        parts = [p for p, _ in gather_shards(comm, len(images), lambda lo, hi: over_layers(
+            net, images[lo:hi], mean, layers, reduce, batch_size, device))]
         return {layer: np.concatenate([p[layer] for p in parts]) for layer in layers}
     device = device_of_net(net, device)
     deepest = max(layers, key=net.index)

@@ -101,10 +101,8 @@ def unit_field(net, layer, input_shape):
 def _merged(comm, images, k, scan):
     """Scan this rank's share of the images, gather every rank's TopK and merge them (image indices
     made global): the TopK one process would find, ties broken by image order as it breaks them."""
-    from ..distributed import shard_bounds
-    lo, hi = shard_bounds(len(images), comm.rank, comm.size)
-    mine = scan(images[lo:hi]) if hi > lo else None
-    found = [(top, offset) for top, offset in comm.gather((mine, lo)) if top is not None]
+    from ..distributed import gather_shards
+    found = gather_shards(comm, len(images), lambda lo, hi: scan(images[lo:hi]))
     first, _ = found[0]
     m = len(first.channels)
     values, where, positions = (np.full((m, 0), -np.inf, np.float32), np.zeros((m, 0), np.int64),

@@ -37,10 +37,9 @@ def scan_units(net, images, mean, layer, batch_size=None, device=None, progress=
     device = device_of_net(net, device)
     batch_size = batch_size or images_per_batch(net, layer, images.shape[1:])
     if comm is not None and comm.size > 1:
-        from ..distributed import shard_bounds
-        lo, hi = shard_bounds(len(images), comm.rank, comm.size)
-        mine = scan_units(net, images[lo:hi], mean, layer, batch_size, device, progress) if hi > lo else None
-        parts = [p for p in comm.gather(mine) if p is not None]           # rank order is image order
+        from ..distributed import gather_shards
+        parts = [p for p, _ in gather_shards(comm, len(images), lambda lo, hi: scan_units(
+            net, images[lo:hi], mean, layer, batch_size, device, progress))]
         return UnitScan(layer, np.concatenate([p.maxima for p in parts]),
                         np.concatenate([p.positions for p in parts]))
     maxima, positions = [], []

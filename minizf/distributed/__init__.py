@@ -13,6 +13,6 @@ checkpoint does not depend on how many ranks wrote it.
 under mpiexec with ``--distributed``, else ``Single`` (one rank, nothing sent).
 This package looks down only (backend, layers); train.py and the commands use it.
 """
-from .comm import MPIWorld, Single, shard_bounds, world
+from .comm import MPIWorld, Single, gather_shards, shard_bounds, world
 
-__all__ = ["MPIWorld", "Single", "shard_bounds", "world"]
+__all__ = ["MPIWorld", "Single", "gather_shards", "shard_bounds", "world"]

@@ -22,6 +22,14 @@ def shard_bounds(batch, rank, size):
     return lo, lo + base + (1 if rank < extra else 0)
 
 
+def gather_shards(comm, count, compute):
+    """Split ``count`` items over the ranks: this rank runs compute(lo, hi) on its share, and every
+    rank gets [(result, lo)] of the ranks that had items, in rank order (which is item order)."""
+    lo, hi = shard_bounds(count, comm.rank, comm.size)
+    mine = compute(lo, hi) if hi > lo else None
+    return [(result, start) for result, start in comm.gather((mine, lo)) if result is not None]
+
+
 class Single:
     """One process: every collective is the identity."""
 
