@@ -9,7 +9,7 @@
 # (the gradient of the shard's mean loss). Summing K arrays held on K
 # machines, and giving every machine the sum, is MPI's **allreduce**; after
 # it every machine takes the same SGD step, and the weights never drift
-# apart. `mpiexec -n K minizf train ... --distributed` does exactly this
+# apart. `minizf mpirun -n K train ...` (mpiexec underneath) does exactly this
 # (minizf.distributed, with mpi4py); this lesson checks the arithmetic in
 # one process and counts what it costs.
 

@@ -55,9 +55,9 @@ def build_parser():
                    help="side of the input, for a file that does not say")
     q.set_defaults(run=cmd_info)
 
-    from .commands import convert, figures, section5, training
+    from .commands import convert, figures, parallel, section5, training
     from .course.commands import add_commands as add_course_commands
-    for group in (training, figures, section5, convert):
+    for group in (training, figures, section5, convert, parallel):
         group.add_commands(sub)
     add_course_commands(sub)
     return parser

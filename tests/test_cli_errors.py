@@ -56,6 +56,9 @@ def cifar(tmp_path_factory):
     (["occlude", "x.jpg", "--stride", "-4"], ["--stride"]),
     (["transfer", "--folds", "0"], ["--folds"]),
     (["transfer", "--per-class", "3,x"], ["--per-class"]),
+    (["mpirun", "-n", "0", "train"], ["-n", "1 to 1024"]),
+    (["mpirun", "-n", "two", "train"], ["-n", "whole number"]),
+    (["mpirun", "-n", "2", "evaluate"], ["COMMAND", "evaluate"]),         # it does not split over ranks
 ])
 def test_out_of_range_numbers_are_refused_by_name(argv, words):
     assert_user_error(minizf(*argv), *words)

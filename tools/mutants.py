@@ -113,6 +113,12 @@ MUTANTS = [
      "self.net.backward(self.ce.backward(share), input_grad=False)",
      "self.net.backward(self.ce.backward(), input_grad=False)",
      ["tests/test_distributed.py", "-k", "twenty_steps"]),
+    ("distributed: a dead rank named by the wrong process", "minizf/distributed/launch.py",
+     "ranks[int(f.read().split()[1])] = int(name)", "ranks[int(f.read().split()[1]) + 1] = int(name)",
+     ["tests/test_distributed.py", "-k", "killing"]),
+    ("distributed: GPU gradients sent by NCCL to ranks sharing a GPU", "minizf/distributed/gpu.py",
+     "    if nccl_available and gpu_per_rank:", "    if nccl_available:",
+     ["tests/test_distributed.py", "-k", "travel"]),
 ]
 
 

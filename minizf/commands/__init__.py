@@ -2,6 +2,6 @@
 
 common: argument types and the options every figure command shares;
 training: train, evaluate; figures: the Sec. 4 figures and the explorer;
-section5: features, ablation, transfer; convert: export. The coursework
+section5: features, ablation, transfer; convert: export; parallel: mpirun. The coursework
 commands (assignment, grade) live with the course, in ``minizf.course.commands``.
 """

@@ -35,7 +35,7 @@ def cmd_tour(args):
 def cmd_topk(args):
     from ..distributed import world
     from ..figures import chance_purity, figure_top9
-    comm = world(args.distributed)
+    comm = world(args.distributed, _device(args))
     net, mean, _ = _model(args)
     from ..roles import resolve
     layer = resolve(net, args.layer or ("conv5" if "conv5" in net else "layer5"))
@@ -51,19 +51,17 @@ def cmd_topk(args):
 
 
 def cmd_explore(args):
-    from ..distributed import world
+    from ..distributed import refuse_together, world
     from ..explorer import explore
     from ..sitefolder import check
-    comm = world(args.distributed)
+    comm = world(args.distributed, _device(args))
     problem = None
     if comm.rank == 0:
         try:
             check(args.out, args.force)            # before any work
         except ValueError as err:
             problem = str(err)
-    problem = comm.broadcast(problem)
-    if problem:
-        raise ValueError(problem)
+    refuse_together(comm, problem)
     net, mean, meta = _model(args)
     if args.images and args.images.isdigit() and int(args.images) < 1:
         raise ValueError(f"--images {args.images}: scan at least 1 image")
@@ -175,7 +173,7 @@ def cmd_filters(args):
     return _report(*figure_filters(with_twin(net, mean, args.twin, meta), args.out, images_for(net)))
 
 
-DISTRIBUTED_HELP = ("scan over MPI ranks: mpiexec -n K minizf ... --distributed (pip install 'minizf[mpi]'); "
+DISTRIBUTED_HELP = ("scan over MPI ranks, as minizf mpirun -n K COMMAND ... runs it (pip install 'minizf[mpi]'); "
                     "each rank scans its share of the images, rank 0 merges, projects and writes")
 GREY_HELP = "draw the projections in grey (the mean of their colour channels), as the paper's Fig. 2"
 

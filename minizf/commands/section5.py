@@ -122,7 +122,7 @@ def cmd_transfer(args):
     from .. import analysis, plot
     from ..analysis.features import CLASSIFIERS
     from ..distributed import world
-    comm = world(args.distributed)
+    comm = world(args.distributed, _device(args))
     net, mean, meta = _model(args)
     layers, classifiers = args.layers.split(","), args.classifiers.split(",")
     for layer in layers:
@@ -268,5 +268,5 @@ def add_commands(sub):
     q.add_argument("--seed", type=nonnegative, default=0)
     q.add_argument("--json", default=None, help="also write the table (fold means and stds) to this file")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
-    q.add_argument("--distributed", action="store_true", help="extract the features over MPI ranks: mpiexec -n K "
-                   "minizf transfer ... --distributed (pip install 'minizf[mpi]'); rank 0 trains and reports")
+    q.add_argument("--distributed", action="store_true", help="extract the features over MPI ranks, as "
+                   "minizf mpirun -n K transfer ... runs it (pip install 'minizf[mpi]'); rank 0 trains and reports")

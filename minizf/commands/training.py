@@ -100,7 +100,8 @@ def _move_aside(out):
 
 def _claim_run_folder(args, config, comm):
     """(lock, moved-aside folder): rank 0 locks --out and checks it (the only writer); every rank
-    gets the same verdict, so a refusal ends them all with the same one line."""
+    gets the same verdict, so a refusal ends them all, said once."""
+    from ..distributed import refuse_together
     lock = aside = problem = None
     if comm.rank == 0:
         if comm.size > 1:
@@ -110,11 +111,12 @@ def _claim_run_folder(args, config, comm):
             aside = _check_run_folder(args, config)
         except ValueError as err:
             problem = str(err)
-    problem = comm.broadcast(problem)
-    if problem:
+    try:
+        refuse_together(comm, problem)
+    except ValueError:                          # rank 0's: it holds the lock
         if lock is not None:
             lock.close()
-        raise ValueError(problem)
+        raise
     return lock, aside
 
 
@@ -190,7 +192,7 @@ def cmd_train(args):
     from ..train import TrainConfig, Trainer
     device = _device(args)              # a missing GPU is said before the data is read
     crop_pad = _crop_pad(args)          # and so is a flag out of range
-    comm = world(args.distributed)      # and a missing mpi4py
+    comm = world(args.distributed, device)      # and a missing mpi4py
     options = {"drop": list(args.drop)} if args.drop else {}
     net = models.build(args.model, **options)
     expected = 64 if args.dataset == "imagenette" else 32          # the crops the data gives
@@ -360,8 +362,8 @@ def add_commands(sub):
     p.add_argument("--max-batches", type=positive, default=None, help="pause after this many batches")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
-    p.add_argument("--distributed", action="store_true", help="data-parallel over MPI: run as mpiexec -n K "
-                   "minizf train ... --distributed (needs pip install 'minizf[mpi]'); the same global batch "
+    p.add_argument("--distributed", action="store_true", help="data-parallel over MPI, as minizf "
+                   "mpirun -n K train ... runs it (needs pip install 'minizf[mpi]'); the same global batch "
                    "and images as one process, rank 0 writes the files")
     p.set_defaults(run=cmd_train)
 

@@ -7,12 +7,14 @@ loss, and one allreduce sums the shares: the gradient of the whole batch.
 Every rank then takes the same SGD step, so the weights never drift apart and a
 checkpoint does not depend on how many ranks wrote it.
 
-    mpiexec -n 2 minizf train ... --distributed
+    minizf mpirun -n 2 train ...        # = mpiexec -n 2 python -m minizf.cli train ... --distributed
 
 ``world()`` gives the communicator: MPI's through mpi4py when the program runs
 under mpiexec with ``--distributed``, else ``Single`` (one rank, nothing sent).
-This package looks down only (backend, layers); train.py and the commands use it.
+comm.py holds the communicators, gpu.py how GPU gradients travel (NCCL, a
+CUDA-aware MPI or the host), launch.py the ``mpirun`` launcher. This package
+looks down only (backend); train.py and the commands use it.
 """
-from .comm import MPIWorld, Single, gather_shards, shard_bounds, world
+from .comm import MPIWorld, Single, gather_shards, refuse_together, shard_bounds, world
 
-__all__ = ["MPIWorld", "Single", "gather_shards", "shard_bounds", "world"]
+__all__ = ["MPIWorld", "Single", "gather_shards", "refuse_together", "shard_bounds", "world"]

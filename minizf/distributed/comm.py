@@ -12,6 +12,9 @@ import sys
 import numpy as np
 
 from ..backend import get_array_module, to_device, to_numpy
+from .gpu import (CUDA_AWARE, HOST, NCCL, CudaAwareSum, NcclSum, choose_transport, mpi_reads_gpu_memory,
+                  nccl_module, use_local_gpu)
+from .launch import leave_pid
 
 
 def shard_bounds(batch, rank, size):
@@ -28,6 +31,17 @@ def gather_shards(comm, count, compute):
     lo, hi = shard_bounds(count, comm.rank, comm.size)
     mine = compute(lo, hi) if hi > lo else None
     return [(result, start) for result, start in comm.gather((mine, lo)) if result is not None]
+
+
+def refuse_together(comm, problem):
+    """Every rank takes rank 0's verdict ``problem`` (None: go on). Rank 0 says it, as the ValueError
+    every command turns into one line; the others end with the same status, silently: one line, not K."""
+    problem = comm.broadcast(problem)
+    if problem is None:
+        return
+    if comm.rank == 0:
+        raise ValueError(problem)
+    raise SystemExit(2)
 
 
 class Single:
@@ -52,10 +66,10 @@ class Single:
 
 
 class MPIWorld:
-    """MPI_COMM_WORLD through mpi4py. Gradients are summed with the buffer ``Allreduce`` on NumPy
-    arrays; CuPy arrays go through the host (a CUDA-aware MPI or NCCL would keep them on the GPU)."""
+    """MPI_COMM_WORLD through mpi4py. Gradients are summed as one flat buffer: NumPy ones with the
+    buffer ``Allreduce``; CuPy ones by NCCL, a CUDA-aware MPI or through the host (gpu.py)."""
 
-    def __init__(self):
+    def __init__(self, device="cpu"):
         try:
             from mpi4py import MPI
         except ImportError:
@@ -63,20 +77,48 @@ class MPIWorld:
                              "(mpi4py and MPICH's wheel), then run under mpiexec -n K") from None
         self.MPI, self.comm = MPI, MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        leave_pid(self.rank)            # under minizf mpirun: so a death can be said by rank
+        self.transport, self._gpu_sum = HOST, None
+        gpus = self._take_gpu() if device == "cuda" else ""
         library = MPI.Get_library_version().splitlines()[0].strip()
-        self.name = f"MPI, {self.size} ranks ({library})"
+        self.name = f"MPI, {self.size} ranks ({library}); gradients: {self.transport}{gpus}"
+
+    def _take_gpu(self):
+        """Spread the node's ranks over its GPUs and choose how gradients travel; every rank agrees
+        (a flag holds only when it holds on all). Returns a note on the GPUs for the printed name."""
+        import cupy
+        MPI = self.MPI
+        node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
+        gpus = cupy.cuda.runtime.getDeviceCount()
+        use_local_gpu(node.Get_rank(), gpus)
+
+        def everywhere(flag):
+            return bool(self.comm.allreduce(int(flag), op=MPI.MIN))
+        self.transport = choose_transport(True, everywhere(nccl_module() is not None),
+                                          everywhere(node.Get_size() <= gpus),
+                                          everywhere(mpi_reads_gpu_memory(MPI)))
+        if self.transport == NCCL:
+            self._gpu_sum = NcclSum(self.comm, self.rank, self.size)
+        elif self.transport == CUDA_AWARE:
+            self._gpu_sum = CudaAwareSum(MPI, self.comm)
+        return f" ({node.Get_size()} ranks on {gpus} GPUs here)"
 
     def allreduce_sum(self, arrays):
-        """Sum each array over the ranks, in place (one Allreduce of one flat buffer: one message)."""
+        """Sum each array over the ranks, in place (one flat buffer: one message)."""
         if not arrays:
             return arrays
-        host = np.concatenate([to_numpy(a).ravel() for a in arrays])
-        total = np.empty_like(host)
-        self.comm.Allreduce(host, total, op=self.MPI.SUM)
+        xp = get_array_module(*arrays)
+        flat = xp.concatenate([a.ravel() for a in arrays])
+        if xp is not np and self._gpu_sum is not None:
+            total = self._gpu_sum(flat)                 # stays on the GPU
+        else:
+            host = to_numpy(flat)
+            total = np.empty_like(host)
+            self.comm.Allreduce(host, total, op=self.MPI.SUM)
+            total = to_device(total, "cuda") if xp is not np else total
         start = 0
         for a in arrays:
-            part = total[start:start + a.size].reshape(a.shape).astype(a.dtype)
-            a[...] = to_device(part, "cuda" if get_array_module(a) is not np else "cpu")
+            a[...] = total[start:start + a.size].reshape(a.shape).astype(a.dtype, copy=False)
             start += a.size
         return arrays
 
@@ -96,6 +138,7 @@ class MPIWorld:
         self.comm.Abort(status)
 
 
-def world(distributed=False):
-    """MPIWorld when ``distributed`` (mpi4py must be installed), else Single."""
-    return MPIWorld() if distributed else Single()
+def world(distributed=False, device="cpu"):
+    """MPIWorld when ``distributed`` (mpi4py must be installed), else Single. On ``device`` "cuda"
+    each rank takes a GPU of its node and the gradients' transport is chosen (gpu.py)."""
+    return MPIWorld(device) if distributed else Single()
