@@ -58,6 +58,7 @@ class TrainConfig:
     flip: bool = True
     seed: int = 0
     snapshots: tuple = DEFAULT_SNAPSHOTS
+    dtype: str = "float32"               # "float64": slower; runs then agree beyond float32's rounding
 
     @classmethod
     def from_dict(cls, d):
@@ -159,10 +160,11 @@ def predict(net, images, mean, batch_size=125, ten_crop=False, crop_pad=4, devic
     crop_pad, and their mirrors).
     """
     device = device_of_net(net, device)
+    dtype = next((p.dtype for _, p, _ in net.named_parameters()), np.float32)   # float64 nets see float64
     probs = []
     size = input_size(net, images)
     for start in range(0, len(images), batch_size):
-        x = normalize(images[start:start + batch_size], mean)
+        x = normalize(images[start:start + batch_size], mean).astype(dtype, copy=False)
         views = ten_crops(x, size, crop_pad) if ten_crop else centre_crop(x, (size, size))[None]
         p = 0.0
         for view in views:
@@ -241,6 +243,8 @@ class Trainer:
         self.data_info = dict(data_info or {})      # where the images came from (dataset, subset), for the record
         self.train_set, self.val_set = train_set, val_set
         self.config = config or TrainConfig()
+        if self.config.dtype != "float32":          # a float64 net given with the default config stays float64
+            net.astype(self.config.dtype)
         self.out_dir = str(out_dir)
         self.progress, self.log = progress, log
         self.device = device        # batches are made on the CPU and moved there
@@ -281,6 +285,8 @@ class Trainer:
         meta = json.loads(arrays["meta"].tobytes().decode())
         if meta["model"] != self.model_name:
             raise ValueError(f"{path}: checkpoint of model {meta['model']!r}, not {self.model_name!r}")
+        if meta["config"].get("dtype", "float32") != "float32":
+            self.net.astype(meta["config"]["dtype"])        # a float64 run goes on in float64
         self.net.load_state_dict({k[6:]: arrays[k] for k in arrays if k.startswith("param/")}, path)
         xp = get_array_module(next(iter(self.net.named_parameters()))[1])
         self.sgd.velocity = {k[9:]: xp.asarray(arrays[k]) for k in arrays if k.startswith("velocity/")}

@@ -144,6 +144,36 @@ def test_two_ranks_take_the_same_twenty_steps_as_one_process(tmp_path):
             np.testing.assert_allclose(two[key], one[key], rtol=1e-5, atol=1e-5 * np.abs(one[key]).max())
 
 
+@pytest.mark.slow
+def test_the_command_trains_twenty_steps_on_two_ranks_as_one_process_does(tmp_path):
+    # the check as a user runs it: 48 images, batches of 12, 5 epochs = 20 SGD steps, in
+    # float64 (in float32, round-off differences of the summation order grow through the ReLU and
+    # max-pool kinks: one process with 1 or 2 threads already differs by 2e-2 after 10 real steps)
+    launcher = mpiexec()
+    make_cifar(tmp_path / "data" / "cifar-10-batches-py", per_batch=16)
+    args = ["train", "--data", str(tmp_path / "data"), "--subset", "48", "--batch-size", "12", "--epochs", "5",
+            "--val-subset", "8", "--dtype", "float64", "--quiet"]
+    one = subprocess.run([sys.executable, "-m", "minizf.cli", *args, "--out", str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=600)
+    two = subprocess.run([launcher, "-n", "2", sys.executable, "-m", "minizf.cli", *args, "--out",
+                          str(tmp_path / "two"), "--distributed"], capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr[-1000:], two.stderr[-1000:])
+    runs = [[json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+            for run in ("one", "two")]
+    losses = np.array([[row["train_loss"] for row in run] for run in runs])
+    assert losses.shape == (2, 5) and np.allclose(losses[0], losses[1], rtol=1e-5, atol=0), losses
+    first, second = (np.load(tmp_path / run / "checkpoint.npz") for run in ("one", "two"))
+    weights = [key for key in first.files if key.startswith("param/")]
+    assert first["param/conv1.W"].dtype == np.float64 and len(weights) > 10
+    gaps = [np.linalg.norm(first[key] - second[key]) / np.linalg.norm(first[key]) for key in weights]
+    assert max(gaps) <= 1e-5, dict(zip(weights, gaps))
+    resumed = subprocess.run([sys.executable, "-m", "minizf.cli", "train", "--data", str(tmp_path / "data"),
+                              "--epochs", "6", "--quiet", "--resume", "--out", str(tmp_path / "one")],
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-1000:]           # a float64 run goes on in float64
+    assert np.load(tmp_path / "one" / "checkpoint.npz")["param/conv1.W"].dtype == np.float64
+
+
 def test_a_two_rank_run_writes_once_and_resumes_with_one_rank(tmp_path):
     launcher = mpiexec()
     make_cifar(tmp_path / "data" / "cifar-10-batches-py", per_batch=8)

@@ -11,7 +11,7 @@ RESUME_MAY_CHANGE = {"epochs": "--epochs"}
 
 RESUME_MUST_MATCH = {"batch_size": "--batch-size", "lr": "--lr", "seed": "--seed", "weight_decay": "--weight-decay",
                      "lr_steps": "--lr-steps", "init": "--init", "crop_pad": "--crop-pad", "renorm": "--renorm",
-                     "plateau_patience": "--patience"}
+                     "plateau_patience": "--patience", "dtype": "--dtype"}
 
 
 def _cifar_slices(args):
@@ -206,7 +206,7 @@ def cmd_train(args):
                          weight_decay=args.weight_decay, lr_steps=args.lr_steps,
                          plateau_patience=args.patience, init=args.init, seed=args.seed,
                          conv1_std=args.conv1_std, crop_pad=crop_pad,
-                         renorm=_renorm_radii(net, args), snapshots=_snapshots(args))
+                         renorm=_renorm_radii(net, args), snapshots=_snapshots(args), dtype=args.dtype)
     lock, aside = _claim_run_folder(args, config, comm)
     trainer = Trainer(net, args.model, train_set, val_set, config, args.out, options,
                       progress=not args.quiet, device=device, comm=comm,
@@ -362,6 +362,9 @@ def add_commands(sub):
     p.add_argument("--max-batches", type=positive, default=None, help="pause after this many batches")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="float64 trains about "
+                   "twice as slowly; two runs that differ only in summation order (threads, MPI ranks) then agree "
+                   "far beyond float32's rounding, which ReLU and max-pool otherwise amplify")
     p.add_argument("--distributed", action="store_true", help="data-parallel over MPI, as minizf "
                    "mpirun -n K train ... runs it (needs pip install 'minizf[mpi]'); the same global batch "
                    "and images as one process, rank 0 writes the files")
