@@ -1,4 +1,6 @@
-"""Saving arrays safely: a failed or interrupted save never harms an earlier file."""
+"""Saving safely: a failed or interrupted save never harms an earlier file, and a command replaces
+only the files minizf itself wrote (figures carry its mark, tables a ``written_by`` entry)."""
+import json
 import os
 import tempfile
 import zipfile
@@ -41,6 +43,41 @@ def check_writable(path, flag="--json"):
         raise ValueError(f"{flag} {path}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK):
         raise ValueError(f"{flag} {path}: cannot write in {folder}")
+
+
+#: The mark minizf leaves in what it writes: PNG figures' Software tag, JSON tables' written_by.
+WRITTEN_BY = "minizf"
+_MAX_TABLE = 64 << 20       # a JSON table of ours is far smaller; a larger file is not read
+
+
+def written_by_minizf(path):
+    """True when the file at ``path`` is one minizf wrote, which a new run may replace: a PNG with
+    minizf's Software tag, or a JSON table whose written_by entry names minizf."""
+    name = os.fspath(path).lower()
+    try:
+        if name.endswith(".png"):
+            from PIL import Image
+            with Image.open(path) as image:             # reads the header and the text chunks, no pixels
+                return str(image.info.get("Software", "")).startswith(WRITTEN_BY)
+        if name.endswith(".json") and os.path.getsize(path) <= _MAX_TABLE:
+            with open(path, encoding="utf-8") as f:
+                table = json.load(f)
+            return isinstance(table, dict) and str(table.get("written_by", "")).startswith(WRITTEN_BY)
+    except (OSError, ValueError, SyntaxError):          # unreadable, not an image, not JSON: not ours
+        return False
+    return False
+
+
+def check_replaceable(path, flag="--out", force=False):
+    """Before writing ``path``: it must not exist, or be a file minizf wrote (a rerun replaces its own
+    output), or ``force`` is given. Otherwise one line naming it: a user's file is never overwritten."""
+    if force or not os.path.lexists(path):
+        return
+    if os.path.isfile(path) and not os.path.islink(path) and written_by_minizf(path):
+        return
+    hint = " (or add --force to replace it)" if flag in ("OUT", "--target") else ""
+    raise ValueError(f"{flag} {path}: a file minizf did not write is there; minizf never replaces it: move "
+                     f"it or choose another name{hint}")
 
 
 def _write_atomic(path, mode, write):

@@ -15,10 +15,19 @@ def _pyplot():
 
 
 def _save(fig, path):
-    """Write a figure as PNG (making the folder), close it, return the path."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    _pyplot().close(fig)
+    """Write a figure as PNG with minizf's mark (making the folder; replacing only a figure minizf
+    wrote; the old file or the whole new one, never half), close it, return the path."""
+    import io
+
+    from . import __version__
+    from .io import WRITTEN_BY, check_replaceable, save_bytes_atomic
+    try:
+        check_replaceable(path)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100, metadata={"Software": f"{WRITTEN_BY} {__version__}"})
+    finally:
+        _pyplot().close(fig)
+    save_bytes_atomic(path, buffer.getvalue())
     return path
 
 

@@ -358,7 +358,8 @@ def test_a_full_disk_leaves_the_earlier_file_whole(tmp_path, monkeypatch, capsys
         f.write(b"the first bytes of the new file")
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(io.np, "savez", disk_full)
-    assert cli.main(["export", str(ASSETS / "zf_small.npz"), str(target)]) == 2
+    capsys.readouterr()
+    assert cli.main(["export", str(ASSETS / "zf_small.npz"), str(target), "--force"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0] and "Traceback" not in err[0]
     assert target.read_bytes() == before                    # the earlier file, whole
@@ -592,3 +593,32 @@ def test_a_model_files_options_are_its_own_fault(tmp_path, options, words):
     arrays["meta"] = np.frombuffer(json_.dumps(record).encode(), np.uint8)
     np.savez(tmp_path / "m.npz", **arrays)
     assert_user_error(minizf("info", "--model", tmp_path / "m.npz"), "m.npz", "cannot be built", words)
+
+
+def test_a_users_file_is_never_replaced_and_minizfs_own_output_is(tmp_path, cifar):
+    # the confusion matrix evaluate writes to the current folder by default
+    (tmp_path / "confusion.png").write_text("my own figure")
+    assert_user_error(minizf("evaluate", CIFAR_MODEL, "--data", cifar, cwd=tmp_path), "confusion.png", "did not write")
+    assert (tmp_path / "confusion.png").read_text() == "my own figure"
+    (tmp_path / "confusion.png").unlink()
+    for _ in range(2):                                      # a rerun replaces its own figure
+        assert minizf("evaluate", CIFAR_MODEL, "--data", cifar, cwd=tmp_path).returncode == 0
+    # a --json table: a user's file refused before the scoring, minizf's own replaced
+    (tmp_path / "mine.json").write_text('{"notes": "mine"}')
+    assert_user_error(minizf("evaluate", CIFAR_MODEL, "--data", cifar, "--json", tmp_path / "mine.json",
+                             "--out", tmp_path / "f"), "--json", "mine.json")
+    assert (tmp_path / "mine.json").read_text() == '{"notes": "mine"}'
+    for _ in range(2):
+        assert minizf("evaluate", CIFAR_MODEL, "--data", cifar, "--json", tmp_path / "t.json",
+                      "--out", tmp_path / "f").returncode == 0
+    # a figure command's PNG: refused at the save, the user's file untouched
+    (tmp_path / "figs").mkdir()
+    (tmp_path / "figs" / "top9_conv3.png").write_bytes(b"not minizf's")
+    assert_user_error(minizf("topk", "--model", CIFAR_MODEL, "--layer", "conv3", "--maps", "2",
+                             "--out", tmp_path / "figs"), "top9_conv3.png")
+    assert (tmp_path / "figs" / "top9_conv3.png").read_bytes() == b"not minizf's"
+    # export: an existing model file only with --force
+    target = tmp_path / "copy.npz"
+    assert minizf("export", CIFAR_MODEL, target).returncode == 0
+    assert_user_error(minizf("export", CIFAR_MODEL, target), "OUT", "copy.npz", "--force")
+    assert minizf("export", CIFAR_MODEL, target, "--force").returncode == 0

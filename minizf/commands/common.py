@@ -168,12 +168,15 @@ def _report(paths, caption, verdict):
     return _done(paths)
 
 
-def _write_json(path, table):
-    """Write a results table as JSON (to a temp file, then renamed)."""
+def _write_json(path, table, flag="--json"):
+    """Write a results table (a dict) as JSON with minizf's written_by mark, to a temp file then
+    renamed; a file minizf did not write is never replaced."""
     import json
 
-    from ..io import save_text_atomic
-    save_text_atomic(path, json.dumps(table, indent=1))
+    from .. import __version__
+    from ..io import WRITTEN_BY, check_replaceable, save_text_atomic
+    check_replaceable(path, flag)
+    save_text_atomic(path, json.dumps(dict(table, written_by=f"{WRITTEN_BY} {__version__}"), indent=1))
 
 
 def figure_command(sub, name, help_text, run, out="figures"):

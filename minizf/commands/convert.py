@@ -1,11 +1,12 @@
 """``minizf export``: a model file in the other format (.npz <-> .onnx)."""
-from ..io import check_writable
+from ..io import check_replaceable, check_writable
 from .common import _done, _load_any_model, add_model_options, input_side, with_model_options
 
 
 def cmd_export(args):
     """A model file in the other format: .npz -> .onnx, or .onnx -> .npz."""
     check_writable(args.target, "OUT")
+    check_replaceable(args.target, "OUT", args.force)      # a model file is never silently replaced
     net, mean, meta = _load_any_model(args.model)
     target = args.target.lower()
     if target.endswith(".onnx"):
@@ -35,6 +36,7 @@ def add_commands(sub):
     q.add_argument("target", metavar="OUT", help="the file to write: a name ending in .onnx or .npz")
     q.add_argument("--input-size", type=input_side, default=None, help="side of the square input, when the "
                    "model file does not say it")
+    q.add_argument("--force", action="store_true", help="replace an existing OUT")
     add_model_options(q)
     q.set_defaults(run=cmd_export)
 

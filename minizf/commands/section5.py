@@ -1,7 +1,7 @@
 """The experiments of Sec. 5: features (Table 7), ablation (Table 3), transfer (Tables 4-5, 7, Fig. 9)."""
 import os
 
-from ..io import check_writable
+from ..io import check_replaceable, check_writable
 from .common import (_device, _done, _ints, _model, _write_json, figure_command, nonnegative,
                      positive, positive_real)
 from .training import _cifar_slices
@@ -31,6 +31,7 @@ def cmd_features(args):
         net.index(layer)
     if args.json:
         check_writable(args.json)
+        check_replaceable(args.json, "--json")
     train, test = _pretraining_sets(args, net, mean)
     print(f"{args.classifier} probes on {args.train} training and {args.test} test images of {train.name} / "
           f"{test.name} ...")
@@ -58,12 +59,11 @@ def cmd_features(args):
 
 
 def cmd_ablation(args):
-    import json
-
     from .. import analysis, plot
     from ..train import TrainConfig
     train, val = _cifar_slices(args)
     keys = args.variants.split(",") if args.variants else None
+    check_replaceable(os.path.join(args.out, "ablation.json"), "--out")     # before the training
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          lr_steps=args.lr_steps, seed=args.seed, snapshots=(),
                          renorm={} if args.renorm <= 0 else {"conv1": args.renorm})
@@ -76,9 +76,8 @@ def cmd_ablation(args):
         print(f"{r.key:<12}{r.parameters:>12,}{r.train_error:>13.3f}{r.val_error:>11.3f}  {r.description}")
     rows = [{"key": r.key, "description": r.description, "options": r.options, "parameters": r.parameters,
              "train_error": r.train_error, "val_error": r.val_error} for r in results]
-    with open(os.path.join(args.out, "ablation.json"), "w") as f:
-        json.dump({"model": args.model, "train_images": len(train), "val_images": len(val),
-                   "epochs": args.epochs, "rows": rows}, f, indent=1)
+    _write_json(os.path.join(args.out, "ablation.json"), {"model": args.model, "train_images": len(train),
+                "val_images": len(val), "epochs": args.epochs, "rows": rows}, "--out")
     return _done([os.path.join(args.out, "ablation.json"),
                   plot.bars([r.key for r in results], [[r.train_error for r in results],
                                                        [r.val_error for r in results]],
@@ -134,6 +133,8 @@ def cmd_transfer(args):
         raise ValueError(f"--per-class: expected positive numbers of images, got {args.per_class}")
     if args.json:
         check_writable(args.json)
+        check_replaceable(args.json, "--json")
+    check_replaceable(os.path.join(args.out, "transfer.json"), "--out")
     chosen = args.scratch_folds
     if args.scratch_fold_list:
         if min(args.scratch_fold_list) < 1 or max(args.scratch_fold_list) > args.folds:
@@ -172,7 +173,7 @@ def cmd_transfer(args):
              "verdicts": [{"figure": v.figure, "holds": v.holds, "text": str(v)} for v in verdicts]}
     written = [os.path.join(args.out, "transfer.json")] + ([args.json] if args.json else [])
     for path in written:
-        _write_json(path, table)
+        _write_json(path, table, "--json" if path == args.json else "--out")
     series = {f"pretrained {k}": [r.probes[k] for r in results] for k in results[0].probes}
     if args.scratch_epochs:
         series["from scratch"] = [r.scratch for r in results]

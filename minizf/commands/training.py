@@ -272,10 +272,14 @@ def cmd_evaluate(args):
 
     from ..plot import confusion_figure
     from ..train import confusion_matrix, ensemble, predict, score
+    from ..io import check_replaceable, check_writable
     kind = "10-crop" if args.ten_crop else "single-crop"
+    figure = args.out or "."
+    figure = figure if figure.endswith(".png") else os.path.join(figure, "confusion.png")
+    check_replaceable(figure, "--out")              # before the scoring, not after
     if args.json:
-        from ..io import check_writable
-        check_writable(args.json, "--json")         # before the scoring, not after
+        check_writable(args.json, "--json")
+        check_replaceable(args.json, "--json")
     cache, rows, probs, reference = {}, [], [], None
     device = _device(args)
     for path in args.checkpoint:
@@ -307,9 +311,7 @@ def cmd_evaluate(args):
     best = rows[-1][2]
     print("per-class accuracy: " + ", ".join(f"{c} {a:.3f}" for c, a in zip(classes, best["per_class"])))
     counts = confusion_matrix(labels, best["probs"].argmax(axis=1), len(classes))
-    out = args.out or "."
-    out = out if out.endswith(".png") else os.path.join(out, "confusion.png")
-    written = [confusion_figure(counts, classes, out, title=f"{rows[-1][1]}: top-1 accuracy "
+    written = [confusion_figure(counts, classes, figure, title=f"{rows[-1][1]}: top-1 accuracy "
                                 f"{best['top1']:.3f} ({kind})")]
     if args.json:
         table = {"dataset": name, "images": int(len(labels)), "crops": kind, "classes": classes,
