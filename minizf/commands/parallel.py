@@ -37,5 +37,6 @@ def add_commands(sub):
                        "(pip install 'minizf[mpi]')")
     q.add_argument("-n", "--ranks", type=rank_count, required=True, help="how many ranks (processes)")
     q.add_argument("program", choices=DISTRIBUTED, metavar="COMMAND", help=", ".join(DISTRIBUTED))
-    q.add_argument("rest", nargs=argparse.REMAINDER, help="the command's own options")
+    q.add_argument("rest", nargs=argparse.REMAINDER, metavar="...", help="the command's own options "
+                   "(--distributed is added)")
     q.set_defaults(run=cmd_mpirun)

@@ -270,9 +270,9 @@ def cmd_evaluate(args):
     """Score one model or, with several, each of them and their ensemble (Table 2)."""
     import numpy as np
 
+    from ..io import check_replaceable, check_writable
     from ..plot import confusion_figure
     from ..train import confusion_matrix, ensemble, predict, score
-    from ..io import check_replaceable, check_writable
     kind = "10-crop" if args.ten_crop else "single-crop"
     figure = args.out or "."
     figure = figure if figure.endswith(".png") else os.path.join(figure, "confusion.png")
@@ -364,8 +364,8 @@ def add_commands(sub):
     p.add_argument("--max-batches", type=positive, default=None, help="pause after this many batches")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--device", default=None, help="cpu or cuda (default $MINIZF_DEVICE or cpu)")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="float64 trains about "
-                   "twice as slowly; two runs that differ only in summation order (threads, MPI ranks) then agree "
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="float64 is slower; "
+                   "two runs that differ only in summation order (threads, MPI ranks) then agree "
                    "far beyond float32's rounding, which ReLU and max-pool otherwise amplify")
     p.add_argument("--distributed", action="store_true", help="data-parallel over MPI, as minizf "
                    "mpirun -n K train ... runs it (needs pip install 'minizf[mpi]'); the same global batch "
