@@ -62,7 +62,11 @@ def written_by_minizf(path):
         if name.endswith(".json") and os.path.getsize(path) <= _MAX_TABLE:
             with open(path, encoding="utf-8") as f:
                 table = json.load(f)
-            return isinstance(table, dict) and str(table.get("written_by", "")).startswith(WRITTEN_BY)
+            if not isinstance(table, dict):
+                return False
+            extra = table.get("extra_data")             # Gradescope's results.json keeps ours there
+            mark = table.get("written_by") or (extra.get("written_by") if isinstance(extra, dict) else None)
+            return str(mark or "").startswith(WRITTEN_BY)
     except (OSError, ValueError, SyntaxError):          # unreadable, not an image, not JSON: not ours
         return False
     return False

@@ -304,6 +304,14 @@ def test_grade_command_prints_a_line_per_test_and_writes_gradescope_json(tmp_pat
     assert all(t["score"] == t["max_score"] and t["status"] == "passed" for t in tests)
     assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(tests[0])
     assert results["execution_time"] > 0 and "sandbox" in results["output"]
+    again = subprocess.run([sys.executable, "-m", "minizf.cli", "grade", str(BANK / "lrn.py"), "--seed", "4",
+                            "--sandbox", SANDBOX, "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr                  # its own results.json: replaced
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"tests": []}')
+    refused = subprocess.run([sys.executable, "-m", "minizf.cli", "grade", str(BANK / "lrn.py"), "--sandbox",
+                              SANDBOX, "--json", str(mine)], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "--json" in refused.stderr and mine.read_text() == '{"tests": []}'
 
 
 def test_assignment_command_errors_are_one_line(tmp_path):

@@ -173,6 +173,21 @@ def test_a_course_file_inside_a_students_folder_never_sets_the_roster_grading(tm
     assert row["max_score"] == "16" and float(row["score"]) < 16
 
 
+def test_a_csv_minizf_did_not_write_is_never_replaced(tmp_path):
+    roster = tmp_path / "roster"
+    (roster / "alice").mkdir(parents=True)
+    (roster / "alice" / "pool.py").write_text("def f(): pass\n")
+    out = tmp_path / "grades.csv"
+    out.write_text("name,email\nAlice,alice@example.org\n")          # the class list, say
+    done = _cli("grade", roster, "--assignment", "pool", "--csv", out, "--sandbox", SANDBOX)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if "error" in line] == [done.stderr.strip()]
+    assert "--csv" in done.stderr and "did not write" in done.stderr
+    assert out.read_text() == "name,email\nAlice,alice@example.org\n"
+    done = _cli("grade", roster, "--assignment", "pool", "--csv", out, "--sandbox", SANDBOX, "--force")
+    assert done.returncode == 2 and out.read_text().startswith("name,email")     # --force regrades; no more
+
+
 def test_a_roster_needs_its_assignment_named():
     done = _cli("grade", BANK, "--csv", "x.csv")
     assert done.returncode == 2 and "--assignment" in done.stderr

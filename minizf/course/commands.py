@@ -34,7 +34,7 @@ def cmd_assignment(args):
 
 
 def cmd_grade(args):
-    from ..io import check_writable
+    from ..io import check_replaceable, check_writable
     from .grader import grade
     from .report import format_line, format_report, header, write_json
     if args.check_sandbox:
@@ -44,6 +44,7 @@ def cmd_grade(args):
         raise ValueError("grade: name the student's file or folder (or pass --check-sandbox)")
     if args.json:
         check_writable(args.json)
+        check_replaceable(args.json, "--json")      # results.json of an earlier grading, or nothing
     course = config.load(args.config) if args.config else None
     if args.csv:
         from .roster import grade_roster

@@ -9,7 +9,8 @@ of its own: a message cannot print "score 16 / 16" or recolour the terminal.
 import json
 import unicodedata
 
-from ..io import save_text_atomic
+from .. import __version__
+from ..io import WRITTEN_BY, save_text_atomic
 
 MAX_OUTPUT = 2000           # characters of one test's output
 
@@ -58,7 +59,7 @@ def results_json(report):
     return {"score": report.score, "execution_time": round(report.seconds, 3),
             "output": output, "visibility": "visible", "stdout_visibility": "hidden",
             "extra_data": {"max_score": report.max_score, "assignment": report.assignment, "seed": report.seed,
-                           "sandbox": report.sandbox},
+                           "sandbox": report.sandbox, "written_by": f"{WRITTEN_BY} {__version__}"},
             "tests": [{"name": r.name, "score": r.score, "max_score": r.max_score,
                        "status": "passed" if r.passed else "failed", "output": safe(r.output),
                        "visibility": "after_published" if r.hidden else "visible"}

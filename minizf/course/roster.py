@@ -86,10 +86,19 @@ def _pairs(rows, paths, assignment, course):
 
 
 def _read(csv_path):
-    if not os.path.isfile(csv_path):
+    """The rows of an earlier grading of this roster, by student id; a file at csv_path that is not
+    a grades CSV minizf wrote (its header starts with FIXED) is refused: it is never replaced."""
+    if not os.path.lexists(csv_path):
         return {}
-    with open(csv_path, newline="") as f:
-        return {row["id"]: row for row in csv.DictReader(f) if "id" in row}
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames and reader.fieldnames[:len(FIXED)] == FIXED:
+                return {row["id"]: row for row in reader}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    raise ValueError(f"--csv {csv_path}: a file minizf did not write is there (not a grades table with the "
+                     f"columns {','.join(FIXED)}); minizf never replaces it: move it or choose another name")
 
 
 def _write(csv_path, rows):
@@ -111,7 +120,8 @@ def grade_roster(folder, csv_path, assignment=None, course=None, seed=None, time
     roster = students(folder)
     if jobs is not None and jobs < 1:
         raise ValueError(f"--jobs {jobs}: must be at least 1")
-    old = {} if force else _read(csv_path)
+    old = _read(csv_path)                               # refuses a file minizf did not write
+    old = {} if force else old
     seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
     todo, rows = [], {}
     for student, path in roster:
