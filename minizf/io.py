@@ -72,14 +72,15 @@ def written_by_minizf(path):
     return False
 
 
-def check_replaceable(path, flag="--out", force=False):
+def check_replaceable(path, flag="--out", force=None):
     """Before writing ``path``: it must not exist, or be a file minizf wrote (a rerun replaces its own
-    output), or ``force`` is given. Otherwise one line naming it: a user's file is never overwritten."""
+    output), or ``force`` is true. Otherwise one line naming it: a user's file is never overwritten.
+    ``force`` None: the command has no --force (the line does not offer one)."""
     if force or not os.path.lexists(path):
         return
     if os.path.isfile(path) and not os.path.islink(path) and written_by_minizf(path):
         return
-    hint = " (or add --force to replace it)" if flag in ("OUT", "--target") else ""
+    hint = " (or add --force to replace it)" if force is False else ""
     raise ValueError(f"{flag} {path}: a file minizf did not write is there; minizf never replaces it: move "
                      f"it or choose another name{hint}")
 
