@@ -60,6 +60,7 @@ def build_parser():
     for group in (training, figures, section5, convert, parallel):
         group.add_commands(sub)
     add_course_commands(sub)
+    parser.set_defaults(parser=parser)      # mpirun checks its command's flags before starting the ranks
     return parser
 
 

@@ -4,6 +4,8 @@ Names follow the paper (``conv1``, ``relu1``, ``pool1``, ``norm1``, ...,
 ``fc8``), so ``net["conv5"]`` and ``net.reverse(signal, "pool5")`` read like
 the paper's text.
 """
+import numpy as np
+
 from .backend import get_array_module, to_numpy
 from .io import load_npz, save_npz_atomic
 from .layers import check_reverse_options
@@ -73,6 +75,11 @@ class Network:
     def zero_grad(self):
         for _, layer in self._layers:
             layer.zero_grad()
+
+    @property
+    def dtype(self):
+        """The parameters' dtype (float32 for a network without parameters): inputs are cast to it."""
+        return next((p.dtype for _, p, _ in self.named_parameters()), np.dtype(np.float32))
 
     def astype(self, dtype):
         """Convert every parameter to dtype in place (float64 for gradient checks); returns self."""

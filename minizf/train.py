@@ -160,11 +160,10 @@ def predict(net, images, mean, batch_size=125, ten_crop=False, crop_pad=4, devic
     crop_pad, and their mirrors).
     """
     device = device_of_net(net, device)
-    dtype = next((p.dtype for _, p, _ in net.named_parameters()), np.float32)   # float64 nets see float64
     probs = []
     size = input_size(net, images)
     for start in range(0, len(images), batch_size):
-        x = normalize(images[start:start + batch_size], mean).astype(dtype, copy=False)
+        x = normalize(images[start:start + batch_size], mean).astype(net.dtype, copy=False)   # float64 nets: float64
         views = ten_crops(x, size, crop_pad) if ten_crop else centre_crop(x, (size, size))[None]
         p = 0.0
         for view in views:
@@ -377,8 +376,7 @@ class Trainer:
                 layer.grads = {k: p * 0 for k, p in layer.params.items()}
             return 0.0, 0
         share = len(x) / batch
-        dtype = next(p for _, p, _ in self.net.named_parameters()).dtype     # float64 nets train in float64
-        x, labels_d = to_device(x.astype(dtype, copy=False), self.device), to_device(labels, self.device)
+        x, labels_d = to_device(x.astype(self.net.dtype, copy=False), self.device), to_device(labels, self.device)
         loss = self.ce.forward(self.net.forward(x, train=True), labels_d)
         self.net.backward(self.ce.backward(share), input_grad=False)
         correct = int((to_numpy(self.ce.probs).argmax(axis=1) == labels).sum())

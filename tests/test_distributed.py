@@ -61,6 +61,10 @@ def test_mpich_notices_become_one_line_naming_the_rank():
     assert aborted.feed("Abort(2) on node 1 (rank 1 in comm 0): application called MPI_Abort(MPI_COMM_WORLD, 2)"
                         " - process 1\n") == []
     assert aborted.death({}) is None
+    errors = Notices()              # every rank meets the same user error: it is said once
+    line = "minizf topk: error: /nonexistent.npz: no such file\n"
+    assert errors.feed(line) == [line] and errors.feed(line) == []
+    assert errors.feed("minizf topk: error: another one\n") == ["minizf topk: error: another one\n"]
 
 
 def test_gradients_travel_by_nccl_then_cuda_aware_mpi_then_the_host():
@@ -206,6 +210,12 @@ def test_every_rank_gets_the_same_refusal(tmp_path):
                            str(tmp_path / "run"), "--data", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [errors[0]]
+    for argv, words in [(["topk", "--model", str(tmp_path / "none.npz")], "none.npz: no such file"),   # in each rank
+                        (["train", "--epochs", "0"], "--epochs: must be at least 1")]:       # before any rank
+        done = subprocess.run([sys.executable, "-m", "minizf.cli", "mpirun", "-n", "2", *argv], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+        said = [line for line in done.stderr.splitlines() if ": error:" in line]
+        assert done.returncode == 2 and len(said) == 1 and words in said[0], done.stderr
 
 
 @pytest.mark.slow

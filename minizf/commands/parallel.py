@@ -23,6 +23,7 @@ def cmd_mpirun(args):
     argv = [args.program, *args.rest]
     if "--distributed" not in args.rest:
         argv.append("--distributed")
+    args.parser.parse_args(argv)            # a mistyped flag is said once, here, before any rank starts
     after = "; run the same command with --resume to go on from the last checkpoint" \
         if args.program == "train" else ""
     status, line = run(args.ranks, argv, after)

@@ -26,6 +26,8 @@ _BANNER_PID = re.compile(r"^=\s+PID (\d+) RUNNING AT (\S+)")
 _EXIT_STRING = re.compile(r"^YOUR APPLICATION TERMINATED WITH THE EXIT STRING: (.*?)\s*$")
 _AFTER_BANNER = ("This typically refers to a problem with your application.",
                  "Please see the FAQ page for debugging suggestions")
+# A user's error, which every rank meets in the same place and says in the same words: said once.
+_USER_ERROR = re.compile(r"^minizf [\w-]+: error: ")
 _ABORT_LINE = re.compile(r"^Abort\(\d+\) on node \d+ \(rank \d+ in comm \d+\): application called MPI_Abort")
 
 
@@ -58,9 +60,11 @@ class Notices:
         self.pid = self.host = self.exit_string = None
         self._in_banner = False
         self._blank = False             # a blank line is held back: the banner starts with one
+        self._errors = set()            # user errors already printed (by another rank)
 
     def feed(self, line):
-        """The lines to print now: ``line`` when it is the program's, none when it is MPICH's."""
+        """The lines to print now: ``line`` when it is the program's, none when it is MPICH's notice or
+        a user's error another rank has already said."""
         text = line.rstrip("\n")
         if text == "" and not self._in_banner:
             held, self._blank = self._blank, True
@@ -80,6 +84,10 @@ class Notices:
             return []
         if text in _AFTER_BANNER or _ABORT_LINE.match(text):
             return []
+        if _USER_ERROR.match(text):
+            if text in self._errors:
+                return []
+            self._errors.add(text)
         return ["\n", line] if held else [line]
 
     def death(self, ranks):
