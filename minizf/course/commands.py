@@ -50,10 +50,11 @@ def cmd_grade(args):
         from .roster import grade_roster
         return grade_roster(args.path, args.csv, assignment=args.assignment, course=course, seed=args.seed,
                             time_limit=args.time_limit, sandbox_mode=args.sandbox, force=args.force,
-                            jobs=args.jobs)
+                            jobs=args.jobs, secret=[args.config] if args.config else [])
     report = grade(args.path, seed=args.seed, time_limit=args.time_limit,
                    progress=None if args.quiet else lambda r: print(format_line(r), flush=True),
-                   assignment=args.assignment, sandbox_mode=args.sandbox, config=course)
+                   assignment=args.assignment, sandbox_mode=args.sandbox, config=course,
+                   secret=[args.config] if args.config else [], output=[_folder(args.json)] if args.json else [])
     if args.quiet:
         print(format_report(report))
     else:                                     # the tests were printed as they ran; then what and how
@@ -62,6 +63,11 @@ def cmd_grade(args):
         write_json(report, args.json)
         print(f"wrote {args.json}", file=sys.stderr)
     return 0
+
+
+def _folder(path):
+    import os
+    return os.path.dirname(os.path.abspath(path))
 
 
 def _settings(args):
@@ -96,9 +102,9 @@ def add_commands(sub):
                    "current folder); bundle: the zip to write (default: autograder.zip)")
     p.add_argument("--config", default=None, help="a course file (TOML): functions to stub, points, partial "
                    "credit, hidden tests")
-    p.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
-                   help="bundle: how run_autograder isolates the student's code (default auto: bubblewrap, "
-                   "refusing to grade where it cannot)")
+    p.add_argument("--sandbox", choices=["auto", "bwrap", "container"], default="auto",
+                   help="bundle: how run_autograder isolates the student's code (default auto: bubblewrap "
+                   "where it can make namespaces, else the container tier; never none)")
     p.add_argument("--solution", action="store_true", help="write the reference bodies (for instructors)")
     p.add_argument("--format", choices=["py", "ipynb"], default="py",
                    help="make: NAME.py and a # %%%% walkthrough (py), or one Jupyter notebook (ipynb)")
@@ -115,9 +121,10 @@ def add_commands(sub):
     p.add_argument("path", nargs="?", help="the student's NAME.py, or the folder holding it")
     p.add_argument("--assignment", choices=list(assignments.ASSIGNMENTS), default=None,
                    help="the assignment to grade it as (default: the folder's name, else the file's)")
-    p.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
-                   help="isolate the student's code with bubblewrap (auto, bwrap: refused where it is "
-                   "missing) or not at all (none: only on a machine you can wipe)")
+    p.add_argument("--sandbox", choices=["auto", "bwrap", "container", "none"], default="auto",
+                   help="isolate the student's code with bubblewrap (bwrap: namespaces), or where those "
+                   "cannot be made, as in Docker, as a dedicated user under seccomp (container); auto picks "
+                   "the first that works here; none: not at all (only on a machine you can wipe)")
     p.add_argument("--check-sandbox", action="store_true",
                    help="try what a hostile submission would (read a file, open a socket, start a process, "
                    "outlive the grader) and print what the sandbox stopped")

@@ -10,9 +10,11 @@ written as Gradescope's results.json by ``report.write_json``.
 Why a sandbox: the reference code and the numerical gradients live here, in
 the grader; the student's process holds only NumPy and the student's module,
 cannot see the grader's files or processes, and everything in it ends with it.
-Inputs are drawn afresh for every run (the seed is printed), so answers cannot
-be looked up in advance.
+Inputs are drawn from a seed made from the submission's bytes (printed, and
+in results.json): answers cannot be looked up in advance, since any change to
+the file draws new inputs, and grading the same file again gives the same score.
 """
+import hashlib
 import os
 import stat
 import time
@@ -101,6 +103,12 @@ def find_submission(path, assignment=None):
                      f"after one of: {', '.join(ASSIGNMENTS)}, or --assignment")
 
 
+def content_seed(data, assignment):
+    """The seed of a submission's inputs: from its bytes and assignment, so a regrade draws the same."""
+    digest = hashlib.sha256(assignment.encode() + b"\0" + data).digest()
+    return int.from_bytes(digest[:4], "little") % 2**31
+
+
 def _charges(test, flagged):
     hits = [f"{fn} (line {line}) {why}" for fn in test.functions for line, why in flagged.get(fn, [])]
     return hits + [f"line {line} {why}" for line, why in flagged.get("", [])]
@@ -129,6 +137,8 @@ def _run_one(test, student, process, rng, flagged, time_limit, too_slow):
     except Exception as exc:                  # noqa: BLE001 - an answer of a form no comparison expected
         return TestResult(test.name, 0, test.points, f"could not use the answer ({type(exc).__name__}: {exc})",
                           time.monotonic() - began)
+    finally:
+        process.tidy()                        # nothing the test started outlives it
 
 
 def _notes(found, settings, skipped_hidden):
@@ -158,17 +168,19 @@ def _all_or_nothing(results, tests):
 
 
 def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sandbox_mode="auto", config=None,
-          local_config=True):
+          local_config=True, secret=(), output=()):
     """Grade a student file or folder: a Report with one TestResult per test.
 
     config: a loaded course file ({name: Settings}); without one (and with ``local_config``), a
     course.toml handed out in the student's folder makes this a student's local check (the
     course's points and stubs, hidden tests skipped). A roster passes local_config=False: a file
-    beside a submission is the student's and never sets how it is graded.
+    beside a submission is the student's and never sets how it is graded. secret and output: paths
+    the student's code must not read (the course file) and folders it must not write in (where the
+    results go), checked as the student's user in the container tier.
     """
     from .suites import SUITES                  # the tests use the library: imported on demand
     began = time.monotonic()
-    mode = sandbox.resolve(sandbox_mode)
+    mode = sandbox.resolve(sandbox_mode, secret, output)
     found = find_submission(path, assignment)
     local = config is None and local_config and course_config.find_local(path)
     if local:
@@ -179,7 +191,7 @@ def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sand
     tests = course_config.apply(suite, settings, found.assignment)
     skipped = sum(t.hidden for t in tests) if local else 0
     tests = [t for t in tests if not (local and t.hidden)]
-    seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
+    seed = content_seed(found.data, found.assignment) if seed is None else int(seed)
     flagged = static.forbidden(found.text)
     process = StudentProcess(found.data, f"{found.assignment}.py", mode, time_limit)
     student = Student(process)
@@ -199,5 +211,5 @@ def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sand
     if not settings.partial_credit:
         _all_or_nothing(results, ran)
     return Report(found.assignment, str(found.path), seed, results, sandbox=mode,
-                  runs_as="nobody" if mode == "bwrap" else sandbox.none_user(),
+                  runs_as=sandbox.runs_as(mode),
                   notes=_notes(found, settings, skipped), seconds=time.monotonic() - began)

@@ -101,12 +101,12 @@ def send(fd, meta, arrays=()):
     arrays = [np.ascontiguousarray(a) for a in arrays]
     header = json.dumps({"meta": meta, "arrays": [{"dtype": a.dtype.str, "shape": list(a.shape)}
                                                   for a in arrays]}).encode()
-    _write_all(fd, struct.pack("<QQ", len(header), sum(a.nbytes for a in arrays)) + header)
+    write_all(fd, struct.pack("<QQ", len(header), sum(a.nbytes for a in arrays)) + header)
     for a in arrays:
-        _write_all(fd, memoryview(a).cast("B") if a.nbytes else b"")
+        write_all(fd, memoryview(a).cast("B") if a.nbytes else b"")
 
 
-def _write_all(fd, data):
+def write_all(fd, data):
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

@@ -38,7 +38,8 @@ def format_line(result):
 def header(report):
     """The first lines: what was graded, how, and the instructor's notes."""
     lines = [f"grading {safe(report.path)} as assignment {report.assignment!r} "
-             f"(inputs drawn with --seed {report.seed}; sandbox: {report.sandbox})"]
+             f"(inputs drawn with --seed {report.seed}; sandbox: {report.sandbox}"
+             + (f", as user {report.runs_as})" if report.sandbox == "container" else ")")]
     if report.sandbox == "none":
         lines.append(f"warning: --sandbox none: the student's code ran as {report.runs_as}, with the files and "
                      "network that user can reach")

@@ -48,11 +48,12 @@ def _digest(path, assignment):
 
 def _grade_one(job):
     """One CSV row (dict) for one student; never raises."""
-    student, path, assignment, course, seed, time_limit, mode = job
+    student, path, assignment, course, seed, time_limit, mode, secret, output = job
     row = {"id": student, "seed": seed, "sha256": _digest(path, assignment)}
     try:
         report = grade(path, seed=seed, time_limit=time_limit, assignment=assignment, sandbox_mode=mode,
-                       config=course, local_config=False)         # a course.toml among the files is the student's
+                       config=course, local_config=False,          # a course.toml among the files is the student's
+                       secret=secret, output=output)
     except ValueError as exc:
         return {**row, "score": 0, "max_score": "", "seconds": "", "flags": f"error: {exc}"}
     flags = [note for note in report.notes if "matches minizf" in note]
@@ -111,15 +112,26 @@ def _write(csv_path, rows):
 
 
 def grade_roster(folder, csv_path, assignment=None, course=None, seed=None, time_limit=30.0, sandbox_mode="auto",
-                 force=False, jobs=None):
-    """Grade every student of a roster folder into csv_path; prints a line per student; returns 0."""
+                 force=False, jobs=None, secret=()):
+    """Grade every student of a roster folder into csv_path; prints a line per student; returns 0.
+
+    In the container tier every student runs as the same user, whose processes are all killed after
+    each test: students are then graded one at a time (jobs=1), and the roster itself must be
+    unreadable to that user (one student's code would otherwise read the others' files).
+    """
     if assignment is None:
         raise ValueError("--csv: name the assignment of the roster with --assignment")
     from . import sandbox
-    mode = sandbox.resolve(sandbox_mode)                 # refused once, before any work
+    secret = tuple(secret) + (os.path.abspath(folder),)
+    output = (os.path.dirname(os.path.abspath(csv_path)),)
+    mode = sandbox.resolve(sandbox_mode, secret, output)          # refused once, before any work
     roster = students(folder)
     if jobs is not None and jobs < 1:
         raise ValueError(f"--jobs {jobs}: must be at least 1")
+    if mode == "container":
+        if jobs not in (None, 1):
+            print(f"--jobs {jobs}: the container tier grades one student at a time (they share one user)")
+        jobs = 1
     old = _read(csv_path)                               # refuses a file minizf did not write
     old = {} if force else old
     seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
@@ -129,7 +141,7 @@ def grade_roster(folder, csv_path, assignment=None, course=None, seed=None, time
         if kept and kept.get("sha256") and kept["sha256"] == _digest(path, assignment):
             rows[student] = kept
         else:
-            todo.append((student, path, assignment, course, seed, time_limit, mode))
+            todo.append((student, path, assignment, course, seed, time_limit, mode, secret, output))
     with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
         for row in pool.map(_grade_one, todo):
             rows[row["id"]] = row

@@ -1,61 +1,49 @@
-"""The operating-system sandbox a student's code runs in: bubblewrap, resource limits, seccomp.
+"""The sandbox tiers a student's code runs in, and which one runs here.
 
-``command(...)`` gives the argument list that starts ``worker.py`` on a
-student file, and what the grader's ``Popen`` needs with it. With
-``mode="bwrap"`` (what ``auto`` picks where bubblewrap works) the process gets:
+``start(...)`` starts ``worker.py`` on a student file in one of three tiers:
 
-* new user, PID, network, IPC and UTS namespaces: it runs as ``nobody`` with no
+* ``bwrap`` (what ``auto`` picks where bubblewrap can make namespaces): new
+  user, PID, network, IPC and UTS namespaces: it runs as ``nobody`` with no
   capabilities, sees only its own processes, has no network but its own
   loopback, and everything in it dies with the sandbox (``--die-with-parent``;
-  the PID namespace ends with its first process);
-* a file system made of the Python runtime and the system's libraries bound
-  read-only, every site-packages folder covered by an empty one, NumPy alone
-  bound at ``/opt/site``, the two worker files at ``/grader``, and a private,
-  size-capped tmpfs at ``/work`` (also ``/tmp``) holding a *copy* of the
-  submission, the only writable place; no ``/etc``, no home, no minizf;
-* an empty environment but for a few settings (no variable of the grader's);
-* resource limits set before the student's code runs (address space, CPU
-  seconds, file size, open files, processes) and a seccomp filter that refuses
-  new processes (``seccomp.py`` says why: the process limit does not hold for root).
+  the PID namespace ends with its first process); a file system made of the
+  Python runtime and the system's libraries bound read-only, every
+  site-packages folder covered by an empty one, NumPy alone bound at
+  ``/opt/site``, the two worker files at ``/grader``, /dev with null, zero,
+  random and urandom only, and a private, size-capped tmpfs at ``/work`` (also
+  ``/tmp``) holding a *copy* of the submission, the only writable place (the
+  sandbox's own root is remounted read-only); no ``/etc``, no home, no minizf.
+* ``container`` (what ``auto`` picks where bubblewrap cannot start, as in
+  Gradescope's Docker containers): a dedicated user, file modes, seccomp and
+  limits, every process and file of that user removed after grading
+  (``container.py`` says how and what it cannot do).
+* ``none``, asked for by name only: the same worker as an ordinary child
+  process with the same limits and filter, in a private temporary folder, as
+  ``nobody`` where the grader is root and nobody can run its Python; for
+  your own files on a machine you can wipe, and stamped on the report.
 
-``mode="none"`` runs the same worker as an ordinary child process with the
-same resource limits, in a private temporary folder, and as ``nobody`` where
-the grader is root (as on Gradescope) and nobody can run its Python: for
-machines without bubblewrap, asked for by name and stamped on the report.
+In every tier the worker installs the seccomp filter of ``seccomp.py`` on
+itself before the student's file runs, and the resource limits of
+``limits.py`` are set before its Python starts.
 """
 import functools
 import glob
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from . import seccomp
+from . import container, seccomp
+from .limits import LIMITS, Limits, Started, environment, quiet, set_limits  # noqa: F401 - the tiers' API
 
 HERE = Path(__file__).resolve().parent
 WORKER, PROTOCOL = HERE / "worker.py", HERE / "protocol.py"
-MODES = ("auto", "bwrap", "none")
+MODES = ("auto", "bwrap", "container", "none")
 NOBODY = 65534
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a submission may use; the handout README states them."""
-    memory: int = 2 << 30           # bytes of address space (NumPy and its BLAS reserve ~0.5 GiB)
-    cpu_seconds: int = 600          # the whole process; each test's wall clock is limited apart
-    file_size: int = 16 << 20       # bytes of one file written
-    disk: int = 64 << 20            # bytes of the tmpfs at /work
-    open_files: int = 64
-    processes: int = 16             # RLIMIT_NPROC inside the sandbox (seccomp refuses new ones anyway)
-    submission: int = 1 << 20       # bytes of the submitted file
-
-
-LIMITS = Limits()
+DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
 
 
 class Unavailable(ValueError):
@@ -82,27 +70,38 @@ def why_not_bwrap():
     return None
 
 
-def resolve(mode):
-    """The mode that will run: 'bwrap' or 'none'; Unavailable when bwrap is needed and missing."""
+def resolve(mode, secret=(), output=()):
+    """The tier that will run: 'bwrap', 'container' or 'none'; Unavailable when the one asked for cannot.
+
+    secret: paths the student's code must not read, output: folders it must not write in; the
+    container tier checks both as the student's user (bubblewrap shows it neither).
+    """
     if mode not in MODES:
         raise ValueError(f"--sandbox {mode}: expected one of {', '.join(MODES)}")
     if mode == "none":
         return "none"
-    reason = why_not_bwrap()
-    if reason:
-        raise Unavailable(f"--sandbox {mode}: cannot isolate the student's code: {reason}. The sandbox keeps "
-                          "a submission from reading your files and the answer key, using the network, "
-                          "leaving processes behind and changing the grader; to grade without it on a "
-                          "machine you can wipe, pass --sandbox none")
-    return "bwrap"
+    no_bwrap = why_not_bwrap() if mode in ("auto", "bwrap") else "not asked for"
+    if no_bwrap is None:
+        return "bwrap"
+    no_container = container.why_not() if mode in ("auto", "container") else "not asked for"
+    if no_container is None:
+        secret = tuple(os.path.abspath(p) for p in (str(HERE.parent),) + tuple(map(str, secret)))
+        try:
+            container.check(secret, tuple(os.path.abspath(str(p)) for p in output))
+        except container.Unavailable as exc:
+            raise Unavailable(f"--sandbox {mode}: cannot isolate the student's code: {exc}") from None
+        return "container"
+    said = {"bwrap": f"bubblewrap: {no_bwrap}", "container": f"the container tier: {no_container}"}
+    why = "; ".join(said[t] for t in ("bwrap", "container") if mode in ("auto", t))
+    raise Unavailable(f"--sandbox {mode}: cannot isolate the student's code: {why}. The sandbox keeps a "
+                      "submission from reading your files and the answer key, using the network, leaving "
+                      "processes behind and changing the grader; to grade without it on a machine you can "
+                      "wipe, pass --sandbox none")
 
 
-def set_limits(limits=LIMITS):
-    """Resource limits for the calling process and its children (run in the child before exec)."""
-    for which, value in ((resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu_seconds),
-                         (resource.RLIMIT_FSIZE, limits.file_size), (resource.RLIMIT_NOFILE, limits.open_files),
-                         (resource.RLIMIT_CORE, 0)):
-        resource.setrlimit(which, (value, value))
+def runs_as(mode):
+    """Whom the student's code runs as in a tier, for the report."""
+    return {"bwrap": "nobody", "container": container.USER}.get(mode) or none_user()
 
 
 # ---- what the sandbox sees --------------------------------------------------------------------
@@ -169,46 +168,28 @@ def bwrap_args(student_fd, student_name, seccomp_fd, limits=LIMITS):
         args += ["--tmpfs", folder, "--remount-ro", folder]
     for host, inside in _numpy_folders():
         args += ["--ro-bind", str(host), inside]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk), "--tmpfs", "/work",
+    args += ["--proc", "/proc", "--perms", "0555", "--dir", "/dev"]
+    for node in DEVICES:                     # no writable tmpfs at /dev or /dev/shm (the disk cap holds)
+        args += ["--dev-bind", node, node]
+    args += ["--symlink", "/proc/self/fd", "/dev/fd", "--size", str(limits.disk), "--tmpfs", "/work",
              "--symlink", "/work", "/tmp", "--ro-bind", str(WORKER), "/grader/worker.py",
              "--ro-bind", str(PROTOCOL), "/grader/protocol.py", "--file", str(student_fd), f"/work/{student_name}",
-             "--seccomp", str(seccomp_fd), "--chdir", "/work"]
-    for key, value in _environment().items():
+             "--seccomp", str(seccomp_fd), "--chdir", "/work", "--remount-ro", "/"]
+    for key, value in environment().items():
         args += ["--setenv", key, value]
     return args, python
 
 
-def _environment():
-    """The only variables the student's process sees."""
-    return {"HOME": "/work", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 # ---- starting one --------------------------------------------------------------------------------
 
-class Started:
-    """A student's worker process in its sandbox; ``kill()`` ends all of it."""
-
-    def __init__(self, proc, cleanup):
-        self.proc, self._cleanup = proc, cleanup
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def kill(self):
-        try:
-            os.killpg(self.proc.pid, 9)              # bwrap and whatever shares its process group
-        except OSError:
-            pass
-        self.proc.wait()
-        self._cleanup()
-
-
 def start(student_text, student_name, to_child, from_child, mode, limits=LIMITS):
-    """Start worker.py on a copy of the student's file (bytes) in the sandbox ``mode`` ('bwrap' or 'none')."""
+    """Start worker.py on a copy of the student's file (bytes) in tier ``mode``; the caller then sends
+    the worker filter (``filter_for``) on to_child's pipe."""
     worker_args = [str(to_child), str(from_child)]
     if mode == "bwrap":
         return _start_bwrap(student_text, student_name, worker_args, limits)
+    if mode == "container":
+        return container.start(student_text, student_name, worker_args, (to_child, from_child), limits)
     folder = tempfile.mkdtemp(prefix="minizf-grade-")
     path = os.path.join(folder, student_name)
     with open(path, "wb") as f:
@@ -218,10 +199,16 @@ def start(student_text, student_name, to_child, from_child, mode, limits=LIMITS)
         os.chown(folder, NOBODY, NOBODY)
         os.chown(path, NOBODY, NOBODY)
     extra = ["--nproc", str(limits.processes)] if user else []
-    proc = subprocess.Popen([sys.executable, "-I", str(WORKER), path] + worker_args + extra,
-                            pass_fds=(to_child, from_child), cwd=folder, env={**_environment(), "HOME": folder},
-                            **user, **_quiet(limits))
+    proc = subprocess.Popen([sys.executable, "-I", "-B", str(WORKER), path] + worker_args + extra,
+                            pass_fds=(to_child, from_child), cwd=folder, env=environment(folder),
+                            **user, **quiet(limits))
     return Started(proc, lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def filter_for(mode, started):
+    """The worker filter (BPF bytes) for a started worker: signals to itself only where no PID
+    namespace hides the machine's processes."""
+    return seccomp.program(None if mode == "bwrap" else started.proc.pid)
 
 
 def none_user():
@@ -254,17 +241,11 @@ def _start_bwrap(student_text, student_name, worker_args, limits):
     bpf = seccomp.filter_file()
     try:
         args, python = bwrap_args(student, student_name, bpf.fileno(), limits)
-        command = args + [python, "-I", "-S", "/grader/worker.py", f"/work/{student_name}"] + worker_args + [
+        command = args + [python, "-I", "-S", "-B", "/grader/worker.py", f"/work/{student_name}"] + worker_args + [
             "--site", "/opt/site", "--nproc", str(limits.processes)]
         proc = subprocess.Popen(command, pass_fds=(student, bpf.fileno(), *map(int, worker_args)),
-                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, **_quiet(limits))
+                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, **quiet(limits))
     finally:
         os.close(student)
         bpf.close()
     return Started(proc, lambda: None)
-
-
-def _quiet(limits):
-    """Popen arguments shared by both modes: no terminal, own process group, limits set before exec."""
-    return dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=lambda: set_limits(limits))

@@ -10,6 +10,7 @@ message kills the whole sandbox; the next call starts a fresh one.
 """
 import os
 import select
+import struct
 import time
 
 from . import protocol, sandbox
@@ -41,6 +42,7 @@ class StudentProcess:
             os.close(to_child)
             os.close(from_child)
         self.deadline = time.monotonic() + max(self.time_limit, START_TIME)
+        self._confine()
         try:
             hello = self._receive()[0]
         except StudentError as err:          # the file hangs or exits while it is imported
@@ -49,6 +51,28 @@ class StudentProcess:
             return
         self.import_error = None if hello.get("ready") is True else explain(hello)
         self.deadline = time.monotonic() + self.budget
+
+    def _confine(self):
+        """Send the worker its seccomp filter and wait for its word that it is installed.
+
+        Until that word the worker has run only worker.py (the student's file is imported after
+        it), so the answer can be believed; a worker that cannot install it stops grading.
+        """
+        program = sandbox.filter_for(self.mode, self.started)
+        try:
+            protocol.write_all(self._w, struct.pack("<Q", len(program)) + program)
+            said = self._receive()[0]
+        except (OSError, StudentError) as exc:
+            self.close()
+            raise sandbox.Unavailable(f"the sandbox's worker did not start ({exc})") from None
+        if said.get("confined") is not True:
+            self.close()
+            raise sandbox.Unavailable(f"the sandbox's seccomp filter could not be installed: {said.get('why')}")
+
+    def tidy(self):
+        """After a test: end whatever else the student's code left running (the worker goes on)."""
+        if self.running():
+            self.started.tidy()
 
     def begin_test(self, seconds):
         """Start the wall clock of one test: every call until the next begin_test shares it."""

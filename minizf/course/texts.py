@@ -113,10 +113,10 @@ end below 0.3 (a correct step reaches 0.16; without momentum it stays at 0.82).
 GRADING = """
 ## How it is graded
 
-`minizf grade {name}.py` (or the folder) runs your functions in a sandbox (bubblewrap: only
-Python and NumPy inside, no network, no files but a copy of yours), on inputs drawn afresh each
-run (`--seed` repeats one), float64, chosen to expose the classic bugs of this assignment (the
-list below). Values are compared with the reference; gradients with the reference backward
+`minizf grade {name}.py` (or the folder) runs your functions in a sandbox (only Python and
+NumPy, no network, no new processes, no files but a copy of yours), on inputs drawn from your
+file's contents (grading the same file twice gives the same score; `--seed` picks others),
+float64, chosen to expose the classic bugs of this assignment (the list below). Values are compared with the reference; gradients with the reference backward
 **and** with float64 central differences under a random upstream gradient; every linear map
 with its claimed transpose (the adjoint identity `<A x, y> == <x, A^T y>` on your own pair).
 It prints one line per test: points, what was compared, the worst entry (yours vs expected)

@@ -2,7 +2,7 @@
 
 The grader starts this file as a script inside the sandbox::
 
-    python -I -S worker.py STUDENT.py IN_FD OUT_FD [--site DIR] [--nproc N]
+    python -I -S -B worker.py STUDENT.py IN_FD OUT_FD [--site DIR] [--nproc N]
 
 never as ``minizf.course.worker``: the process holds NumPy (from ``--site``, the
 one package bound into the sandbox), ``protocol.py`` beside this file, and the
@@ -10,6 +10,13 @@ student's module; not minizf's reference code, not its numerical gradients.
 Imports of minizf and torch are refused with a message saying why (inside the
 sandbox they are not there at all; the refusal is for the message, and for
 ``--sandbox none``).
+
+Before anything else (before NumPy, before the student's file) it reads a
+seccomp program from IN_FD (8 bytes of length, then the BPF that the grader
+compiled, ``seccomp.program``) and installs it on itself, and makes itself
+non-dumpable (no other process of its user may read its memory or files
+through /proc); then it says ``{"confined": true}`` and goes on. Until that
+message the process runs only this file, so the grader can believe it.
 
 Nothing here is trusted by the grader: the student's code shares this
 process and can write on the pipe itself. The grader checks every message.
@@ -112,6 +119,43 @@ def serve(student_file, fd_in, fd_out):
         protocol.send(fd_out, *_answer(module, meta, arrays, student_file))
 
 
+def _read_exact(fd, n):
+    data = b""
+    while len(data) < n:
+        part = os.read(fd, n - len(data))
+        if not part:
+            raise EOFError("the grader closed the pipe")
+        data += part
+    return data
+
+
+def confine(fd):
+    """Install the seccomp program the grader sends on fd; None when done, else why not (one line)."""
+    import ctypes
+    import struct
+    PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 4, 38, 22, 2
+
+    class SockFprog(ctypes.Structure):                  # struct sock_fprog: instruction count, pointer
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    try:
+        size = struct.unpack("<Q", _read_exact(fd, 8))[0]
+        if not 8 <= size <= 1 << 20 or size % 8:
+            return f"the grader sent a filter of {size} bytes"
+        code = ctypes.create_string_buffer(_read_exact(fd, size), size)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+        prog = SockFprog(size // 8, ctypes.addressof(code))
+        for option, arg in ((PR_SET_DUMPABLE, 0), (PR_SET_NO_NEW_PRIVS, 1)):
+            if libc.prctl(option, arg, 0, 0, 0) != 0:
+                return f"prctl({option}) failed: {os.strerror(ctypes.get_errno())}"
+        if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0) != 0:
+            return f"the kernel refused the seccomp filter: {os.strerror(ctypes.get_errno())}"
+    except (OSError, EOFError, AttributeError) as exc:
+        return f"could not install the seccomp filter ({exc})"
+    return None
+
+
 def _limit_processes(n):
     """No more than n processes of this user inside the sandbox (a second guard beside seccomp)."""
     import resource
@@ -122,9 +166,14 @@ if __name__ == "__main__":
     sys.path[:0] = [os.path.dirname(os.path.abspath(__file__))]
     argv = sys.argv[1:]
     options = dict(zip(argv[3::2], argv[4::2]))
+    fd_in, fd_out = int(argv[1]), int(argv[2])
+    failed = confine(fd_in)                  # before NumPy and the student's file: nothing else runs yet
     if "--site" in options:
         sys.path.insert(0, options["--site"])
     import protocol                          # noqa: E402 - found beside this file, after the path is set
+    protocol.send(fd_out, {"confined": failed is None, "why": failed or ""})
+    if failed:
+        sys.exit(3)
     if "--nproc" in options:
         _limit_processes(int(options["--nproc"]))
-    serve(os.path.abspath(argv[0]), int(argv[1]), int(argv[2]))
+    serve(os.path.abspath(argv[0]), fd_in, fd_out)
