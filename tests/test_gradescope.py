@@ -31,7 +31,7 @@ from minizf.course import make
 from minizf.course.container import processes_of
 from minizf.course.seccomp import available as seccomp_available
 
-from .test_sandbox import BANK, HARM_ROUTES, HONEST, KEY_ROUTES, WRONG
+from .test_sandbox import BAD_RESULTS, BANK, HARM_ROUTES, HONEST, KEY_ROUTES, WRONG
 
 HERE = Path(__file__).resolve().parent
 PYENV = Path("/root/.pyenv/versions")
@@ -169,10 +169,11 @@ def test_a_correct_submission_gets_full_marks_and_the_same_seed_again(container)
     assert honest["score"] == 16 and honest["extra_data"]["seed"] != results["extra_data"]["seed"]
 
 
-def _hostile(body, **fill):
+def _hostile(body, fill=True, **more):
     text = (BANK / "layers.py").read_text()
-    body = body.format(python=CONTAINER_PYTHON, package_parent="/srv/autograder/source",
-                       package="/srv/autograder/source/minizf", **fill)
+    if fill:                                  # the routes name the container's paths (str.format fields)
+        body = body.format(python=CONTAINER_PYTHON, package_parent="/srv/autograder/source",
+                           package="/srv/autograder/source/minizf", **more)
     return text.replace(HONEST, "def linear(x, W, b=None):\n" + body.lstrip("\n")) + WRONG
 
 
@@ -202,6 +203,14 @@ CONTAINER_ROUTES = [
     raise RuntimeError(open("/proc/%d/environ" % os.getppid()).read())
 """),
 ]
+
+
+@pytest.mark.parametrize("body", [b for _, b in BAD_RESULTS], ids=[n for n, _ in BAD_RESULTS])
+def test_answers_of_the_wrong_form_cost_their_test_only(body, container):
+    done, results = container.grade(_hostile(body, fill=False), "--time-limit", "3")
+    tests = {t["name"]: t for t in results["tests"]}
+    assert done.returncode == 0 and tests["linear"]["score"] == 0 and tests["linear"]["output"]
+    assert sum(t["score"] for t in tests.values()) == 15
 
 
 def _left_behind(uid):
