@@ -441,6 +441,55 @@ def test_maps_that_return_zeros_fail_the_adjoint_tests(tmp_path):
     assert adjoint and all(r.score == 0 and "all zeros" in r.output for r in adjoint)
 
 
+SPIKES = """
+
+import numpy as np
+
+
+def _spike(value):
+    \"\"\"An answer of the right shape holding no work: zeros, one entry of 1e200 (0 for integers).\"\"\"
+    if isinstance(value, tuple):
+        return tuple(_spike(v) for v in value)
+    if value is None:
+        return None
+    spike = np.zeros(np.shape(value), dtype=np.asarray(value).dtype)
+    if spike.dtype.kind == "f" and spike.size:
+        spike.flat[0] = 1e200
+    return spike
+
+
+for _name in NAMES:
+    globals()[_name] = (lambda fn: lambda *args, **kwargs: _spike(fn(*args, **kwargs)))(globals()[_name])
+"""
+
+
+@pytest.mark.parametrize("name", ["conv", "pool", "deconv"])
+def test_answers_that_overflow_the_scale_earn_nothing(name, tmp_path):
+    # Zeros with one entry of 1e200 once passed the transpose tests: |A x| overflowed to inf, and
+    # any difference divided by inf is 0. Every function here returns such a spike and nothing else.
+    text = (BANK / f"{name}.py").read_text() + SPIKES.replace("NAMES", repr(ASSIGNMENTS[name].function_names))
+    for seed in (0, 1):
+        report = _grade_text(text, name, tmp_path, seed=seed)
+        assert report.score == 0, [(r.name, r.output) for r in report.results if r.passed]
+
+
+def test_prose_that_names_torch_or_minizf_costs_nothing(tmp_path):
+    # A docstring pushed below an import is a plain string; an error message may name torch.
+    # Neither is code that reaches for a library: full marks, and a note for the instructor.
+    text = (BANK / "conv.py").read_text()
+    moved = "import numpy as np\n" + text.replace("\nimport numpy as np\n", "\n", 1).replace(
+        "The bank of", "Not minizf's code nor torch's. The bank of")
+    said = text.replace("def conv2d(x, W, b=None, stride=1, pad=0):\n    N = x.shape[0]\n",
+                        "def conv2d(x, W, b=None, stride=1, pad=0):\n    if x.ndim != 4:\n"
+                        "        raise ValueError('x must be NCHW, as torch expects')\n    N = x.shape[0]\n")
+    assert moved != text and said != text
+    for variant in (moved, said):
+        report = _grade_text(variant, "conv", tmp_path)
+        assert report.score == report.max_score, [r.output for r in report.results if not r.passed]
+        assert any("not charged" in note for note in report.notes)
+    assert not any("not charged" in note for note in _grade_text(text, "conv", tmp_path).notes)
+
+
 def test_a_zero_in_an_overhanging_ceil_mode_window_fails_on_every_seed(tmp_path):
     text = (BANK / "pool.py").read_text().replace(
         "if 0 <= h < H and 0 <= w < W and x[n, ch, h, w] > best:\n                                best, where = "

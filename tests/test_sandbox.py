@@ -472,6 +472,26 @@ def test_a_backward_by_finite_differences_earns_nothing(name, fn, code, tmp_path
     assert all(r.passed for r in others if r.name.startswith(("im2col,", "conv2d forward", "lrn,")))
 
 
+@pytest.mark.slow
+def test_a_finite_difference_backward_that_dodges_the_real_size_earns_nothing(tmp_path):
+    # Raising at once at a real layer's size fails the gate test fast instead of timing out:
+    # failing it for any reason voids the function's other tests.
+    import re
+    name, fn, code = FD_BACKWARDS[0]
+    dodge = code.replace('    """Central differences of the student\'s own conv2d, one entry at a time."""\n',
+                         '    """Central differences, except where they would be slow."""\n'
+                         '    if x.size > 20000:\n        raise ValueError("too large")\n')
+    assert dodge != code
+    text = (BANK / f"{name}.py").read_text()
+    text = re.sub(rf"\ndef {fn}\(.*?(?=\n\ndef |\Z)", "\n" + dodge.strip("\n"), text, flags=re.S)
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    report = grade(path, seed=1, sandbox_mode="none" if NO_BWRAP else "auto")
+    mine = [r for r in report.results if fn in r.name]
+    assert len(mine) >= 3 and all(r.score == 0 for r in mine)
+    assert "too large" in mine[0].output and all("not counted" in r.output for r in mine[1:])
+
+
 @pytest.mark.parametrize("name", ["conv", "lrn"])
 def test_scalar_python_submissions_get_full_marks_at_real_size_too(name):
     # Entry by entry in pure Python: the slowest honest style still passes the tests at a real

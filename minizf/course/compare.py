@@ -84,12 +84,27 @@ def equal(what, got, expected, decoys=()):
         raise Fail(f"{what}: {wrong} of {a.size} entries differ; {worst(a, expected)}{hint_for(a, decoys)}")
 
 
-def adjoint(what, lhs, rhs, scale, tol=TOL):
-    """Fail unless the inner products <A x, y> and <x, A^T y> agree relative to scale.
+def norm(a):
+    """The 2-norm of a computed without overflow (scaled by its largest entry first)."""
+    a = np.abs(np.asarray(a, np.float64)).ravel()
+    top = a.max(initial=0.0)
+    return top * np.sqrt(((a / top) ** 2).sum()) if 0 < top < np.inf else top
 
-    scale is |A x| |y| + |x| |A^T y|: zero only when both maps returned zeros, which satisfies
-    the identity trivially and is refused.
+
+def adjoint(what, ax, y, x, aty, tol=TOL):
+    """Fail unless <A x, y> and <x, A^T y> agree relative to |A x| |y| + |x| |A^T y|.
+
+    Every array must be finite, and so must the products: an answer with an entry of 1e200 would
+    otherwise overflow the scale to inf and pass any identity (0 / inf). A scale of zero means both
+    maps returned zeros, which satisfies the identity trivially and is refused too.
     """
+    ax, y, x, aty = (np.asarray(a, np.float64) for a in (ax, y, x, aty))
+    if not all(np.isfinite(a).all() for a in (ax, aty)):
+        raise Fail(f"{what}: not finite (inf or NaN)")
+    lhs, rhs = float((ax * y).sum()), float((x * aty).sum())
+    scale = norm(ax) * norm(y) + norm(x) * norm(aty)
+    if not all(np.isfinite(v) for v in (lhs, rhs, scale)):
+        raise Fail(f"{what}: values too large to check (the inner products overflow)")
     if not scale > 0:
         raise Fail(f"{what}: both maps returned all zeros (the identity then holds for any pair); "
                    "write them first")

@@ -114,17 +114,18 @@ def _charges(test, flagged):
     return hits + [f"line {line} {why}" for line, why in flagged.get("", [])]
 
 
-def _run_one(test, student, process, rng, flagged, time_limit, too_slow):
+def _run_one(test, student, process, rng, flagged, time_limit, voided):
     """A TestResult for one test (full points or none)."""
     hits = _charges(test, flagged)
     if hits:
         return TestResult(test.name, 0, test.points, "0 points: the submission " + "; ".join(hits)
                           + " -- not allowed: write the code yourself")
-    slow = [fn for fn in test.functions if fn in too_slow]
-    if slow:
-        return TestResult(test.name, 0, test.points, f"not counted: {slow[0]} timed out at the size of a real "
-                          "layer, where an honest loop takes well under a second (a backward computed by finite "
-                          "differences of the forward is not a backward)")
+    failed = [fn for fn in test.functions if fn in voided]
+    if failed:
+        return TestResult(test.name, 0, test.points, f"not counted: {failed[0]} did not pass its test at the "
+                          "size of a real layer (see that line), where an honest loop answers in well under a "
+                          "second; a backward computed by finite differences of the forward, or one that dodges "
+                          "that size, is not a backward")
     if process.import_error:
         return TestResult(test.name, 0, test.points, "the file does not import: " + process.import_error)
     began = time.monotonic()
@@ -150,6 +151,10 @@ def _notes(found, settings, skipped_hidden):
     if settings.source:
         local = f" (a local check: {skipped_hidden} hidden test(s) run only when the instructor grades)"
         notes.append(f"course file {settings.source}" + (local if skipped_hidden else ""))
+    named = static.mentions(found.text)
+    if named:
+        notes.append("strings that name a package a submission may not import (not charged; for you to look "
+                     "at): " + "; ".join(f"line {line} {text!r}" for line, text in named[:5]))
     key = student_source(ASSIGNMENTS[found.assignment], solution=True)
     same = static.provenance(found.text, key, settings.stubbed(found.assignment))
     if same:
@@ -195,15 +200,15 @@ def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sand
     flagged = static.forbidden(found.text)
     process = StudentProcess(found.data, f"{found.assignment}.py", mode, time_limit)
     student = Student(process)
-    results, too_slow, ran = [], set(), []
-    try:                                        # gate tests first: a timeout there voids the function's others
+    results, voided, ran = [], set(), []
+    try:                                        # gate tests first: failing one voids the function's others
         for test in sorted(tests, key=lambda t: not t.gate):
             rng = np.random.default_rng([seed, index[test.name]])
-            results.append(_run_one(test, student, process, rng, flagged, time_limit, too_slow))
+            results.append(_run_one(test, student, process, rng, flagged, time_limit, voided))
             results[-1].hidden = test.hidden
             ran.append(test)
-            if test.gate and results[-1].output.startswith("timed out"):
-                too_slow.update(test.functions)
+            if test.gate and not results[-1].passed:     # for any reason: a dodge fails fast
+                voided.update(test.functions)
             if progress:
                 progress(results[-1])
     finally:

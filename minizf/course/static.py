@@ -3,8 +3,11 @@
 ``forbidden(source)`` finds imports of the library and the usual detours
 around the import block (``importlib``, ``__import__``, ``exec``, ``eval``,
 ``compile``, ``sys.meta_path``): the tests of that function score 0 with the
-line named. It is one pass over the syntax tree, and the file it reads is
-capped in size first (``sandbox.LIMITS.submission``), so its cost is bounded.
+line named. It judges code, never prose: a string, comment or docstring that
+names torch or minizf costs nothing (an error message may say "as torch
+expects"); ``mentions(source)`` lists such strings for the instructor's notes.
+It is one pass over the syntax tree, and the file it reads is capped in size
+first (``sandbox.LIMITS.submission``), so its cost is bounded.
 
 ``provenance(source, key)`` answers a different question. The answer key is
 minizf's own source, which anyone with the package can read, so secrecy is
@@ -21,17 +24,24 @@ _FORBIDDEN_CALLS = {"__import__", "exec", "eval", "compile"}
 MIN_NODES = 40
 
 
-def _docstrings(tree):
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                found.add(id(body[0].value))
-    return found
+def _parse(source):
+    """The syntax tree, or None for a file Python cannot parse (or one nested past its limits)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
-def _offence(node, docs):
+def _walk(tree):
+    """Every node of the tree, depth first, without recursion (a 1200-term sum is a deep tree)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _offence(node):
     """Why this node reaches around the grader's rules, or None."""
     if isinstance(node, ast.Import):
         for alias in node.names:
@@ -47,27 +57,43 @@ def _offence(node, docs):
     if isinstance(node, ast.Attribute) and (node.attr in ("meta_path", "path_hooks") or node.attr == "modules" and
                                              isinstance(node.value, ast.Name) and node.value.id == "sys"):
         return f"touches sys.{node.attr}"
-    if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
-        if any(word in node.value for word in BLOCKED):
-            return f"names {node.value[:60]!r}"
     return None
 
 
 def forbidden(source):
     """{function name, or "" for module level: [(line, reason)]} for code that reaches for the library."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
-    docs = _docstrings(tree)
+    tree = _parse(source)
     found = {}
-    for top in tree.body:
+    for top in tree.body if tree else ():
         owner = top.name if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else ""
-        for node in ast.walk(top):
-            reason = _offence(node, docs)
+        for node in _walk(top):
+            reason = _offence(node)
             if reason:
                 found.setdefault(owner, []).append((node.lineno, reason))
     return found
+
+
+def _docstrings(tree):
+    """ids of the docstring nodes (the first statement of a module, class or function, a string)."""
+    found = set()
+    for node in _walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def mentions(source):
+    """[(line, text)] of the strings, docstrings aside, that name a blocked package: for the instructor's
+    notes, never a charge."""
+    tree = _parse(source)
+    if tree is None:
+        return []
+    docs = _docstrings(tree)
+    return sorted((node.lineno, node.value[:60]) for node in _walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+                  and any(word in node.value for word in BLOCKED))
 
 
 # ---- provenance ----------------------------------------------------------------------------------
@@ -100,16 +126,16 @@ class _Anonymous(ast.NodeTransformer):
 
 def fingerprints(source):
     """{function name: (normalised syntax tree as text, its size in nodes)} of a file's top-level functions."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
+    tree = _parse(source)
     found = {}
-    for node in tree.body:
+    for node in tree.body if tree else ():
         if isinstance(node, ast.FunctionDef):
             name = node.name
-            anonymous = _Anonymous().visit(node)
-            found[name] = (ast.dump(anonymous, annotate_fields=False), sum(1 for _ in ast.walk(anonymous)))
+            try:
+                anonymous = _Anonymous().visit(node)
+                found[name] = (ast.dump(anonymous, annotate_fields=False), sum(1 for _ in _walk(anonymous)))
+            except RecursionError:              # nested too deep to normalise: it has no fingerprint
+                continue
     return found
 
 

@@ -138,7 +138,7 @@ Some functions ({functions}) are also run once at the size of a real layer with 
 a loop implementation takes under 0.1 s there, and even one written entry by entry in pure
 Python about half a second, while a "backward" computed by finite differences of your own
 forward needs minutes (col2im found by probing im2col with basis images: about one). If that
-test times out, the function's other tests do not count.
+test fails, for any reason, the function's other tests do not count.
 """
 
 WALK_HEAD = '''# %% [markdown]
