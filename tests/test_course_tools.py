@@ -263,7 +263,7 @@ def test_the_autograder_grades_a_correct_submission_with_hidden_tests_marked(aut
 
 
 def test_the_autograder_grades_a_buggy_and_a_hostile_submission(autograder):
-    buggy = (BANK / "conv.py").read_text().replace("db = dy_rows.sum(axis=0)", "db = dy_rows.mean(axis=0)")
+    buggy = (BANK / "conv.py").read_text().replace("    dx = None\n    if input_grad:\n", "    if True:\n")
     results, _ = _run_autograder(autograder, buggy)
     assert 0 < results["score"] < 10
     hostile = (BANK / "conv.py").read_text().replace(

@@ -489,7 +489,7 @@ def test_a_finite_difference_backward_that_dodges_the_real_size_earns_nothing(tm
     report = grade(path, seed=1, sandbox_mode="none" if NO_BWRAP else "auto")
     mine = [r for r in report.results if fn in r.name]
     assert len(mine) >= 3 and all(r.score == 0 for r in mine)
-    assert "too large" in mine[0].output and all("not counted" in r.output for r in mine[1:])
+    assert "too large" in mine[0].output and all("not counted" in r.output or not r.passed for r in mine[1:])
 
 
 @pytest.mark.parametrize("name", ["conv", "lrn"])

@@ -120,12 +120,11 @@ def _run_one(test, student, process, rng, flagged, time_limit, voided):
     if hits:
         return TestResult(test.name, 0, test.points, "0 points: the submission " + "; ".join(hits)
                           + " -- not allowed: write the code yourself")
-    failed = [fn for fn in test.functions if fn in voided]
-    if failed:
-        return TestResult(test.name, 0, test.points, f"not counted: {failed[0]} did not pass its test at the "
-                          "size of a real layer (see that line), where an honest loop answers in well under a "
-                          "second; a backward computed by finite differences of the forward, or one that dodges "
-                          "that size, is not a backward")
+    slow = [fn for fn in test.functions if fn in voided]
+    if slow:
+        return TestResult(test.name, 0, test.points, f"not counted: {slow[0]} timed out at the size of a real "
+                          "layer, where an honest loop takes well under a second (a backward computed by finite "
+                          "differences of the forward is not a backward)")
     if process.import_error:
         return TestResult(test.name, 0, test.points, "the file does not import: " + process.import_error)
     began = time.monotonic()
@@ -161,6 +160,18 @@ def _notes(found, settings, skipped_hidden):
         notes.append(f"{', '.join(same)}: the body matches minizf's own source after renaming and "
                      "reformatting (the key is public; ask the student)")
     return notes
+
+
+def _void_after_failed_gate(results, tests, failed):
+    """A function that failed its test at a real layer's size (for any reason: a finite-difference
+    backward that raises there fails fast instead of timing out) scores none of its other tests;
+    they ran, so the student still sees each one's comparison and hint."""
+    for t, r in zip(tests, results):
+        which = [fn for fn in t.functions if fn in failed]
+        if which and r.score and not t.gate:
+            r.score = 0
+            r.output += (f" (not counted: {which[0]} did not pass its test at the size of a real layer, and "
+                         "a function counts only where it works at that size)")
 
 
 def _all_or_nothing(results, tests):
@@ -200,19 +211,22 @@ def grade(path, seed=None, time_limit=30.0, progress=None, assignment=None, sand
     flagged = static.forbidden(found.text)
     process = StudentProcess(found.data, f"{found.assignment}.py", mode, time_limit)
     student = Student(process)
-    results, voided, ran = [], set(), []
+    results, voided, failed_gate, ran = [], set(), set(), []
     try:                                        # gate tests first: failing one voids the function's others
         for test in sorted(tests, key=lambda t: not t.gate):
             rng = np.random.default_rng([seed, index[test.name]])
             results.append(_run_one(test, student, process, rng, flagged, time_limit, voided))
             results[-1].hidden = test.hidden
             ran.append(test)
-            if test.gate and not results[-1].passed:     # for any reason: a dodge fails fast
-                voided.update(test.functions)
+            if test.gate and results[-1].output.startswith("timed out"):
+                voided.update(test.functions)        # its other tests are not even run
+            elif test.gate and not results[-1].passed:
+                failed_gate.update(test.functions)
             if progress:
                 progress(results[-1])
     finally:
         process.close()
+    _void_after_failed_gate(results, ran, failed_gate)
     if not settings.partial_credit:
         _all_or_nothing(results, ran)
     return Report(found.assignment, str(found.path), seed, results, sandbox=mode,
