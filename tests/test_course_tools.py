@@ -140,11 +140,12 @@ def test_a_roster_of_thirty_is_graded_to_csv_in_parallel(tmp_path):
     assert "matches copy0" in rows["loops"]["flags"] and "matches loops" in rows["copy0"]["flags"]
     assert "matches" not in rows["scalar"]["flags"]
     assert len({row["seed"] for row in rows.values()}) == 1               # everyone on the same inputs
-    again = _cli("grade", roster, "--assignment", "conv", "--csv", out, "--sandbox", SANDBOX)
+    again = _cli("grade", roster, "--assignment", "conv", "--csv", out, "--sandbox", SANDBOX, "--time-limit", "3")
     assert "graded 0 of 30 students (30 unchanged" in again.stdout
     (roster / "scalar" / "conv.py").write_text((BANK / "conv.py").read_text())
-    third = _cli("grade", roster, "--assignment", "conv", "--csv", out, "--sandbox", SANDBOX)
+    third = _cli("grade", roster, "--assignment", "conv", "--csv", out, "--sandbox", SANDBOX, "--time-limit", "3")
     assert "graded 1 of 30" in third.stdout
+    assert {row["seed"] for row in csv.DictReader(out.open())} == {"4"}            # the roster's seed, kept
 
 
 def test_a_broken_submission_costs_its_own_row_only(tmp_path):
@@ -158,7 +159,40 @@ def test_a_broken_submission_costs_its_own_row_only(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = {row["id"]: row for row in csv.DictReader(out.open())}
     assert rows["ann"]["score"] == rows["cat"]["score"] == "16"
-    assert rows["ben"]["score"] == "0" and "error" in rows["ben"]["flags"]
+    assert rows["ben"]["score"] == "0" and rows["ben"]["max_score"] == "16"
+    assert rows["ben"]["status"].startswith("not graded: ") and rows["ann"]["status"] == "graded"
+
+
+def test_no_student_can_break_a_roster_or_take_another_row(tmp_path):
+    roster = tmp_path / "roster"
+    roster.mkdir()
+    honest = (BANK / "pool.py").read_text()
+    bomb = honest + "\n\ndef _deep(x):\n    return " + " + ".join(["x"] * 1200) + "\n"
+    files = {"bomb": bomb, '=HYPERLINK("evil.example","x")': honest, "alice": honest}
+    for name, text in files.items():
+        (roster / name).mkdir()
+        (roster / name / "pool.py").write_text(text)
+    (roster / "alice.py").write_text(honest)                                   # alice/ and alice.py
+    odd = os.path.join(os.fsencode(roster), b"z\xff")                          # a name that is not UTF-8
+    os.mkdir(odd)
+    Path(os.fsdecode(odd), "pool.py").write_text(honest)
+    out = tmp_path / "grades.csv"
+    done = _cli("grade", roster, "--assignment", "pool", "--csv", out, "--seed", "1", "--sandbox", SANDBOX)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    ids = [row["id"] for row in rows]
+    assert sorted(ids) == sorted(["'=HYPERLINK(\"evil.example\",\"x\")", "alice", "alice.py", "bomb",
+                                  "z\\xff"])
+    assert all(row["score"] == row["max_score"] == "16" and row["status"] == "graded" for row in rows), rows
+    feedback = sorted(p.name for p in (tmp_path / "grades-feedback").iterdir())
+    assert len(feedback) == 5 and all("/" not in name for name in feedback)
+    report = (tmp_path / "grades-feedback" / "alice.md").read_text()
+    assert report.startswith("<!-- written by minizf") and "score 16 / 16" in report
+    course = tmp_path / "course.toml"                                           # the course changes: regrade
+    course.write_text("[pool]\npoints = { max_pool2d = 12 }\n")
+    again = _cli("grade", roster, "--assignment", "pool", "--csv", out, "--config", course, "--sandbox", SANDBOX)
+    assert "graded 5 of 5" in again.stdout, again.stdout + again.stderr
+    assert {row["seed"] for row in csv.DictReader(out.open(encoding="utf-8"))} == {"1"}
 
 
 def test_a_course_file_inside_a_students_folder_never_sets_the_roster_grading(tmp_path):
