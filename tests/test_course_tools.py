@@ -345,6 +345,21 @@ def test_only_the_tagged_cells_of_a_notebook_are_graded(tmp_path):
     assert report.score == report.max_score
 
 
+def test_a_helper_in_an_untagged_cell_is_graded_with_the_cells_that_use_it(tmp_path):
+    from minizf.course.notebook import code_cell, dumps, notebook
+    text = (BANK / "pool.py").read_text()
+    helper = text[text.index("def _out("):text.index("def max_pool2d(")]
+    graded = text.replace(helper, "")
+    cells = [code_cell("import numpy as np\n\n\ndef _unused():\n    return 1\n"),        # defines nothing used
+             code_cell(helper),                                                        # the forgotten tag
+             code_cell("_out = None\nprint('a cell that runs code is never taken')\n"),
+             code_cell(graded, tagged=True)]
+    path = tmp_path / "pool.ipynb"
+    path.write_text(dumps(notebook(cells)))
+    report = grade(path, seed=1, sandbox_mode=SANDBOX)
+    assert report.score == report.max_score == 16, [r.output for r in report.results if not r.passed]
+
+
 @pytest.mark.parametrize("content, words", [
     ("not json at all", "not a notebook"), ('{"cells": 3}', "no list of cells"),
     ('{"cells": [{"cell_type": "code", "metadata": {"tags": []}, "source": "x = 1"}]}', "no cell tagged"),

@@ -236,17 +236,57 @@ def _package_digest():
     return digest.hexdigest()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _subreaper():
+    """Make this test process the child subreaper: a process a submission double-forks away from
+    the grader is then reparented here, not to init, so "descendants of this process" holds every
+    process this module's gradings started, and nothing another program on the machine runs."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)                      # PR_SET_CHILD_SUBREAPER
+    yield
+    libc.prctl(36, 0, 0, 0, 0)
+    while True:                                     # reap the orphans that died here
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+
+
+def _descendants():
+    """Live (not zombie) processes below this one."""
+    parent = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] not in "ZX":
+            parent[int(pid)] = int(fields[1])
+    mine, me = [], os.getpid()
+    for pid in parent:
+        up, seen = parent.get(pid), 0
+        while up and up != me and seen < 64:
+            up, seen = parent.get(up), seen + 1
+        if up == me:
+            mine.append(pid)
+    return mine
+
+
 def _student_processes():
-    """Processes running the worker (a student's code), in the sandbox or out of it."""
+    """Processes running the worker (a student's code), in the sandbox or out of it, that this
+    test process started (its descendants; see _subreaper)."""
     from minizf.course.sandbox import WORKER
     found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid in _descendants():
         try:
             words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         if b"/grader/worker.py" in words or str(WORKER).encode() in words:
-            found.append(pid)
+            found.append(str(pid))
     return found
 
 

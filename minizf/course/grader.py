@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config as course_config
-from . import sandbox, static
+from . import discover, sandbox, static
 from .assignments import ASSIGNMENTS, get, student_source
 from .notebook import graded_source
 from .outcome import Fail, Report, StudentError, TestResult
@@ -31,10 +31,11 @@ from .student import Student, StudentProcess
 
 
 class Submission:
-    """A submission read once: its assignment (pinned, and how), its path, bytes and text."""
+    """A submission read once: its assignment (pinned, and how), its path, bytes and text; ``note`` says
+    which file was chosen when several could have been."""
 
-    def __init__(self, assignment, path, data, how):
-        self.assignment, self.path, self.data, self.how = assignment, path, data, how
+    def __init__(self, assignment, path, data, how, note=None):
+        self.assignment, self.path, self.data, self.how, self.note = assignment, path, data, how, note
         self.text = data.decode("utf-8", errors="replace")
 
     def marker(self):
@@ -68,6 +69,20 @@ def read_submission(path, limit=sandbox.LIMITS.submission):
     return data
 
 
+def _discovered(folder, name, how, limit=sandbox.LIMITS.submission):
+    """The Submission of assignment ``name`` found anywhere in a student's folder (discover.py)."""
+    found, note = discover.locate(folder, name, limit)
+    try:
+        data = found.read()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{found.label}: cannot read ({exc})") from None
+    if len(data) > limit:
+        raise ValueError(f"{found.label}: more than {limit} bytes; a submission may have at most {limit}")
+    if found.suffix == ".ipynb":
+        data = graded_source(data, found.label).encode()
+    return Submission(name, found.label, data, how, note)
+
+
 def find_submission(path, assignment=None):
     """The Submission at ``path`` (a student file, or the folder holding NAME.py).
 
@@ -80,11 +95,10 @@ def find_submission(path, assignment=None):
     if path.is_dir() and not path.is_symlink():
         name = assignment or (path.name if path.name in ASSIGNMENTS else None)
         if name:
-            file = path / f"{name}.py"
-            if not file.exists() and (path / f"{name}.ipynb").exists():
-                file = path / f"{name}.ipynb"
             how = "--assignment" if assignment else "the folder's name"
-            return Submission(name, file, read_submission(file), how)
+            if (path / f"{name}.py").is_symlink():
+                read_submission(path / f"{name}.py")          # refused, naming the link
+            return _discovered(path, name, how)
         files = sorted(p for p in path.glob("*.py") if not p.stem.endswith("_walkthrough"))
         for file in files:
             found = Submission(None, file, read_submission(file), "the file's ASSIGNMENT line")
@@ -143,7 +157,7 @@ def _run_one(test, student, process, rng, flagged, time_limit, voided):
 
 def _notes(found, settings, skipped_hidden):
     """What the instructor should know beyond the scores: how the assignment was pinned, provenance."""
-    notes = [f"assignment {found.assignment!r} from {found.how}"]
+    notes = [f"assignment {found.assignment!r} from {found.how}"] + ([found.note] if found.note else [])
     marker = found.marker()
     if marker is not None and marker != found.assignment:
         notes.append(f"the file says ASSIGNMENT = {marker!r}; graded as {found.assignment!r}")

@@ -7,10 +7,15 @@ tagged ``minizf`` (the graded cells), followed by the walkthrough's cells
 (untagged), which call the functions defined above.
 
 ``graded_source`` is the grader's side: the code of the tagged cells of a
-handed-in notebook, joined in order, as the text of NAME.py. Nothing else of
-the notebook is run or trusted: untagged cells, outputs and metadata are
+handed-in notebook, joined in order, as the text of NAME.py. A student who
+writes a helper in a new cell and forgets to tag it is not failed for it: an
+untagged cell that only defines functions (and imports), one of which the
+graded code uses and none of which it defines itself, is taken too, in its
+place. Nothing else of the
+notebook is run or trusted: other untagged cells, outputs and metadata are
 ignored, and a file that is not a notebook is one error naming it.
 """
+import ast
 import json
 import re
 
@@ -72,8 +77,8 @@ def dumps(nb):
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
-def graded_source(data, path):
-    """NAME.py's text from a notebook's bytes: the tagged code cells, in order; ValueError naming path."""
+def _cells(data, path):
+    """[(tagged, source)] of a notebook's code cells; ValueError naming path for what is not one."""
     try:
         nb = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -81,19 +86,67 @@ def graded_source(data, path):
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
         raise ValueError(f"{path}: not a notebook (no list of cells)")
-    code = []
+    found = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell.get("metadata"), dict) else []
-        if not isinstance(tags, list) or TAG not in tags:
-            continue
+        tagged = isinstance(tags, list) and TAG in tags
         source = cell.get("source", "")
         if isinstance(source, list) and all(isinstance(s, str) for s in source):
             source = "".join(source)
         if not isinstance(source, str):
-            raise ValueError(f"{path}: a graded cell whose source is not text")
-        code.append(source.rstrip("\n") + "\n")
-    if not code:
+            if tagged:
+                raise ValueError(f"{path}: a graded cell whose source is not text")
+            continue
+        found.append((tagged, source.rstrip("\n") + "\n"))
+    return found
+
+
+def _helpers(source):
+    """Names of the functions an untagged cell defines, when it does nothing else (defs and imports)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    if not tree.body or not all(isinstance(n, (ast.FunctionDef, ast.Import, ast.ImportFrom)) for n in tree.body):
+        return set()
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def _names(sources):
+    """(names the code reads, names its top level defines) over some cells' sources."""
+    used, defined = set(), set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                defined |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return used, defined
+
+
+def graded_source(data, path):
+    """NAME.py's text from a notebook's bytes: the tagged code cells, and the untagged cells of helper
+    functions they use, in order; ValueError naming path."""
+    cells = _cells(data, path)
+    if not any(tagged for tagged, _ in cells):
         raise ValueError(f"{path}: no cell tagged '{TAG}' (the graded cells of the handed-out notebook)")
-    return "\n\n".join(code)
+    keep = {i for i, (tagged, _) in enumerate(cells) if tagged}
+    grew = True
+    while grew:                              # helpers of helpers: until nothing more is needed
+        used, defined = _names(cells[i][1] for i in keep)
+        missing = used - defined
+        more = {i for i, (tagged, source) in enumerate(cells) if i not in keep
+                for helpers in [_helpers(source)] if helpers & missing and not helpers & defined}
+        keep |= more
+        grew = bool(more)
+    return "\n\n".join(cells[i][1] for i in sorted(keep))

@@ -168,6 +168,8 @@ def explain(answer, name=None):
         said = f"{message}: no points for code that uses the library or torch"
     else:
         said = f"{name + ' ' if name else ''}raised {error or 'an error'}: {message}"
+    if error == "NameError":                 # a notebook's helper in a cell that does more than define it
+        said += " (in a notebook: tag the cell that defines it 'minizf', or move it into a graded cell)"
     return said + (f"  [at {where}]" if where else "")
 
 

@@ -54,16 +54,17 @@ def real_layer(rng):
 def at_scale_test(fn, what, points, build):
     """A gate test: ``fn`` on inputs of a real layer's size within AT_SCALE_LIMIT seconds.
 
-    ``build(rng)`` returns (args, {part name: expected array}); a tuple answer is compared part by part.
+    ``build(rng)`` returns (args, {part name: expected array}, {part name: terms each entry sums});
+    a tuple answer is compared part by part.
     """
     def run(st, rng):
-        args, expected = build(rng)
+        args, expected, terms = build(rng)
         got = getattr(st, fn)(*args)
         parts = list(expected.items())
         if len(parts) > 1 and (not isinstance(got, (tuple, list)) or len(got) != len(parts)):
             raise Fail(f"{fn} returned {type(got).__name__}, expected a tuple of {len(parts)}")
         for i, (name, value) in enumerate(parts):
-            close(name, got[i] if len(parts) > 1 else got, value)
+            close(name, got[i] if len(parts) > 1 else got, value, terms=terms.get(name, 1))
         return f"equals the reference within {AT_SCALE_LIMIT:g} s"
     return Test(f"{fn} at the size of a real layer ({what})", points, (fn,), run,
                 time_limit=AT_SCALE_LIMIT, gate=True)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ... import functional as F
-from ..compare import adjoint, as_array, close
+from ..compare import adjoint, as_array, close, tolerance
 from ..outcome import Fail, Test
 from .common import REAL_LAYER, REAL_LAYER_TEXT, at_scale_test, col2im_overwrite, numeric, real_layer
 
@@ -87,20 +87,23 @@ def _conv_backward_test(case, with_numeric):
             raise Fail(f"conv2d_backward returned {type(got).__name__}, expected a tuple (dx, dW, db)")
         dx, dW, db = F.conv2d_backward(dy, x, W, s, p)
         drows = dy.transpose(0, 2, 3, 1).reshape(-1, f) @ F.filter_matrix(W)    # im2col's row order
-        close("dx", got[0], dx, decoys=[
+        positions, spread = dy.size // f, f * kh * kw      # terms summed into dW and db, and into dx
+        close("dx", got[0], dx, terms=spread, decoys=[
             (lambda: F.conv2d_backward_input(dy, W[:, :, ::-1, ::-1].copy(), shape, s, p),
              "dx uses flipped filters; the transpose of a cross-correlation uses them unflipped, "
              "spread back over each window"),
             (lambda: col2im_overwrite(drows, shape, k, s, p),
              "overlapping windows must ADD into dx; yours overwrites")])
-        close("dW", got[1], dW, decoys=[(dW / shape[0], "dW is averaged over the batch: it is a sum")])
-        close("db", got[2], db, decoys=[(db / shape[0], "db is averaged over the batch: it is a sum"),
+        close("dW", got[1], dW, terms=positions,
+              decoys=[(dW / shape[0], "dW is averaged over the batch: it is a sum")])
+        close("db", got[2], db, terms=positions, decoys=[(db / shape[0], "db is averaged over the batch: it is a sum"),
                                         (db / (dy.size // f), "db is a mean; it is the sum of dy")])
         if not with_numeric:
             return "dx, dW, db equal the reference"
-        for what, array, answer in (("dx", x, got[0]), ("dW", W, got[1]), ("db", b, got[2])):
+        for what, array, answer, terms in (("dx", x, got[0], spread), ("dW", W, got[1], positions),
+                                           ("db", b, got[2], positions)):
             close(f"{what} vs central differences", answer,
-                  numeric(lambda: float((F.conv2d(x, W, b, s, p) * dy).sum()), array), tol=1e-5)
+                  numeric(lambda: float((F.conv2d(x, W, b, s, p) * dy).sum()), array), tol=max(1e-5, tolerance(terms)))
         return "dx, dW, db equal the reference and float64 central differences (random dy)"
     return Test(f"conv2d_backward, {name}", 2, ("conv2d_backward",), run)
 
@@ -138,13 +141,15 @@ def _conv_no_input_grad(st, rng):
 def _real_col2im(rng):
     shape, _, k, p = REAL_LAYER
     cols = rng.standard_normal(F.im2col(np.zeros(shape), k, 1, p).shape)
-    return (cols, shape, k, 1, p), {"col2im(cols)": F.col2im(cols, shape, k, 1, p)}
+    return (cols, shape, k, 1, p), {"col2im(cols)": F.col2im(cols, shape, k, 1, p)}, {"col2im(cols)": k * k}
 
 
 def _real_backward(rng):
     x, W, dy = real_layer(rng)
     dx, dW, db = F.conv2d_backward(dy, x, W, 1, REAL_LAYER[3])
-    return (dy, x, W, 1, REAL_LAYER[3]), {"dx": dx, "dW": dW, "db": db}
+    positions = dy.size // W.shape[0]                   # dW and db sum over every output position
+    return (dy, x, W, 1, REAL_LAYER[3]), {"dx": dx, "dW": dW, "db": db}, \
+        {"dx": W.shape[0] * W.shape[2] * W.shape[3], "dW": positions, "db": positions}
 
 
 CONV = ([_im2col_test(c) for c in CONV_CASES] + [_col2im_test(c) for c in CONV_CASES]

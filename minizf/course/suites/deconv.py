@@ -105,7 +105,8 @@ def _projection_test(rule):
 def _real_transpose(rng):
     x, W, dy = real_layer(rng)
     args = (dy, W, x.shape, 1, REAL_LAYER[3])
-    return args, {"conv2d_backward_input": F.conv2d_backward_input(*args)}
+    return args, {"conv2d_backward_input": F.conv2d_backward_input(*args)}, \
+        {"conv2d_backward_input": W.shape[0] * W.shape[2] * W.shape[3]}
 
 
 DECONV = ([_reverse_rule_test(r) for r in RULES] + [_unpool_test(POOL_CASES[1], "unpool")]

@@ -105,8 +105,9 @@ def _softmax_forward(scale):
                     "z - log(sum(exp(z))) with z = scores - max" if sound else
                     " -- hint: subtract each row's maximum before exp (exp(1000) overflows)")
             raise Fail(f"loss is {float(value)}, expected {loss:.6g}{hint}")
-        close("loss", value, loss, decoys=[(loss * 6, "the loss is the MEAN over the batch, not the sum")])
-        close("probs", got[1], probs)
+        close("loss", value, loss, magnitude=scale,
+              decoys=[(loss * 6, "the loss is the MEAN over the batch, not the sum")])
+        close("probs", got[1], probs, magnitude=scale)
         return f"loss and probabilities equal the reference (scores of size {scale:g})"
     return Test(f"softmax_cross_entropy, scores of size {scale:g}", 2 if scale > 100 else 1,
                 ("softmax_cross_entropy",), run)

@@ -63,7 +63,7 @@ def _lrn_backward_test(case):
 def _real_lrn(rng):
     x, dy = rng.standard_normal((8, 32, 16, 16)), rng.standard_normal((8, 32, 16, 16))
     args = (dy, x, 5, 0.1, 0.75, 2.0)
-    return args, {"dx": F.lrn_backward(*args)}
+    return args, {"dx": F.lrn_backward(*args)}, {"dx": 5}
 
 
 LRN = ([_lrn_forward_test(c) for c in LRN_CASES] + [_lrn_backward_test(c) for c in LRN_CASES]
