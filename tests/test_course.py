@@ -199,6 +199,17 @@ def test_make_never_overwrites_a_students_work(tmp_path):
     with pytest.raises(ValueError, match="already exists"):
         make("pool", tmp_path)
     assert (folder / "pool.py").read_text() == "# my work\n"
+    # The README and the walkthrough are a student's too once edited, in either format.
+    other = make("sgd", tmp_path)
+    (other / "README.md").write_text("# my notes\n")
+    (other / "sgd.py").rename(other / "mine.py")
+    for fmt in ("py", "ipynb"):
+        with pytest.raises(ValueError, match="README.md already exists"):
+            make("sgd", tmp_path, fmt=fmt)
+    assert (other / "README.md").read_text() == "# my notes\n" and not (other / "sgd.ipynb").exists()
+    (other / "README.md").unlink()
+    make("sgd", tmp_path, fmt="ipynb")                    # what minizf wrote, unchanged, is no conflict
+    assert (other / "sgd.ipynb").exists()
 
 
 def test_the_walkthrough_runs_on_the_solution(tmp_path):
@@ -207,6 +218,17 @@ def test_the_walkthrough_runs_on_the_solution(tmp_path):
         done = subprocess.run([sys.executable, f"{name}_walkthrough.py"], cwd=folder, capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_the_walkthrough_accepts_float32_work_as_the_grader_does(tmp_path):
+    for name in NAMES:
+        folder = make(name, tmp_path, solution=True)
+        text = (BANK / f"{name}.py").read_text() + FLOAT32.replace("NAMES", repr(ASSIGNMENTS[name].function_names))
+        (folder / f"{name}.py").write_text(text)
+        done = subprocess.run([sys.executable, f"{name}_walkthrough.py"], cwd=folder, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0 and "WRONG" not in done.stdout, (name, done.stdout[-1500:], done.stderr[-1500:])
 
 
 # ---- cannot be fooled ------------------------------------------------------------------------

@@ -89,6 +89,9 @@ def test_without_partial_credit_a_group_counts_all_or_nothing(tmp_path):
     ("[convv]\n", "no assignment of that name"),
     ("[conv]\nstub = [\"relu\"]\n", "stub must list some of"),
     ("[conv]\npoints = { conv2d = -1 }\n", "points must map"),
+    ("[conv]\npoints = { conv2d = inf }\n", "finite numbers"), ("[conv]\npoints = { conv2d = nan }\n", "finite"),
+    ("[conv]\nhidden = " + "[" * 100000 + "]" * 100000 + "\n", "nested too deep"),
+    ("# " + "x" * (300 << 10) + "\n", "KiB"),
     ("[conv]\nweights = 1\n", "unknown keys"),
     ("[conv\n", "not a valid TOML file"),
 ])

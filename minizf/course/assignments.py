@@ -7,6 +7,7 @@ its body a stub), ``hw/pool/README.md`` (the task and its conventions) and
 step by step). ``make(..., solution=True)`` writes the library's own bodies
 instead of stubs: the instructor's key.
 """
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,18 +149,37 @@ def make(name, out=".", solution=False, force=False, stub=None, course_text=None
     if fmt not in ("py", "ipynb"):
         raise ValueError(f"--format {fmt}: expected py or ipynb")
     folder = Path(out) / name
-    target = folder / f"{name}.{fmt}"
-    if target.exists() and not force:
-        raise ValueError(f"{target} already exists (a student's work?); use --force to replace it")
-    folder.mkdir(parents=True, exist_ok=True)
     text = student_source(assignment, solution, stub)
+    files = {}
     if fmt == "ipynb":                          # one notebook: the graded cells, then the walkthrough
         from .notebook import dumps, student_notebook
-        save_text_atomic(target, dumps(student_notebook(name, text, walkthrough(assignment))))
+        files[f"{name}.ipynb"] = dumps(student_notebook(name, text, walkthrough(assignment)))
     else:
-        save_text_atomic(target, text)
-        save_text_atomic(folder / f"{name}_walkthrough.py", walkthrough(assignment))
-    save_text_atomic(folder / "README.md", readme(assignment, stub, tests))
+        files[f"{name}.py"] = text
+        files[f"{name}_walkthrough.py"] = walkthrough(assignment)
+    files["README.md"] = readme(assignment, stub, tests)
     if course_text:
-        save_text_atomic(folder / "course.toml", course_text)
+        files["course.toml"] = course_text
+    _check_replaceable(folder, files, force)
+    folder.mkdir(parents=True, exist_ok=True)
+    for filename, content in files.items():
+        save_text_atomic(folder / filename, content)
     return folder
+
+
+def _check_replaceable(folder, files, force):
+    """Refuse, before writing anything, to replace a file whose text is not what minizf writes now:
+    a student may have edited the README or the walkthrough as much as NAME.py."""
+    edited = []
+    for filename, content in files.items():
+        path = folder / filename
+        if os.path.lexists(path):
+            try:
+                same = path.read_text(encoding="utf-8") == content
+            except (OSError, UnicodeDecodeError):
+                same = False
+            if not same:
+                edited.append(str(path))
+    if edited and not force:
+        raise ValueError(f"{', '.join(edited)} already exist{'s' if len(edited) == 1 else ''} and differ from what "
+                         "minizf writes (a student's work?); use --force to replace them")

@@ -21,6 +21,7 @@ from pathlib import Path
 from .assignments import ASSIGNMENTS
 
 KEYS = {"stub", "points", "partial_credit", "hidden"}
+MAX_BYTES = 256 << 10           # a course file is a few lines per assignment
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,17 @@ def load(path):
     tomllib = _toml()
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            text = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
+    if len(text) > MAX_BYTES:
+        raise ValueError(f"{path}: more than {MAX_BYTES >> 10} KiB; a course file is a few lines per assignment")
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{path}: not a valid TOML file ({exc})") from None
+    except RecursionError:                               # lists nested thousands deep
+        raise ValueError(f"{path}: not a valid course file (values nested too deep)") from None
     return {name: _settings(path, name, table) for name, table in data.items()}
 
 
@@ -74,8 +81,9 @@ def _settings(path, name, table):
         raise ValueError(f"{where}: stub must list some of: {', '.join(functions)}")
     points = table.get("points", {})
     if not isinstance(points, dict) or set(points) - set(stub or functions) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in points.values()):
-        raise ValueError(f"{where}: points must map stubbed functions to numbers >= 0")
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e6 for v in points.values()):
+        raise ValueError(f"{where}: points must map stubbed functions to finite numbers above 0 "
+                         "(and below a million)")
     partial = table.get("partial_credit", True)
     hidden = table.get("hidden", [])
     if not isinstance(partial, bool) or not isinstance(hidden, list) or not all(isinstance(h, str) for h in hidden):
