@@ -496,15 +496,20 @@ def lrn_backward(dy, x, size=5, alpha=1e-4, beta=0.75, k=2.0):
 ]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name, fn, code", FD_BACKWARDS, ids=[f[1] for f in FD_BACKWARDS])
-def test_a_backward_by_finite_differences_earns_nothing(name, fn, code, tmp_path):
+def _grade_with(name, fn, code, tmp_path):
+    """The loop bank's NAME.py with function fn replaced by code, graded."""
     import re
     text = (BANK / f"{name}.py").read_text()
     text = re.sub(rf"\ndef {fn}\(.*?(?=\n\ndef |\Z)", "\n" + code.strip("\n"), text, flags=re.S)
     path = tmp_path / f"{name}.py"
     path.write_text(text)
-    report = grade(path, seed=1, sandbox_mode="none" if NO_BWRAP else "auto")
+    return grade(path, seed=1, sandbox_mode="none" if NO_BWRAP else "auto")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, fn, code", FD_BACKWARDS, ids=[f[1] for f in FD_BACKWARDS])
+def test_a_backward_by_finite_differences_earns_nothing(name, fn, code, tmp_path):
+    report = _grade_with(name, fn, code, tmp_path)
     mine = [r for r in report.results if fn in r.name]
     others = [r for r in report.results if fn not in r.name]
     assert len(mine) >= 3 and all(r.score == 0 for r in mine)
@@ -516,17 +521,12 @@ def test_a_backward_by_finite_differences_earns_nothing(name, fn, code, tmp_path
 def test_a_finite_difference_backward_that_dodges_the_real_size_earns_nothing(tmp_path):
     # Raising at once at a real layer's size fails the gate test fast instead of timing out:
     # failing it for any reason voids the function's other tests.
-    import re
     name, fn, code = FD_BACKWARDS[0]
     dodge = code.replace('    """Central differences of the student\'s own conv2d, one entry at a time."""\n',
                          '    """Central differences, except where they would be slow."""\n'
                          '    if x.size > 20000:\n        raise ValueError("too large")\n')
     assert dodge != code
-    text = (BANK / f"{name}.py").read_text()
-    text = re.sub(rf"\ndef {fn}\(.*?(?=\n\ndef |\Z)", "\n" + dodge.strip("\n"), text, flags=re.S)
-    path = tmp_path / f"{name}.py"
-    path.write_text(text)
-    report = grade(path, seed=1, sandbox_mode="none" if NO_BWRAP else "auto")
+    report = _grade_with(name, fn, dodge, tmp_path)
     mine = [r for r in report.results if fn in r.name]
     assert len(mine) >= 3 and all(r.score == 0 for r in mine)
     assert "too large" in mine[0].output and all("not counted" in r.output or not r.passed for r in mine[1:])
