@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import minizf
 from minizf.course import make
 from minizf.course.config import load
 from minizf.course.grader import grade
@@ -100,6 +101,124 @@ def test_a_wrong_course_file_is_one_line_naming_it(text, words, tmp_path):
     done = _cli("assignment", "make", "conv", "--config", course, "--out", tmp_path / "hw")
     assert done.returncode == 2 and words in done.stderr and "course.toml" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+# ---- the protocol, course files and the bundle, checked from what they must refuse or keep ---------
+
+def _reader(data):
+    """read(n) over bytes, recording what was asked."""
+    asked, view = [], memoryview(data)
+
+    def read(n):
+        nonlocal view
+        asked.append(n)
+        if n > len(view):
+            raise EOFError
+        part, view = bytes(view[:n]), view[n:]
+        return part
+    return read, asked
+
+
+def _message(meta, specs, payload):
+    import struct
+    header = json.dumps({"meta": meta, "arrays": specs}).encode()
+    return struct.pack("<QQ", len(header), len(payload)) + header + payload
+
+
+def test_a_message_whose_arrays_exceed_its_payload_is_refused():
+    from minizf.course import protocol
+    spec = [{"dtype": "<f8", "shape": [4]}]                        # 32 bytes of arrays, 16 announced
+    read, _ = _reader(_message({"result": {"array": 0, "scalar": False}}, spec, bytes(16)) + bytes(64))
+    with pytest.raises(protocol.Malformed, match="add up"):
+        protocol.receive(read, 1 << 20)
+
+
+def test_a_huge_header_is_refused_before_it_is_read():
+    import struct
+    from minizf.course import protocol
+    read, asked = _reader(struct.pack("<QQ", protocol.MAX_HEADER + 1, 0) + b"{" * 64)
+    with pytest.raises(protocol.Malformed):
+        protocol.receive(read, 1 << 20)
+    assert asked == [16]
+
+
+def test_a_value_nested_deeper_than_the_cap_is_refused():
+    from minizf.course import protocol
+    node = {"v": 1.0}
+    for _ in range(protocol.MAX_DEPTH + 2):
+        node = {"seq": [node], "tuple": True}
+    with pytest.raises(protocol.Malformed):
+        protocol.decode(node, [])
+    shallow = {"seq": [{"seq": [{"v": 1.0}], "tuple": True}], "tuple": True}
+    assert protocol.decode(shallow, []) == ((1.0,),)
+
+
+def test_a_test_named_by_two_stubbed_functions_counts_for_the_last():
+    from minizf.course import config
+    from minizf.course.suites import SUITES
+    settings = config.Settings(stub=("im2col", "col2im"), points={"im2col": 4, "col2im": 6})
+    tests = config.apply(SUITES["conv"], settings, "conv")
+    adjoint = [t for t in tests if t.name.startswith("col2im is the transpose of im2col")]
+    assert adjoint and all(t.group == "col2im" for t in adjoint)
+
+
+@pytest.mark.parametrize("total", [7, 10, 3.3, 0.01, 100])
+def test_each_function_scores_exactly_the_points_the_course_gives_it(total):
+    from minizf.course import config
+    from minizf.course.suites import SUITES
+    for name, suite in SUITES.items():
+        stubbed = config.Settings().stubbed(name)
+        settings = config.Settings(points={fn: total for fn in stubbed})
+        tests = config.apply(suite, settings, name)
+        for fn in stubbed:
+            shares = [t.points for t in tests if t.group == fn]
+            assert not shares or sum(shares) == pytest.approx(total, abs=1e-9), (name, fn, shares)
+
+
+def test_a_course_table_survives_its_own_toml(tmp_path):
+    from minizf.course import config
+    settings = config.Settings(stub=("col2im",), points={"col2im": 2.5}, partial_credit=False,
+                               hidden=["*\\real*", 'a "quoted" one', "tab\there"])
+    path = tmp_path / "course.toml"
+    path.write_text(config.to_toml("conv", settings))
+    back = config.load(path)["conv"]
+    assert (back.stub, back.points, back.partial_credit, back.hidden) == \
+        (settings.stub, settings.points, settings.partial_credit, tuple(settings.hidden))
+
+
+def test_the_bundle_carries_every_source_and_template_of_the_package(tmp_path):
+    done = _cli("assignment", "bundle", "pool", "--out", tmp_path / "a.zip")
+    assert done.returncode == 0, done.stderr
+    package = Path(minizf.__file__).resolve().parent
+    wanted = {"minizf/" + p.relative_to(package).as_posix() for p in package.rglob("*")
+              if p.suffix in (".py", ".html") and "__pycache__" not in p.parts}
+    with zipfile.ZipFile(tmp_path / "a.zip") as z:
+        assert wanted <= set(z.namelist()) and any(n.endswith(".html") for n in wanted)
+
+
+def test_an_answer_off_by_more_than_the_tolerance_fails(tmp_path):
+    # 5e-5 relative: far above float32 rounding for a few terms (1e-6), far below any bug of the bank.
+    text = (BANK / "layers.py").read_text()
+    off = text.replace("def relu(x):\n", "def relu(x):\n    return np.maximum(x, 0) * (1 + 5e-5)\n", 1)
+    assert off != text
+    path = tmp_path / "layers.py"
+    path.write_text(off)
+    report = grade(path, seed=1, sandbox_mode=SANDBOX)
+    relu = [r for r in report.results if r.name.startswith("relu,") or r.name == "relu"]
+    assert relu and all(not r.passed and "relative error" in r.output for r in relu)
+
+
+def test_a_file_exactly_at_the_size_limit_is_graded(tmp_path):
+    from minizf.course.sandbox import LIMITS
+    text = (BANK / "pool.py").read_text()
+    padded = text + "#" * (LIMITS.submission - len(text.encode()) - 1) + "\n"
+    path = tmp_path / "pool.py"
+    path.write_text(padded)
+    assert path.stat().st_size == LIMITS.submission
+    assert grade(path, seed=1, sandbox_mode=SANDBOX).score == 16
+    path.write_text(padded + "#")
+    with pytest.raises(ValueError, match="at most"):
+        grade(path, seed=1, sandbox_mode=SANDBOX)
 
 
 # ---- a roster ------------------------------------------------------------------------------------

@@ -435,6 +435,9 @@ def test_check_sandbox_without_one_says_what_is_open():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "NOT STOPPED  read a file of yours" in done.stdout
     assert "NOT STOPPED  read minizf's source (the answer key)" in done.stdout
+    # The worker's own seccomp filter holds even here: no socket, no new process.
+    assert "stopped      connect to a socket the grader opened" in done.stdout
+    assert "stopped      start a process" in done.stdout
 
 
 def test_a_copy_of_the_key_is_reported_to_the_instructor_not_zeroed(tmp_path):
@@ -580,6 +583,74 @@ def look():
     finally:
         process.close()
     assert devices == ["fd", "null", "random", "urandom", "zero"] and wrote == []
+
+
+def _call_in_sandbox(code, fn, mode):
+    from minizf.course.student import StudentProcess
+    process = StudentProcess(code, "probe.py", mode)
+    try:
+        process.begin_test(60)
+        return process.call(fn)
+    finally:
+        process.close()
+
+
+@needs_bwrap
+def test_the_sandbox_disk_holds_64_mib_in_all_whatever_the_files():
+    # Each file stays under the 16 MiB file limit; together they would pass the tmpfs's cap.
+    code = b"""
+def fill():
+    written = 0
+    for i in range(8):
+        try:
+            with open("/work/part%d" % i, "wb") as f:
+                for _ in range(15):
+                    f.write(bytes(1 << 20))
+                    written += 1 << 20
+        except OSError:
+            break
+    return written
+"""
+    written = _call_in_sandbox(code, "fill", "bwrap")
+    assert 40 << 20 < written <= 64 << 20
+
+
+THREADS_AND_PTRACE = b"""
+import ctypes, errno, threading
+import numpy as np
+def work():
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("sum", float(np.arange(10.0).sum())))
+    worker.start()
+    worker.join()
+    libc = ctypes.CDLL(None, use_errno=True)
+    traced = libc.ptrace(0, 0, None, None)                  # PTRACE_TRACEME
+    return out.get("sum", -1.0), int(traced), ctypes.get_errno() == errno.EPERM
+"""
+
+
+@pytest.mark.parametrize("mode", ["none", "bwrap"])
+def test_a_student_may_start_threads_but_not_trace(mode):
+    if mode == "bwrap" and NO_BWRAP:
+        pytest.skip(f"no sandbox here: {NO_BWRAP}")
+    total, traced, refused = _call_in_sandbox(THREADS_AND_PTRACE, "work", mode)
+    assert total == 45.0                     # a thread ran: clone3 answered ENOSYS, clone with CLONE_THREAD passed
+    assert traced == -1 and refused          # ptrace refused by the filter
+
+
+def test_the_container_tier_refuses_in_one_line_what_it_lacks(monkeypatch):
+    from minizf.course import container, sandbox
+    monkeypatch.setattr(container.pwd, "getpwnam", lambda name: (_ for _ in ()).throw(KeyError(name)))
+    monkeypatch.setattr(container.os, "geteuid", lambda: 0)
+    with pytest.raises(sandbox.Unavailable, match="no user minizf-student.*useradd --system"):
+        sandbox.resolve("container")
+    monkeypatch.setattr(container.os, "geteuid", lambda: 1000)
+    with pytest.raises(sandbox.Unavailable, match="must run as root"):
+        sandbox.resolve("container")
+    monkeypatch.setattr(sandbox, "why_not_bwrap", lambda: "bubblewrap cannot make namespaces here")
+    with pytest.raises(sandbox.Unavailable) as refused:          # auto says why for each tier
+        sandbox.resolve("auto")
+    assert "bubblewrap: " in str(refused.value) and "the container tier: " in str(refused.value)
 
 
 def test_without_the_sandbox_the_report_says_so(tmp_path):
