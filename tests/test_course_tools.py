@@ -317,6 +317,26 @@ def test_no_student_can_break_a_roster_or_take_another_row(tmp_path):
     assert {row["seed"] for row in csv.DictReader(out.open(encoding="utf-8"))} == {"1"}
 
 
+def test_the_graders_own_failure_on_one_file_costs_that_row_only(tmp_path, monkeypatch, capsys):
+    from minizf.course import roster as roster_module
+    folder = tmp_path / "roster"
+    for name in ("ann", "bob", "cat"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "pool.py").write_text((BANK / "pool.py").read_text())
+    real = roster_module.grade
+
+    def flaky(path, **kwargs):                   # a bug of the grader's that one file sets off
+        if "bob" in str(path):
+            raise RuntimeError("an internal error")
+        return real(path, **kwargs)
+    monkeypatch.setattr(roster_module, "grade", flaky)
+    out = tmp_path / "grades.csv"
+    assert roster_module.grade_roster(folder, out, assignment="pool", seed=1, sandbox_mode=SANDBOX, jobs=1) == 0
+    rows = {row["id"]: row for row in csv.DictReader(out.open())}
+    assert rows["ann"]["score"] == rows["cat"]["score"] == rows["bob"]["max_score"] == "16"
+    assert rows["bob"]["score"] == "0" and "the grader failed" in rows["bob"]["status"]
+
+
 def test_a_course_file_inside_a_students_folder_never_sets_the_roster_grading(tmp_path):
     roster = tmp_path / "roster"
     (roster / "eve").mkdir(parents=True)

@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.processes import reap, subreaper, workers  # noqa: E402 - only the processes this run started
 
 # (name, file, text, mistaken text, pytest arguments)
 MUTANTS = [
@@ -46,7 +48,7 @@ MUTANTS = [
      ["tests/test_sandbox.py", "-k", "forged"]),
     ("course: new processes allowed in the sandbox", "minizf/course/seccomp.py",
      '("clone", EPERM, not_a_thread),', "",
-     ["tests/test_sandbox.py", "-k", "check_sandbox_measures"]),
+     ["tests/test_sandbox.py", "-k", "threads"]),
     ("course: no PID namespace", "minizf/course/sandbox.py", 'str(NOBODY), "--unshare-pid",', "str(NOBODY),",
      ["tests/test_sandbox.py", "-k", "pid_namespace"]),
     ("course: site-packages left visible in the sandbox", "minizf/course/sandbox.py",
@@ -85,10 +87,6 @@ MUTANTS = [
      ["tests/test_course_tools.py", "-k", "off_by_more"]),
     ("course: a file of exactly the size limit refused", "minizf/course/grader.py",
      "if info.st_size > limit:", "if info.st_size >= limit:", ["tests/test_course_tools.py", "-k", "exactly_at"]),
-    ("course: the adjoint's scale computed with overflow", "minizf/course/compare.py",
-     "scale = norm(ax) * norm(y) + norm(x) * norm(aty)",
-     "scale = np.linalg.norm(ax) * np.linalg.norm(y) + np.linalg.norm(x) * np.linalg.norm(aty)",
-     ["tests/test_course.py", "-k", "overflow"]),
     ("course: a failed gate voids nothing unless it timed out", "minizf/course/grader.py",
      "    _void_after_failed_gate(results, ran, failed_gate)\n", "",
      ["tests/test_sandbox.py", "-k", "dodges"]),
@@ -100,7 +98,7 @@ MUTANTS = [
      ["tests/test_course.py", "-k", "vectorised"]),
     ("course: a roster row lost to the grader's own error", "minizf/course/roster.py",
      "    except Exception as exc:                 # noqa: BLE001 - a grader bug must not cost the other students\n",
-     "    except ZeroDivisionError as exc:\n", ["tests/test_course_tools.py", "-k", "break_a_roster"]),
+     "    except ZeroDivisionError as exc:\n", ["tests/test_course_tools.py", "-k", "own_failure"]),
     ("course: the worker's filter without sockets refused", "minizf/course/seccomp.py",
      '"process_vm_writev", "socket", "socketpair",', '"process_vm_writev",',
      ["tests/test_sandbox.py", "-k", "without_one_says"]),
@@ -192,13 +190,14 @@ def _copy_tree(dest):
 
 
 def _kill_workers():
-    """A mutant that breaks the sandbox may leave a student's process behind: end it."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    """A mutant that breaks the sandbox may leave a student's process behind: end it (only ours:
+    this process is the child subreaper, so escaped processes are among its descendants)."""
+    for pid in workers():
         try:
-            if b"/grader/worker.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                os.kill(int(pid), 9)
+            os.kill(pid, 9)
         except OSError:
             pass
+    reap()
 
 
 def run(mutant, tree):
@@ -225,6 +224,7 @@ def run(mutant, tree):
 
 
 def main(argv):
+    subreaper(True)
     chosen = [m for m in MUTANTS if not argv or m[0].startswith(tuple(argv))]
     with tempfile.TemporaryDirectory() as folder:
         tree = Path(folder)

@@ -55,6 +55,11 @@ def probe(secret_file, outside_dir, package_file, port, token, site_folders, gra
     def memory():
         block = bytearray(3 << 30)
         block[-1] = 1
+    def list_packages():
+        found = [name for folder in site_folders.split(os.pathsep) if os.path.isdir(folder)
+                 for name in os.listdir(folder)]
+        if not found:
+            raise LookupError("no installed package in sight")
     def find_minizf():
         found = [os.path.join(folder, name) for folder in site_folders.split(os.pathsep) if os.path.isdir(folder)
                  for name in os.listdir(folder) if "minizf" in name]
@@ -75,6 +80,7 @@ def probe(secret_file, outside_dir, package_file, port, token, site_folders, gra
     attempt("read a file of yours", lambda: read(secret_file))
     attempt("read minizf's source (the answer key)", lambda: read(package_file))
     attempt("read /etc/passwd", lambda: read("/etc/passwd"))
+    attempt("list the packages installed for the grader's Python", list_packages)
     attempt("find minizf among the grader's Python's packages", find_minizf)
     attempt("see the grader's environment", env)
     attempt("connect to a socket the grader opened", connect)
@@ -147,8 +153,10 @@ def run_probe(mode):
 
 
 #: Routes a tier does not claim to stop, and why (printed as "open", not counted against it).
-OPEN_BY_DESIGN = {"container": {"read /etc/passwd": "the image's system files are readable, as on any Ubuntu; "
-                                "the grader's files are not"}}
+OPEN_BY_DESIGN = {"container": {
+    "read /etc/passwd": "the image's system files are readable, as on any Ubuntu; the grader's files are not",
+    "list the packages installed for the grader's Python": "the student's code runs on the grader's Python and "
+    "its NumPy; minizf is not installed there, and its package is root's only"}}
 
 def check_sandbox(mode="auto"):
     """Print what the sandbox stopped; 0 when it stopped everything, 1 otherwise."""
