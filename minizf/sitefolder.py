@@ -8,8 +8,11 @@ Rules, so a command never overwrites or deletes what it did not write:
 
 * the target may not be the current folder (or one above it), nor lie inside the installed
   minizf package (whose templates it would overwrite);
-* an existing non-empty target must be a site minizf made (it holds ``.minizf-site``);
-  any other is refused unless ``force``, and even then it is moved aside, never deleted;
+* an existing non-empty target must be a site minizf made (it holds ``.minizf-site``,
+  which lists every file minizf wrote there); any other is refused unless ``force``, and
+  even then it is moved aside, never deleted; a site of minizf's in which anything else
+  has appeared since (your notes, a folder of yours) is moved aside too, with a line
+  naming where, and only a site holding nothing but minizf's own files is deleted;
 * the new site is written in full beside the target and swapped in at the end: an error
   or a kill midway leaves the old site as it was (and a ``.NAME.partial-*`` folder);
 * ``keep`` names sub-folders of the old site carried into the new one (the tour keeps the
@@ -22,6 +25,7 @@ import time
 from contextlib import contextmanager
 
 MARKER = ".minizf-site"
+MANIFEST = "written by minizf; the next run may replace this folder. The files it wrote:\n"
 PACKAGE = os.path.dirname(os.path.realpath(__file__))
 
 
@@ -60,6 +64,35 @@ def ours(folder):
     return os.path.isfile(os.path.join(folder, MARKER))
 
 
+def _files(folder):
+    """Every file below folder, as paths relative to it (sorted; links count as files, never followed)."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        rel = os.path.relpath(root, folder)
+        found += [os.path.normpath(os.path.join(rel, name)) for name in files + [d for d in dirs
+                                                                                if os.path.islink(os.path.join(root, d))]]
+    return sorted(found)
+
+
+def _foreign(folder):
+    """Files in a site of minizf's that its manifest does not list (all of them where it has none);
+    a site inside it (the tour's explore/) answers for its own files."""
+    try:
+        with open(os.path.join(folder, MARKER), encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        return ["(unreadable marker)"]
+    listed = set(text[len(MANIFEST):].splitlines()) if text.startswith(MANIFEST) else None
+    inner = sorted({os.path.dirname(name) for name in _files(folder)
+                    if os.path.basename(name) == MARKER and os.path.dirname(name)})
+    present = [name for name in _files(folder) if name != MARKER
+               and not any(name.startswith(sub + os.sep) for sub in inner)]
+    foreign = present if listed is None else [name for name in present if name not in listed]
+    for sub in inner:
+        foreign += [os.path.join(sub, name) for name in _foreign(os.path.join(folder, sub))]
+    return foreign
+
+
 @contextmanager
 def new_site(out, force=False, keep=(), flag="--out"):
     """Yield a Site whose folder becomes ``out`` when the block ends without an error."""
@@ -69,8 +102,8 @@ def new_site(out, force=False, keep=(), flag="--out"):
     site = Site(tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.partial-", dir=parent))
     try:
         yield site
-        with open(os.path.join(site.path, MARKER), "w") as f:
-            f.write("written by minizf; the next run may replace this folder\n")
+        with open(os.path.join(site.path, MARKER), "w") as f:     # before keep: a kept site lists its own
+            f.write(MANIFEST + "".join(f"{name}\n" for name in _files(site.path)))
         for name in keep:
             old = os.path.join(target, name)
             if os.path.isdir(old) and not os.path.exists(os.path.join(site.path, name)):
@@ -88,7 +121,7 @@ def _swap(staging, target):
     if not os.path.exists(target):
         os.rename(staging, target)
         return None
-    mine = ours(target)
+    mine = ours(target) and not _foreign(target)         # nothing of yours in it: it may go
     aside = f"{target}.{'old' if mine else 'replaced'}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     os.rename(target, aside)
     os.rename(staging, target)

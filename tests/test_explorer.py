@@ -262,3 +262,24 @@ def test_the_current_folder_and_the_installed_package_are_never_an_out(where, tm
                            "--force"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert ("current folder" if where == "here" else "inside the installed minizf package") in done.stderr
+
+
+def test_a_rerun_keeps_what_you_added_to_a_site(tmp_path, monkeypatch):
+    # A site minizf wrote, then a note and a folder of yours inside it: the next run moves the old
+    # site aside (one line says where) instead of deleting your files; with nothing of yours, it goes.
+    from minizf.sitefolder import new_site
+    monkeypatch.chdir(tmp_path)
+    for round_ in range(2):
+        with new_site("site") as site:
+            (tmp_path / site.path / "index.html").write_text(f"run {round_}")
+            (tmp_path / site.path / "units").mkdir()
+            (tmp_path / site.path / "units" / "u0.html").write_text("unit")
+        assert site.moved_aside is None                       # the second run replaced only its own files
+    (tmp_path / "site" / "notes.txt").write_text("mine")
+    (tmp_path / "site" / "mine").mkdir()
+    (tmp_path / "site" / "mine" / "data.csv").write_text("1,2")
+    with new_site("site") as site:
+        (tmp_path / site.path / "index.html").write_text("run 2")
+    aside = tmp_path / site.moved_aside
+    assert (aside / "notes.txt").read_text() == "mine" and (aside / "mine" / "data.csv").read_text() == "1,2"
+    assert (tmp_path / "site" / "index.html").read_text() == "run 2" and not (tmp_path / "site" / "notes.txt").exists()
