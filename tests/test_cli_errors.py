@@ -67,6 +67,9 @@ def test_out_of_range_numbers_are_refused_by_name(argv, words):
 def test_unknown_layer_is_one_line_naming_the_layers():
     assert_user_error(minizf("topk", "--model", CIFAR_MODEL, "--layer", "nope", "--out", "/tmp/x"),
                       "no layer named 'nope'", "conv5")
+    # An empty name is a mistake too, not a request for the default layer.
+    assert_user_error(minizf("topk", "--model", CIFAR_MODEL, "--layer", "", "--out", "/tmp/x"),
+                      "no layer named ''", "conv5")
 
 
 @pytest.mark.parametrize("content", [b"", b"just text", None])

@@ -38,7 +38,7 @@ def cmd_topk(args):
     comm = world(args.distributed, _device(args))
     net, mean, _ = _model(args)
     from ..roles import resolve
-    layer = resolve(net, args.layer or ("conv5" if "conv5" in net else "layer5"))
+    layer = resolve(net, args.layer if args.layer is not None else ("conv5" if "conv5" in net else "layer5"))
     images = _images(args, net)
     path, caption, purity = figure_top9(net, mean, images, layer, args.maps, args.out, args.seed, grey=args.grey,
                                         comm=comm)
@@ -125,7 +125,7 @@ def cmd_occlude(args):
     if guess:   # no true class known: use the network's own answer on the clean image, and say so
         label = predict_class(net, mean, image)
         print(f"no --label given: using the network's guess, {classes[label]!r}, as the class to track")
-    layer = feature_map_layer(net, args.layer or ("relu5" if "relu5" in net else "layer5"))
+    layer = feature_map_layer(net, args.layer if args.layer is not None else ("relu5" if "relu5" in net else "layer5"))
     if args.size:           # one square, as asked
         sweep = {args.size: [analysis.occlusion(net, image, label, mean, layer, args.size,
                                                 args.stride or max(1, image.shape[-1] // 16))]}
