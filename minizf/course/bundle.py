@@ -56,8 +56,11 @@ PY="$ROOT/venv/bin/python"
 "$PY" -c "import tomllib" 2>/dev/null || "$PY" -m pip install -q "tomli>=1.1"
 # The container tier runs each submission as this user: one of its own, no home, no shell.
 id -u {user} >/dev/null 2>&1 || {create}
-# The grader's files are root's only: that user must not read the answer key or the course.
+# The grader's files are root's only: that user must not read the answer key or the course; it
+# must reach the virtual environment's Python and NumPy (passing through $ROOT, never listing it).
 chmod -R go-rwx "$ROOT/source"
+chmod o+x "$ROOT"
+chmod -R o+rX "$ROOT/venv"
 "$PY" -c "import numpy, threadpoolctl"
 echo "setup: done ($("$PY" --version), numpy $("$PY" -c "import numpy; print(numpy.__version__)"))"
 """
