@@ -82,6 +82,8 @@ def test_a_graph_built_by_hand_loads_and_matches_onnxruntime(tmp_path):
     (helper.make_node("Relu", [], ["y"], name="r"), "has no inputs"),
     (helper.make_node("Relu", ["x"], ["y"], name="r", domain="com.example"), "operator domain 'com.example'"),
     (helper.make_node("Conv", ["x", "W"], ["y"], kernel_shape=[3, 3], name="c"), "kernel_shape [3, 3] but weights"),
+    (helper.make_node("MaxPool", ["x"], ["y"], name="p"), "'p' (MaxPool) has kernel_shape None"),
+    (helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[0, 2], name="q"), "has kernel_shape [0, 2]"),
 ])
 def test_unsupported_graphs_are_refused_at_their_first_strange_node(node, words, tmp_path):
     inits = {"s": np.ones(3), "W": np.ones((3, 1, 1, 1))}

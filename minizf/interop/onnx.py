@@ -185,6 +185,15 @@ class _Graph:
                          f"minizf reads: {SUPPORTED}")
 
 
+def _kernel_shape(graph, node, attrs):
+    """A pooling node's kernel_shape (required by ONNX): two positive sizes, or the node refused by name."""
+    kernel = attrs.get("kernel_shape")
+    if not isinstance(kernel, (list, tuple)) or len(kernel) != 2 or not all(
+            isinstance(k, int) and k > 0 for k in kernel):
+        graph.refuse(node, f"has kernel_shape {kernel!r} (ONNX requires two positive sizes)")
+    return tuple(kernel)
+
+
 def _attrs(node):
     from onnx import helper
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
@@ -285,12 +294,12 @@ def _layer(graph, node, follower, data):
     if op == "MaxPool":
         if attrs.get("storage_order", 0) or len(node.output) > 1 and node.output[1]:
             graph.refuse(node, "asks for indices or a storage order")
-        kernel = tuple(attrs["kernel_shape"])
+        kernel = _kernel_shape(graph, node, attrs)
         pad = _symmetric_pads(graph, node, attrs)
         return MaxPool2D(kernel, tuple(attrs.get("strides", [1, 1])), pad, bool(attrs.get("ceil_mode", 0))), 1
     if op == "AveragePool":
         pad = _symmetric_pads(graph, node, attrs)
-        return AvgPool2D(tuple(attrs["kernel_shape"]), tuple(attrs.get("strides", [1, 1])), pad,
+        return AvgPool2D(_kernel_shape(graph, node, attrs), tuple(attrs.get("strides", [1, 1])), pad,
                          bool(attrs.get("ceil_mode", 0)), bool(attrs.get("count_include_pad", 0))), 1
     if op == "GlobalAveragePool":
         return AdaptiveAvgPool2D(1), 1
