@@ -68,9 +68,9 @@ def _files(folder):
     """Every file below folder, as paths relative to it (sorted; links count as files, never followed)."""
     found = []
     for root, dirs, files in os.walk(folder):
+        links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
         rel = os.path.relpath(root, folder)
-        found += [os.path.normpath(os.path.join(rel, name)) for name in files + [d for d in dirs
-                                                                                if os.path.islink(os.path.join(root, d))]]
+        found += [os.path.normpath(os.path.join(rel, name)) for name in files + links]
     return sorted(found)
 
 

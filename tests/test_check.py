@@ -141,6 +141,16 @@ def test_report_shows_the_worst_entry():
     assert result.worst["W"][0] == (2, 1) and "[2, 1]" in str(result)
 
 
+def test_adjoint_check_is_not_fooled_by_an_overflowing_spike():
+    # One entry of 1e200 once overflowed the norms to inf and passed any identity (0 / inf).
+    def spike(shape):
+        return lambda v: np.where(np.arange(np.prod(shape)).reshape(shape) == 0, 1e200, 0.0)
+    spiked = adjoint_check(spike((4,)), spike((3,)), (3,), (4,))
+    assert not spiked.passed
+    M = np.random.default_rng(0).standard_normal((4, 3)) * 1e150       # large but a true pair
+    assert adjoint_check(lambda u: M @ u, lambda v: M.T @ v, (3,), (4,)).passed
+
+
 def test_adjoint_check_result_has_a_verdict_and_takes_layers():
     from minizf import Conv2D, MaxPool2D
     from minizf.check import AdjointResult, pooling_map

@@ -290,7 +290,8 @@ def test_no_student_can_break_a_roster_or_take_another_row(tmp_path):
     roster.mkdir()
     honest = (BANK / "pool.py").read_text()
     bomb = honest + "\n\ndef _deep(x):\n    return " + " + ".join(["x"] * 1200) + "\n"
-    files = {"bomb": bomb, '=HYPERLINK("evil.example","x")': honest, "alice": honest}
+    files = {"bomb": bomb, '=HYPERLINK("evil.example","x")': honest, "alice": honest,
+             "<script>alert(1)<": honest}
     for name, text in files.items():
         (roster / name).mkdir()
         (roster / name / "pool.py").write_text(text)
@@ -304,16 +305,20 @@ def test_no_student_can_break_a_roster_or_take_another_row(tmp_path):
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     ids = [row["id"] for row in rows]
     assert sorted(ids) == sorted(["'=HYPERLINK(\"evil.example\",\"x\")", "alice", "alice.py", "bomb",
-                                  "z\\xff"])
+                                  "z\\xff", "<script>alert(1)<"])
     assert all(row["score"] == row["max_score"] == "16" and row["status"] == "graded" for row in rows), rows
     feedback = sorted(p.name for p in (tmp_path / "grades-feedback").iterdir())
-    assert len(feedback) == 5 and all("/" not in name for name in feedback)
+    assert len(feedback) == 6 and all("/" not in name for name in feedback)
+    hostile = next(p for p in (tmp_path / "grades-feedback").iterdir() if "script" in p.name).read_text()
+    title, fenced = hostile.split("\n")[1], hostile.split("```")[1]
+    assert title == "# &lt;script&gt;alert(1)&lt;"                      # outside the fence only as text
+    assert "<script" not in hostile.replace(fenced, "")
     report = (tmp_path / "grades-feedback" / "alice.md").read_text()
     assert report.startswith("<!-- written by minizf") and "score 16 / 16" in report
     course = tmp_path / "course.toml"                                           # the course changes: regrade
     course.write_text("[pool]\npoints = { max_pool2d = 12 }\n")
     again = _cli("grade", roster, "--assignment", "pool", "--csv", out, "--config", course, "--sandbox", SANDBOX)
-    assert "graded 5 of 5" in again.stdout, again.stdout + again.stderr
+    assert "graded 6 of 6" in again.stdout, again.stdout + again.stderr
     assert {row["seed"] for row in csv.DictReader(out.open(encoding="utf-8"))} == {"1"}
 
 

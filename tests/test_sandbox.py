@@ -623,6 +623,14 @@ def test_the_container_tier_refuses_in_one_line_what_it_lacks(monkeypatch):
     assert "bubblewrap: " in str(refused.value) and "the container tier: " in str(refused.value)
 
 
+def test_sandbox_none_still_grades_where_there_is_no_seccomp(monkeypatch):
+    # macOS and Windows have no libseccomp: --sandbox none runs there without the filter.
+    from minizf.course import seccomp
+    monkeypatch.setattr(seccomp, "available", lambda: False)
+    report = grade(BANK / "lrn.py", seed=1, sandbox_mode="none")
+    assert report.score == report.max_score and report.sandbox == "none"
+
+
 def test_without_the_sandbox_the_report_says_so(tmp_path):
     from minizf.course.report import results_json
     report = grade(BANK / "sgd.py", seed=1, sandbox_mode="none")

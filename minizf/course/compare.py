@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..check import adjoint_error
 from .outcome import Fail
 
 #: The tolerance of every comparison of a few terms, adjoint identities included: about 8 float32
@@ -101,32 +102,23 @@ def equal(what, got, expected, decoys=()):
         raise Fail(f"{what}: {wrong} of {a.size} entries differ; {worst(a, expected)}{hint_for(a, decoys)}")
 
 
-def norm(a):
-    """The 2-norm of a computed without overflow (scaled by its largest entry first)."""
-    a = np.abs(np.asarray(a, np.float64)).ravel()
-    top = a.max(initial=0.0)
-    return top * np.sqrt(((a / top) ** 2).sum()) if 0 < top < np.inf else top
-
-
 def adjoint(what, ax, y, x, aty, tol=TOL):
-    """Fail unless <A x, y> and <x, A^T y> agree relative to |A x| |y| + |x| |A^T y|.
-
-    Every array must be finite, and so must the products: an answer with an entry of 1e200 would
-    otherwise overflow the scale to inf and pass any identity (0 / inf). A scale of zero means both
-    maps returned zeros, which satisfies the identity trivially and is refused too.
-    """
+    """Fail unless <A x, y> and <x, A^T y> agree relative to |A x| |y| + |x| |A^T y|
+    (``check.adjoint_error``, computed without overflow), saying why when it cannot be judged:
+    answers that are not finite, inner products that overflow (an entry of 1e200 once overflowed
+    the scale to inf and passed any identity), or both maps returning zeros (the identity then
+    holds for any pair)."""
     ax, y, x, aty = (np.asarray(a, np.float64) for a in (ax, y, x, aty))
     if not all(np.isfinite(a).all() for a in (ax, aty)):
         raise Fail(f"{what}: not finite (inf or NaN)")
-    lhs, rhs = float((ax * y).sum()), float((x * aty).sum())
-    scale = norm(ax) * norm(y) + norm(x) * norm(aty)
-    if not all(np.isfinite(v) for v in (lhs, rhs, scale)):
-        raise Fail(f"{what}: values too large to check (the inner products overflow)")
-    if not scale > 0:
+    if not (ax.any() or aty.any()):
         raise Fail(f"{what}: both maps returned all zeros (the identity then holds for any pair); "
                    "write them first")
-    err = abs(lhs - rhs) / scale
+    err = adjoint_error(ax, y, x, aty)
+    if err == np.inf:
+        raise Fail(f"{what}: values too large to check (the inner products overflow)")
     if not err <= tol:
+        lhs, rhs = float((ax * y).sum()), float((x * aty).sum())
         raise Fail(f"{what}: <A x, y> = {lhs:.10g} but <x, A^T y> = {rhs:.10g} "
                    f"(relative difference {err:.1e}): not the transpose")
     return err

@@ -119,10 +119,12 @@ def check(secret=(), output=()):
         raise Unavailable(f"user {USER} cannot run this Python with NumPy ({python}); install the grader's "
                           "Python where other users can read it (a virtual environment made from /usr/bin/python3 "
                           "outside /root, as the Gradescope bundle's setup.sh does)")
-    for path in seen["readable"]:
+    if seen["readable"]:
+        path = seen["readable"][0]
         raise Unavailable(f"user {USER} can read {path}, which a student must not see (the answer key, the "
                           f"course or other students' work); as root: chmod -R go-rwx {path}")
-    for path in seen["writable"]:
+    if seen["writable"]:
+        path = seen["writable"][0]
         raise Unavailable(f"user {USER} can write in {path}, where the grader writes its results; as root: "
                           f"chmod go-w {path}")
 

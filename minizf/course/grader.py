@@ -40,11 +40,7 @@ class Submission:
 
     def marker(self):
         """The assignment the file's own ``ASSIGNMENT = "NAME"`` line names, or None."""
-        for line in self.text.splitlines():
-            stripped = line.replace(" ", "")
-            if stripped.startswith("ASSIGNMENT="):
-                return stripped.split("=", 1)[1].strip("'\"")
-        return None
+        return discover.marker(self.text)
 
 
 def read_submission(path, limit=sandbox.LIMITS.submission):

@@ -21,6 +21,7 @@ leading ``'``, as OWASP advises. Each student's report is also written to
 """
 import csv
 import hashlib
+import html
 import io
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -183,7 +184,8 @@ def _write_feedback(folder, student, text):
                     return False
         except (OSError, UnicodeDecodeError):
             return False
-    save_text_atomic(path, f"{MARK}\n# {student}\n\n```\n{text}\n```\n")
+    title = html.escape(safe(student))                  # a folder named <script> is a name, on one line
+    save_text_atomic(path, f"{MARK}\n# {title}\n\n```\n{text}\n```\n")
     return True
 
 

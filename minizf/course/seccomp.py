@@ -14,16 +14,17 @@ Two filters:
 * ``filter_file()``, the *start* filter, which bubblewrap installs before it
   runs Python (``bwrap --seccomp FD``): no fork, vfork or process-making clone.
 * ``program(pid)``, the *worker* filter, which ``worker.py`` installs on itself
-  after Python has started and before it imports the student's file, in both
-  tiers: the start filter's rules, and no execve, no sockets of any family (the
+  after Python has started and before it imports the student's file, in every
+  tier: the start filter's rules, and no execve, no sockets of any family (the
   grader's pipes are handed over open), no ptrace or process_vm_*, no inotify
   or fanotify, no mount, unshare, setns, chroot, no io_uring (its operations
   are not system calls a filter sees), no bpf, perf events, userfaultfd or
   keyrings, no pidfds. With ``pid`` (the container tier, where no PID
   namespace hides the machine's processes) a signal may go to that pid only.
 
-Actions: EPERM, except ENOSYS for ``clone3`` (its flags sit in memory a filter cannot read; ENOSYS makes the C library fall
-back to ``clone``, whose flags it can), so threads still work.
+Actions: EPERM, except ENOSYS for ``clone3`` (its flags sit in memory a filter
+cannot read; ENOSYS makes the C library fall back to ``clone``, whose flags it
+can), so threads still work.
 """
 import ctypes
 import ctypes.util

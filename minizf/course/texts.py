@@ -116,9 +116,10 @@ GRADING = """
 `minizf grade {name}.py` (or the folder) runs your functions in a sandbox (only Python and
 NumPy, no network, no new processes, no files but a copy of yours), on inputs drawn from your
 file's contents (grading the same file twice gives the same score; `--seed` picks others),
-float64, chosen to expose the classic bugs of this assignment (the list below). Values are compared with the reference; gradients with the reference backward
-**and** with float64 central differences under a random upstream gradient; every linear map
-with its claimed transpose (the adjoint identity `<A x, y> == <x, A^T y>` on your own pair).
+float64, chosen to expose the classic bugs of this assignment (the list below). Values are
+compared with the reference; gradients with the reference backward **and** with float64
+central differences under a random upstream gradient; every linear map with its claimed
+transpose (the adjoint identity `<A x, y> == <x, A^T y>` on your own pair).
 It prints one line per test: points, what was compared, the worst entry (yours vs expected)
 and a hint when the failure looks like a known bug. The last line is `score S / M`.
 Importing minizf (or torch) from your file gets zero on the tests it touches: the point is to
