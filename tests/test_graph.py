@@ -223,3 +223,35 @@ def test_receptive_field_of_a_graph_is_the_union_of_its_paths():
     np.testing.assert_array_equal(field.rows_full, wide.rows_full)
     pooled = receptive_field(net, "cat", (3, 8, 8))        # after a 2x2 pool and a 3x3 expand
     assert pooled.jump == (2, 2) and pooled.size == (10, 10)
+
+
+
+def test_a_concat_of_three_inputs_hands_each_its_own_slice():
+    # branches of 2, 3 and 4 channels: the third's slice starts after 2 + 3 channels
+    rng = np.random.default_rng(7)
+    net = Graph([("a", Conv2D(3, 2, 1, rng=rng), "input"), ("b", Conv2D(3, 3, 1, rng=rng), "input"),
+                 ("c", Conv2D(3, 4, 1, rng=rng), "input"), ("cat", Concat(), ["a", "b", "c"]),
+                 ("gap", AdaptiveAvgPool2D(1), "cat"), ("flat", Flatten(), "gap"),
+                 ("fc", Linear(9, 3, rng=rng), "flat")], input_shape=(3, 4, 4)).astype("float64")
+    result = gradcheck(net, rng.standard_normal((2, 3, 4, 4)))
+    assert result.passed, result
+    cat = Concat()
+    cat.forward([np.zeros((1, c, 1, 1)) for c in (2, 3, 4)])
+    parts = cat.backward(np.arange(9.0).reshape(1, 9, 1, 1))
+    assert [p.ravel().tolist() for p in parts] == [[0, 1], [2, 3, 4], [5, 6, 7, 8]]
+
+
+def test_a_merge_that_reads_the_images_still_trains_without_their_gradient():
+    # add(input, conv(input)): with input_grad=False the Add must still pass the conv its share
+    rng = np.random.default_rng(8)
+    net = Graph([("conv", Conv2D(3, 3, 3, pad=1, rng=rng), "input"), ("add", Add(), ["input", "conv"]),
+                 ("gap", AdaptiveAvgPool2D(1), "add"), ("flat", Flatten(), "gap"),
+                 ("fc", Linear(3, 2, rng=rng), "flat")], input_shape=(3, 5, 5)).astype("float64")
+    x = rng.standard_normal((2, 3, 5, 5))
+    dy = rng.standard_normal((2, 2))
+    net.forward(x)
+    net.backward(dy)
+    expected = net["conv"].grads["W"].copy()
+    net.forward(x)
+    net.backward(dy, input_grad=False)
+    np.testing.assert_allclose(net["conv"].grads["W"], expected, rtol=1e-12)

@@ -72,31 +72,54 @@ def test_a_graph_built_by_hand_loads_and_matches_onnxruntime(tmp_path):
     np.testing.assert_allclose(net.forward(x), run_ort(path, x), rtol=1e-4, atol=1e-4)
 
 
+def one_node_model(node, inits, path):
+    """A one-node graph from x (1, 3, 4, 4) to y of a shape left to the node, saved at path."""
+    model = helper.make_model(helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", "c", "h", "w"])],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items() if k in node.input]),
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
+    onnx.save(model, str(path))
+    return path
+
+
+ONES = {"s": np.ones((3, 1, 1), np.float32), "W": np.ones((3, 1, 1, 1), np.float32),
+        "W3": np.ones((3, 3, 3, 3), np.float32), "B": np.ones((3, 1), np.float32)}
+
+
 @pytest.mark.parametrize("node, words", [
     (helper.make_node("Sigmoid", ["x"], ["y"], name="sig1"), "'sig1' (Sigmoid) is not supported"),
     (helper.make_node("Add", ["x", "s"], ["y"], name="a"), "adds a constant"),
     (helper.make_node("Concat", ["x", "x"], ["y"], axis=2, name="c"), "along axis 2"),
     (helper.make_node("Conv", ["x", "W"], ["y"], group=3, kernel_shape=[1, 1], name="c"), "group=3"),
     (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[0, 0, 1, 1], name="p"), "uneven padding"),
-    (helper.make_node("LRN", ["x"], ["y"], size=0, alpha=1e-4, name="n"), "has size 0"),
-    (helper.make_node("Relu", [], ["y"], name="r"), "has no inputs"),
     (helper.make_node("Relu", ["x"], ["y"], name="r", domain="com.example"), "operator domain 'com.example'"),
+    (helper.make_node("Conv", ["x", "W3", "B"], ["y"], name="c"), "has a bias of shape [3, 1], not [3]"),
+    (helper.make_node("LRN", ["x"], ["y"], size=2, alpha=1e-4, name="n"), "has size 2 (ONNX's LRN sums over an odd"),
+    (helper.make_node("LRN", ["x"], ["y"], size=0, alpha=1e-4, name="n"), "has size 0"),
     (helper.make_node("Conv", ["x", "W"], ["y"], kernel_shape=[3, 3], name="c"), "kernel_shape [3, 3] but weights"),
-    (helper.make_node("MaxPool", ["x"], ["y"], name="p"), "'p' (MaxPool) has kernel_shape None"),
-    (helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[0, 2], name="q"), "has kernel_shape [0, 2]"),
 ])
 def test_unsupported_graphs_are_refused_at_their_first_strange_node(node, words, tmp_path):
-    inits = {"s": np.ones(3), "W": np.ones((3, 1, 1, 1))}
-    model = helper.make_model(helper.make_graph(
-        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])],
-        [numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items() if k in node.input]),
-        opset_imports=[helper.make_opsetid("", 17)])
-    path = tmp_path / "bad.onnx"
-    onnx.save(model, str(path))
     with pytest.raises(ValueError, match="minizf reads: Conv") as err:
-        load_onnx(path)
+        load_onnx(one_node_model(node, ONES, tmp_path / "bad.onnx"))
     assert words in str(err.value)
+
+
+@pytest.mark.parametrize("node, words", [
+    (helper.make_node("Relu", [], ["y"], name="r"), "Node(r)"),
+    (helper.make_node("MaxPool", ["x"], ["y"], name="p"), "kernel_shape"),
+    (helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[0, 2], name="q"), "node name: q"),
+    (helper.make_node("Conv", ["x", "W16"], ["y"], name="half"), "half): W has inconsistent type tensor(float16)"),
+    (helper.make_node("Conv", ["x", "Wint"], ["y"], name="c"), "unsupported type: tensor(int64)"),
+    (helper.make_node("BatchNormalization", ["x", "g", "g", "g", "g"], ["y"], training_mode=1, name="bn"),
+     "node name: bn"),
+])
+def test_files_onnxruntime_refuses_are_refused_in_one_line(node, words, tmp_path):
+    inits = {**ONES, "W16": np.ones((3, 3, 1, 1), np.float16), "Wint": np.ones((3, 3, 1, 1), np.int64),
+             "g": np.ones(3, np.float32)}
+    with pytest.raises(ValueError, match="bad.onnx: not a valid ONNX model") as err:
+        load_onnx(one_node_model(node, inits, tmp_path / "bad.onnx"))
+    assert words in str(err.value) and "\n" not in str(err.value)
 
 
 def test_a_file_that_is_not_onnx_is_named(tmp_path):

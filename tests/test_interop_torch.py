@@ -178,3 +178,97 @@ def test_bfloat16_weights_convert_and_meta_tensors_are_refused_by_name():
         empty = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
     with pytest.raises(ValueError, match="0 holds a tensor on the meta device"):
         from_torch(empty)
+
+
+class ForkedInPlace(nn.Module):
+    """relu(inplace) overwrites conv's output, which the sum reads too: PyTorch adds relu(c) twice."""
+    def __init__(self, inplace):
+        super().__init__()
+        self.conv, self.relu = nn.Conv2d(3, 3, 3, padding=1), nn.ReLU(inplace=inplace)
+
+    def forward(self, x):
+        c = self.conv(x)
+        return self.relu(c) + c
+
+
+def test_an_in_place_relu_on_a_tensor_read_again_is_refused_by_name():
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match=r"relu \(ReLU\(inplace=True\)\) overwrites conv, which add also reads"):
+        from_torch(ForkedInPlace(True))
+    model = ForkedInPlace(False)
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    with torch.no_grad():
+        np.testing.assert_allclose(from_torch(model).forward(x), model(torch.tensor(x)).numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    # in-place on a tensor nobody else reads is harmless, as in every torchvision model
+    assert from_torch(alexnet_like()).names
+
+
+def test_a_model_left_in_training_mode_is_refused_where_it_would_compute_otherwise():
+    torch.manual_seed(0)
+    with_bn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+    with pytest.raises(ValueError, match=r"1 \(BatchNorm2d\) is in training mode.*model.eval\(\)"):
+        from_torch(with_bn)
+    with pytest.raises(ValueError, match=r"1 \(Dropout\) is in training mode.*drops units"):
+        from_torch(nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(12, 2)))
+    assert from_torch(nn.Sequential(nn.Flatten(), nn.Dropout(0.0), nn.Linear(12, 2))).names  # p = 0: the same
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 5)).astype(np.float32)
+    with_bn[1].running_var.uniform_(0.5, 2.0)
+    with_bn.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(from_torch(with_bn).forward(x), with_bn(torch.tensor(x)).numpy(), rtol=1e-5,
+                                   atol=1e-5)
+
+
+@pytest.mark.parametrize("var, eps, words", [(0.0, 0.0, "min variance 0.0, eps 0.0"), (-1.0, 1e-5, "-1.0"),
+                                             (float("nan"), 1e-5, "nan")])
+def test_batch_norm_variances_that_are_not_positive_are_refused(var, eps, words):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, eps=eps)).eval()
+    with torch.no_grad():
+        model[1].running_var[2] = var
+    with pytest.raises(ValueError, match="1 is BatchNorm2d with a running variance plus eps that is not positive"
+                       if var == var else "1 holds NaN or inf") as err:
+        from_torch(model)
+    assert words in str(err.value) or var != var
+
+
+def test_nan_weights_and_a_pool_that_keeps_an_axis_are_refused_by_name():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3))
+    with torch.no_grad():
+        model[0].weight[0, 0, 0, 0] = float("inf")
+    with pytest.raises(ValueError, match="0 holds NaN or inf values"):
+        from_torch(model)
+    with pytest.raises(ValueError, match=r"0 is AdaptiveAvgPool2d with output_size=\(None, 2\)"):
+        from_torch(nn.Sequential(nn.AdaptiveAvgPool2d((None, 2))))
+
+
+class CatBatch(nn.Module):
+    """torch.cat and torch.flatten with their defaults: along the batch, and into one row."""
+    def __init__(self, call):
+        super().__init__()
+        self.a, self.b, self.call = nn.Conv2d(3, 2, 1), nn.Conv2d(3, 2, 1), call
+
+    def forward(self, x):
+        return self.call(self.a(x), self.b(x))
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda a, b: torch.cat([a, b]), "calls cat"),
+    (lambda a, b: torch.flatten(a + b), "calls flatten"),
+    (lambda a, b: (a + b).flatten(), "calls flatten"),
+])
+def test_defaults_that_join_the_batch_are_refused(call, words):
+    # torch.cat's default dim is 0 (the batch) and torch.flatten's start_dim 0: neither is minizf's layer
+    with pytest.raises(ValueError, match=words):
+        from_torch(CatBatch(call))
+
+
+def test_channel_joins_written_every_way_match_pytorch():
+    x = np.random.default_rng(2).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    for call in (lambda a, b: torch.cat([a, b], 1), lambda a, b: torch.cat([a, b], dim=-3),
+                 lambda a, b: torch.flatten(torch.cat((a, b), 1), 1)):
+        torch.manual_seed(0)
+        model = CatBatch(call)
+        with torch.no_grad():
+            np.testing.assert_allclose(from_torch(model).forward(x), model(torch.tensor(x)).numpy(), rtol=1e-5,
+                                       atol=1e-6)

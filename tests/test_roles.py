@@ -34,3 +34,14 @@ def test_a_residual_graph_and_a_conv_classifier():
     assert paper_layer(squeeze, "layer5") == "r1"          # the classifier is no feature layer
     with pytest.raises(KeyError, match="no layer named 'conv9'.*layer1, layer5, layer7"):
         resolve(squeeze, "conv9")
+
+
+def test_layer_5_is_the_nearest_relu_when_the_last_conv_forks():
+    # c2 is read first by its own ReLU, then by a BatchNorm whose ReLU lies one step further:
+    # layer 5 is the ReLU right after the conv, not the one found by walking the deeper branch
+    from minizf import BatchNorm2D
+    net = Graph([("c1", Conv2D(3, 4, 3, pad=1), "input"), ("r1", ReLU(), "c1"), ("p1", MaxPool2D(2), "r1"),
+                 ("c2", Conv2D(4, 4, 3, pad=1), "p1"), ("near", ReLU(), "c2"), ("bn", BatchNorm2D(4), "c2"),
+                 ("far", ReLU(), "bn"), ("sum", Add(), ["far", "near"]), ("gap", AdaptiveAvgPool2D(1), "sum"),
+                 ("flat", Flatten(), "gap"), ("fc", Linear(4, 2), "flat")])
+    assert paper_layer(net, "layer5") == "near"

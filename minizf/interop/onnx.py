@@ -28,6 +28,7 @@ in its metadata, so ``load_onnx`` gives (net, mean, meta) back; a foreign file
 gives a None mean (the figure commands then take ``--mean``).
 """
 import base64
+import collections
 import json
 import os
 import re
@@ -153,7 +154,7 @@ class _Graph:
         from onnx import numpy_helper
         self.source = source
         self.consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-        self.nodes = []
+        self.nodes, self.flattens = [], []
         for node in model.graph.node:
             if node.domain not in ("", "ai.onnx"):
                 self.refuse(node, f"is in the operator domain {node.domain!r}, not ONNX's own")
@@ -161,6 +162,10 @@ class _Graph:
                 if len(node.attribute) != 1 or node.attribute[0].name != "value" or len(node.output) != 1:
                     self.refuse(node, "is a Constant without a single tensor value")
                 self.consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+            elif node.op_type == "Identity" and node.input and node.input[0] in self.consts:
+                # PyTorch's TorchScript exporter writes equal weights once (SqueezeNet's zero biases)
+                # and gives the other users an Identity of it: a constant still
+                self.consts[node.output[0]] = self.consts[node.input[0]]
             elif not node.input or not node.output:
                 self.refuse(node, "has no inputs" if not node.input else "has no outputs")
             else:
@@ -172,6 +177,10 @@ class _Graph:
             raise ValueError(f"{source}: expected one image input, found {inputs}")
         self.input = model.graph.input[[i.name for i in model.graph.input].index(inputs[0])]
         self.model_outputs = list(model.graph.output)
+        dims = self.input.type.tensor_type.shape.dim
+        self.batch = dims[0].dim_value if dims and dims[0].dim_value > 0 else None    # None: any batch size
+        self.readers = collections.Counter(t for n in self.nodes for t in n.input)
+        self.readers.update(o.name for o in self.model_outputs)
 
     def const(self, node, i):
         name = node.input[i] if i < len(node.input) else ""
@@ -221,9 +230,18 @@ def _conv(graph, node, attrs):
     pad = _symmetric_pads(graph, node, attrs)
     layer = Conv2D(W.shape[1], W.shape[0], W.shape[2:], tuple(attrs.get("strides", [1, 1])), pad)
     layer.params["W"] = W
-    layer.params["b"] = graph.const(node, 2).astype(np.float32) if len(node.input) > 2 else np.zeros(W.shape[0],
-                                                                                                      np.float32)
+    layer.params["b"] = _bias(graph, node, 2, W.shape[0])
     return layer
+
+
+def _bias(graph, node, i, out):
+    """A node's bias input ``i``: (out,) float32, zeros when absent, else the node refused by name."""
+    if len(node.input) <= i or not node.input[i]:
+        return np.zeros(out, np.float32)
+    b = graph.const(node, i)
+    if b.shape != (out,):
+        graph.refuse(node, f"has a bias of shape {list(b.shape)}, not [{out}]")
+    return b.astype(np.float32)
 
 
 def _gemm(graph, node, attrs):
@@ -233,28 +251,46 @@ def _gemm(graph, node, attrs):
     W = W if attrs.get("transB", 0) else W.T                 # minizf keeps (out, in)
     layer = Linear(W.shape[1], W.shape[0])
     layer.params["W"] = np.ascontiguousarray(W)
-    layer.params["b"] = graph.const(node, 2).astype(np.float32).reshape(-1) if len(node.input) > 2 else \
-        np.zeros(W.shape[0], np.float32)
+    b = graph.const(node, 2) if len(node.input) > 2 and node.input[2] else np.zeros(W.shape[0], np.float32)
+    if b.size != W.shape[0] or b.ndim > 2:          # Gemm broadcasts C: (out,) or (1, out)
+        graph.refuse(node, f"has a bias of shape {list(b.shape)}, not [{W.shape[0]}]")
+    layer.params["b"] = b.astype(np.float32).reshape(-1)
     return layer
 
 
 def _matmul_add(graph, node, follower):
-    W = graph.const(node, 1).astype(np.float32).T             # MatMul's (in, out)
+    """(Linear, whether the next node was its bias): an Add right after is fused only when it adds a
+    constant of one value per output to this MatMul's output and nothing else reads that output."""
+    W = graph.const(node, 1).astype(np.float32)
+    if W.ndim != 2:
+        graph.refuse(node, f"multiplies by a constant of shape {list(W.shape)}, not (in, out)")
+    W = W.T                                                   # MatMul's (in, out) as minizf's (out, in)
     layer = Linear(W.shape[1], W.shape[0])
     layer.params["W"] = np.ascontiguousarray(W)
-    bias = None
-    if follower is not None and follower.op_type == "Add":
-        other = [i for i in follower.input if i != node.output[0]]
-        bias = graph.consts.get(other[0]) if other else None
-    layer.params["b"] = np.zeros(W.shape[0], np.float32) if bias is None else bias.astype(np.float32).reshape(-1)
-    return layer, bias is not None
+    layer.params["b"] = np.zeros(W.shape[0], np.float32)
+    out = node.output[0]
+    if follower is None or follower.op_type != "Add" or list(follower.input).count(out) != 1 or \
+            graph.readers[out] != 1:
+        return layer, False
+    other = [i for i in follower.input if i != out]
+    bias = graph.consts.get(other[0]) if len(other) == 1 else None
+    if bias is None or bias.size != W.shape[0] or bias.ndim > 2:
+        return layer, False                                   # the Add is read as a node of its own
+    layer.params["b"] = bias.astype(np.float32).reshape(-1)
+    return layer, True
 
 
 def _batch_norm(graph, node, attrs):
+    if attrs.get("training_mode", 0):
+        graph.refuse(node, "has training_mode=1 (minizf reads inference graphs: running statistics)")
     gamma, beta, mean, var = (graph.const(node, i).astype(np.float32).reshape(-1) for i in (1, 2, 3, 4))
     if not len(gamma) == len(beta) == len(mean) == len(var):
         graph.refuse(node, "has scale, bias, mean and variance of different lengths")
-    layer = BatchNorm2D(len(gamma), eps=float(attrs.get("epsilon", 1e-5)))
+    eps = float(attrs.get("epsilon", 1e-5))
+    if not (var.astype(np.float64) + eps > 0).all():        # NaN included: it would divide by sqrt(<= 0)
+        graph.refuse(node, f"has a variance plus epsilon that is not positive (min variance {float(var.min())}, "
+                           f"epsilon {eps})")
+    layer = BatchNorm2D(len(gamma), eps=eps)
     layer.params = {"gamma": gamma, "beta": beta}
     layer.buffers = {"running_mean": mean, "running_var": var}
     return layer
@@ -268,6 +304,20 @@ def _reduce_mean(graph, node, attrs):
         graph.refuse(node, f"averages over axes {axes} (keepdims {attrs.get('keepdims', 1)}); minizf reads the "
                            "mean over H and W that keeps them (global average pooling)")
     return AdaptiveAvgPool2D(1)
+
+
+def _reshape(graph, node):
+    """A Reshape that flattens each image: to (0 or the batch, -1), or to (0, -1 or the batch, F)
+    where F is checked against the image's size once the network is built; else refused."""
+    shape = [int(s) for s in graph.const(node, 1).reshape(-1)]
+    batches = (0, graph.batch) if graph.batch else (0,)
+    flat = len(shape) == 2 and (shape[1] == -1 and shape[0] in batches or
+                                shape[1] > 0 and shape[0] in batches + (-1,))
+    if not flat:
+        graph.refuse(node, f"reshapes to {shape}, not to (batch, features) (a flatten)")
+    if shape[1] > 0:
+        graph.flattens.append((node, shape[1]))
+    return Flatten()
 
 
 def _layer(graph, node, follower, data):
@@ -305,8 +355,8 @@ def _layer(graph, node, follower, data):
         return AdaptiveAvgPool2D(1), 1
     if op == "LRN":
         size = int(attrs.get("size", 0))
-        if size < 1:
-            graph.refuse(node, f"has size {size} (at least 1)")
+        if size < 1 or size % 2 == 0:
+            graph.refuse(node, f"has size {size} (ONNX's LRN sums over an odd number of channels, at least 1)")
         return LRN(size, attrs.get("alpha", 1e-4) / size, attrs.get("beta", 0.75), attrs.get("bias", 1.0)), 1
     if op == "Gemm":
         return _gemm(graph, node, attrs), 1
@@ -318,12 +368,13 @@ def _layer(graph, node, follower, data):
             graph.refuse(node, f"flattens from axis {attrs['axis']}")
         return Flatten(), 1
     if op == "Reshape":
-        shape = list(graph.const(node, 1))
-        if len(shape) != 2:
-            graph.refuse(node, f"reshapes to {shape}, not (batch, features)")
-        return Flatten(), 1
+        return _reshape(graph, node), 1
     if op == "Dropout":                                 # the identity at inference, as minizf's is
-        ratio = graph.consts.get(node.input[1]) if len(node.input) > 1 else None
+        if len(node.input) > 2 and node.input[2] and (node.input[2] not in graph.consts or
+                                                      bool(graph.consts[node.input[2]])):
+            graph.refuse(node, "runs in training mode (minizf reads inference graphs, where Dropout passes "
+                               "its input on)")
+        ratio = graph.consts.get(node.input[1]) if len(node.input) > 1 and node.input[1] else None
         return Dropout(float(attrs.get("ratio", 0.5 if ratio is None else ratio))), 1
     if op == "Identity":
         return None, 1
@@ -419,6 +470,43 @@ def _unique(names):
     return out
 
 
+def _check_finite(graph, node, layer):
+    """Weights with NaN or inf would only ever give NaN: refused by node and array (as model files are)."""
+    arrays = {**getattr(layer, "params", {}), **getattr(layer, "buffers", {})}
+    for key, value in arrays.items():
+        if not np.isfinite(value).all():
+            graph.refuse(node, f"has non-finite values in its {key}")
+
+
+def _validate(onnx, model, source):
+    """Refuse in one line what onnxruntime refuses before running: ONNX's full check (types, shapes,
+    single assignment, unique initializers) and node names used twice."""
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as err:                            # noqa: BLE001 - the checker raises several kinds
+        text = str(err).strip()
+        first = text.splitlines()[0] if text else type(err).__name__
+        raise ValueError(f"{source}: not a valid ONNX model ({first[:300]})") from None
+    counts = collections.Counter(n.name for n in model.graph.node if n.name)
+    twice = sorted(name for name, k in counts.items() if k > 1)
+    if twice:
+        raise ValueError(f"{source}: not a valid ONNX model (two nodes are named {twice[0]!r})")
+
+
+def _check_flattens(graph, net, names, input_shape):
+    """A Reshape to (batch, F) is a flatten only where F is the size of what it reshapes."""
+    if not graph.flattens:
+        return
+    if input_shape is None:
+        graph.refuse(graph.flattens[0][0], "reshapes to a fixed size, which minizf can only check against "
+                                           "an input of fixed size (the file leaves it open)")
+    shapes = dict(net.output_shapes(input_shape))
+    for node, features in graph.flattens:
+        got = int(np.prod(shapes[names[node.output[0]]]))
+        if got != features:
+            graph.refuse(node, f"reshapes {got} values per image to rows of {features}: not a flatten")
+
+
 def _wire(graph):
     """[(layer, node, inputs as indices of earlier entries or INPUT)] and the output's entry: every
     node of the file mapped to a layer, every tensor to the layer that wrote it."""
@@ -430,6 +518,7 @@ def _wire(graph):
             if t not in producer:
                 graph.refuse(node, f"reads {t!r}, which no earlier node wrote (the file's nodes are not in order)")
         layer, used = _layer(graph, node, graph.nodes[i + 1] if i + 1 < len(graph.nodes) else None, data)
+        _check_finite(graph, node, layer)
         out = graph.nodes[i + used - 1].output[0]
         if layer is None:
             producer[out] = producer[data[0]]               # an Identity: its output is its input
@@ -466,6 +555,7 @@ def load_onnx(path):
         model = onnx.load(str(path))
     except Exception as err:                           # noqa: BLE001 - protobuf raises many kinds
         raise ValueError(f"{path}: not a readable ONNX file ({type(err).__name__}: {err})") from None
+    _validate(onnx, model, str(path))
     graph = _Graph(model, str(path))
     entries, output = _wire(graph)
     names = _names(entries)
@@ -484,6 +574,7 @@ def load_onnx(path):
         net = Graph(nodes, input_shape, output=names[output])
     except ValueError as err:                          # two layers' outputs of different shapes added, ...
         raise ValueError(f"{path}: {err}") from None
+    _check_flattens(graph, net, {node.output[0]: names[k] for k, (_, node, _) in enumerate(entries)}, input_shape)
     if net.is_chain():
         net = Sequential([(name, layer) for name, layer, _ in nodes], input_shape=input_shape)
     return net, mean, meta

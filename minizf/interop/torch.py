@@ -71,7 +71,11 @@ def _array(tensor, dtype, name=""):
                          "to convert (load its weights first, e.g. load_state_dict(..., assign=True))")
     if not tensor.is_floating_point():
         raise ValueError(f"from_torch: {name or 'the model'} holds a {tensor.dtype} tensor; expected floating point")
-    return tensor.detach().to("cpu", dtype=_torch().float64).numpy().astype(dtype, copy=True)
+    values = tensor.detach().to("cpu", dtype=_torch().float64).numpy()
+    if not np.isfinite(values).all():
+        raise ValueError(f"from_torch: {name or 'the model'} holds NaN or inf values (as saved model files may "
+                         "not): a network with them computes only NaN")
+    return values.astype(dtype, copy=True)
 
 
 def _conv(name, m, dtype):
@@ -124,10 +128,10 @@ def _convert(name, m, dtype):
         return AvgPool2D(m.kernel_size, m.stride if m.stride is not None else m.kernel_size, m.padding,
                          m.ceil_mode, m.count_include_pad)
     if isinstance(m, nn.AdaptiveAvgPool2d):
-        size = pair(m.output_size)
-        if None in size:
-            _refuse(name, m, f"output_size={m.output_size}")
-        return AdaptiveAvgPool2D(size)
+        given = m.output_size if isinstance(m.output_size, (tuple, list)) else (m.output_size,)
+        if None in given:                                 # PyTorch's "keep this axis as it is"
+            _refuse(name, m, f"output_size={m.output_size} (None keeps an axis's size; minizf needs both sizes)")
+        return AdaptiveAvgPool2D(pair(m.output_size))
     if isinstance(m, nn.LocalResponseNorm):
         if not isinstance(m.size, int) or m.size < 1:
             _refuse(name, m, f"size={m.size}")
@@ -153,6 +157,10 @@ def _batch_norm(name, m, dtype):
         layer.params = {"gamma": _array(m.weight, dtype, name), "beta": _array(m.bias, dtype, name)}
     layer.buffers = {"running_mean": _array(m.running_mean, dtype, name),
                      "running_var": _array(m.running_var, dtype, name)}
+    var = m.running_var.detach().double().cpu()
+    if not bool(((var + m.eps) > 0).all()):                  # NaN included: 1 / sqrt(<= 0) is no number
+        _refuse(name, m, f"a running variance plus eps that is not positive (min variance {float(var.min())}, "
+                         f"eps {m.eps})")
     return layer
 
 
@@ -161,6 +169,19 @@ def _supported_classes():
     nn = _torch().nn
     return (nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.LocalResponseNorm,
             nn.Dropout, nn.Flatten, nn.Linear, nn.BatchNorm2d, nn.Sequential)
+
+
+def _training_differs(m):
+    """How a module in training mode computes other than the inference model minizf converts, or None.
+
+    Refused rather than converted with a warning: a student who forgot model.eval() would otherwise
+    compare two different functions and blame the wrong one."""
+    nn = _torch().nn
+    if m.training and isinstance(m, nn.BatchNorm2d) and m.track_running_stats:
+        return "normalises by each batch's own statistics"
+    if m.training and isinstance(m, nn.Dropout) and m.p > 0:
+        return "drops units at random"
+    return None
 
 
 def _check_faithful(module):
@@ -173,6 +194,10 @@ def _check_faithful(module):
                          "register_module_forward_hook); minizf cannot run them: remove them first")
     for name, m in module.named_modules():
         label = name or "the model"
+        differs = _training_differs(m)
+        if differs:
+            raise ValueError(f"from_torch: {label} ({type(m).__name__}) is in training mode, where PyTorch "
+                             f"{differs}; minizf converts the inference model: call model.eval() first")
         if m._forward_hooks or m._forward_pre_hooks:
             raise ValueError(f"from_torch: {label} ({type(m).__name__}) has a forward hook; minizf cannot "
                              "run it, so its outputs would differ: remove the hook (handle.remove()) first")
@@ -181,7 +206,6 @@ def _check_faithful(module):
                 raise ValueError(f"from_torch: {label} is a {type(m).__name__}, a {base.__name__} with a forward() "
                                  f"of its own; minizf would run a plain {base.__name__} and the outputs would "
                                  "differ: convert a module without it")
-    del torch
 
 
 def from_torch(module, input_shape=None, dtype=np.float32):
@@ -227,12 +251,24 @@ def _function_layer(node):
         if dim in (1, -3):
             return Concat(), list(args[0])
     if target in (torch.flatten, "flatten"):
-        start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0 if target is torch.flatten else 0)
+        start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
         if start == 1 and len(args) <= 2 and kwargs.get("end_dim", -1) == -1:
             return Flatten(), [args[0]]
     if target in (torch.relu, torch.nn.functional.relu, "relu") and not kwargs.get("inplace", False):
         return ReLU(), [args[0]]
     return None
+
+
+def _check_in_place(node, m):
+    """An in-place module overwrites its input: if another node reads that input too, PyTorch's result
+    depends on the order they run in, and a conversion would not reproduce it. Refused by name."""
+    if getattr(m, "inplace", False) and isinstance(m, _torch().nn.ReLU):
+        source = node.args[0]
+        others = [u.name for u in getattr(source, "users", {}) if u is not node]
+        if others:
+            raise ValueError(f"from_torch: {node.target} (ReLU(inplace=True)) overwrites {source.name}, which "
+                             f"{others[0]} also reads; PyTorch's result then depends on the order: "
+                             "use ReLU(inplace=False) there")
 
 
 def _traced(module, input_shape, dtype):
@@ -256,6 +292,7 @@ def _traced(module, input_shape, dtype):
             names[node] = INPUT
         elif node.op == "call_module":
             m = modules[node.target]
+            _check_in_place(node, m)
             layer, inputs = _convert(node.target, m, dtype), [node.args[0]]
             if len(node.args) != 1 or node.kwargs:
                 raise ValueError(f"from_torch: {node.target} is called with more than its input")
