@@ -78,6 +78,23 @@ def _check_out(args):
         raise ValueError(f"--out {out}: cannot write in {folder}")
 
 
+def _alone():
+    """Under MPI with other ranks, this rank's failure is its own: "rank R of K: " to name it; else ""."""
+    comm = sys.modules.get("minizf.distributed.comm")
+    active = comm and comm.ACTIVE
+    return f"rank {active.rank} of {active.size}: " if active and active.size > 1 and \
+        not active.ending_together else ""
+
+
+def _end(status):
+    """The exit status of a failed command; a rank failing alone first stops the others (MPI_Abort),
+    which may be waiting for it in a collective."""
+    comm = sys.modules.get("minizf.distributed.comm")
+    if comm:
+        comm.abort_others(status)
+    return status
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -91,29 +108,29 @@ def main(argv=None):
         return args.run(args)
     except KeyboardInterrupt:
         print(f"minizf {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _end(130)
     except MemoryError:
         # A size in a file or an option asked for more memory than there is (a Linear of 1e6 x 1e6,
         # a huge --crop-pad): one line, not a traceback.
         if getattr(args, "debug", False):
             raise
-        print(f"minizf {args.command}: error: not enough memory: a size in the input files or the options is "
-              "too large for this machine", file=sys.stderr)
-        return 2
+        print(f"minizf {args.command}: error: {_alone()}not enough memory: a size in the input files or the "
+              "options is too large for this machine", file=sys.stderr)
+        return _end(2)
     except (ValueError, KeyError, OSError) as err:
         # What a user can cause: bad arguments, unknown layers, unreadable or unwritable files,
         # a full disk. One line naming the culprit, no traceback (--debug shows it).
         if getattr(args, "debug", False):
             raise
         text = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"minizf {args.command}: error: {text}", file=sys.stderr)
-        return 2
+        print(f"minizf {args.command}: error: {_alone()}{text}", file=sys.stderr)
+        return _end(2)
     except Exception:
         import traceback
         traceback.print_exc()
         print(f"minizf {args.command}: an internal error, not a mistake of yours: please report it, with "
               "the command you ran and the lines above", file=sys.stderr)
-        return 1
+        return _end(1)
 
 
 if __name__ == "__main__":

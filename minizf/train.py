@@ -416,9 +416,12 @@ class Trainer:
         self.sgd.velocity = {k: to_device(v, self.device) for k, v in self.sgd.velocity.items()}
         stop = {"asked": False}
         old_handlers = {}
+        def asked(sig, _frame):     # the first signal stops after this batch; a second acts at once
+            stop.update(asked=True)
+            signal.signal(sig, old_handlers.get(sig, signal.SIG_DFL))
         try:                        # Ctrl-C, and SIGTERM (what `timeout` and schedulers send), alike
             for sig in (signal.SIGINT, signal.SIGTERM):
-                old_handlers[sig] = signal.signal(sig, lambda *_: stop.update(asked=True))
+                old_handlers[sig] = signal.signal(sig, asked)
         except ValueError:          # not the main thread: no signal handling
             pass
         try:

@@ -304,3 +304,109 @@ def test_transfer_extracts_its_features_over_two_ranks(tmp_path):
     for a, b in zip(one, two):
         for key in a["pretrained"]:
             assert a["pretrained"][key]["folds"] == pytest.approx(b["pretrained"][key]["folds"], abs=1e-9)
+
+
+# ---- failures that must end the whole job within seconds, never hang it ------------------------------
+
+def _train_args(tmp_path, *more):
+    return [sys.executable, "-m", "minizf.cli", "train", "--data", str(tmp_path / "data"), "--batch-size", "8",
+            "--val-subset", "8", "--quiet", "--out", str(tmp_path / "run"), "--distributed", *more]
+
+
+def _ours(marker):
+    """Live processes whose command line holds ``marker`` (a path of this test's own tmp_path)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            words = Path(f"/proc/{pid}/cmdline").read_bytes()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in words and state not in "ZX":
+            found.append(int(pid))
+    return found
+
+
+def _gone(marker, seconds):
+    import time
+    deadline = time.time() + seconds
+    while _ours(marker) and time.time() < deadline:
+        time.sleep(0.2)
+    return not _ours(marker)
+
+
+def test_a_rank_that_fails_alone_ends_every_rank_naming_itself(tmp_path):
+    # rank 1's data folder does not exist: it fails after joining MPI, where rank 0 waits for it
+    launcher = mpiexec()
+    make_cifar(tmp_path / "data" / "cifar-10-batches-py", per_batch=8)
+    args = [a for a in _train_args(tmp_path, "--epochs", "1") if a not in ("--data", str(tmp_path / "data"))]
+    done = subprocess.run([launcher, "-n", "1", *args, ":", "-n", "1", "-env", "MINIZF_DATA", str(tmp_path / "nowhere"),
+                           *args], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, MINIZF_DATA=str(tmp_path / "data")))
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if ": error:" in line]
+    assert len(said) == 1 and "rank 1 of 2: " in said[0] and "nowhere" in said[0], done.stderr
+
+
+@pytest.mark.parametrize("flag, one, other", [("--epochs", "1", "2"), ("--subset", "16", "8"),
+                                              ("--drop", "3", "4")])
+def test_ranks_started_with_other_arguments_are_refused_together(flag, one, other, tmp_path):
+    launcher = mpiexec()
+    make_cifar(tmp_path / "data" / "cifar-10-batches-py", per_batch=8)
+    done = subprocess.run([launcher, "-n", "1", *_train_args(tmp_path, flag, one), ":", "-n", "1",
+                           *_train_args(tmp_path, flag, other)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr[-2000:]
+    said = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(said) == 1 and "rank 1 of 2 has other arguments than rank 0" in said[0], done.stderr
+    assert f"{flag} {other}" in said[0] and f"{flag} {one}" in said[0]
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_killing_minizf_mpirun_ends_the_whole_job(sig, tmp_path):
+    import signal
+    import time
+    mpiexec()
+    make_cifar(tmp_path / "data" / "cifar-10-batches-py", per_batch=32)
+    train = [a for a in _train_args(tmp_path, "--epochs", "500")[3:] if a != "--distributed"]
+    run = subprocess.Popen([sys.executable, "-m", "minizf.cli", "mpirun", "-n", "2", *train], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "run" / "checkpoint.npz").exists() and time.time() < deadline:
+        time.sleep(0.3)
+    assert run.poll() is None, run.communicate()
+    marker = str(tmp_path / "run")
+    assert len(_ours(marker)) >= 3                           # the launcher, mpiexec and its ranks
+    run.send_signal(getattr(signal, sig))
+    out, err = run.communicate(timeout=60)
+    assert _gone(marker, 30), [Path(f"/proc/{p}/cmdline").read_bytes()[:200] for p in _ours(marker)]
+    if sig == "SIGTERM":                                     # the ranks stopped at a batch and kept it
+        assert run.returncode == 130 and "interrupted: checkpoint saved" in out, (out[-500:], err[-1000:])
+
+
+def test_more_ranks_than_items_leave_the_spare_ranks_out():
+    # a scan of 2 images over 4 ranks: ranks 2 and 3 compute nothing and send nothing
+    from minizf.distributed import gather_shards
+
+    class Rank:
+        """Rank r of 4, the ranks run one after another: a gather returns what each rank sent in that
+        same call (a rank not yet run: this rank's own value)."""
+        sent = {}
+
+        def __init__(self, rank):
+            self.rank, self.size, self.call = rank, 4, 0
+
+        def gather(self, value):
+            this_call = Rank.sent.setdefault(self.call, {})
+            self.call += 1
+            this_call[self.rank] = value
+            return [this_call.get(r, value) for r in range(self.size)]
+    calls = []
+
+    def compute(lo, hi):
+        calls.append((lo, hi))
+        return [f"image {i}" for i in range(lo, hi)]
+    results = [gather_shards(Rank(r), 2, compute) for r in range(4)]
+    assert calls == [(0, 1), (1, 2)]
+    assert results[-1] == [(["image 0"], 0), (["image 1"], 1)]

@@ -25,9 +25,11 @@ def shard_bounds(batch, rank, size):
     return lo, lo + base + (1 if rank < extra else 0)
 
 
-def gather_shards(comm, count, compute):
+def gather_shards(comm, count, compute, what="items"):
     """Split ``count`` items over the ranks: this rank runs compute(lo, hi) on its share, and every
-    rank gets [(result, lo)] of the ranks that had items, in rank order (which is item order)."""
+    rank gets [(result, lo)] of the ranks that had items, in rank order (which is item order).
+    Every rank must see the same count (the same images): else all refuse together."""
+    agree(comm, what, count)
     lo, hi = shard_bounds(count, comm.rank, comm.size)
     mine = compute(lo, hi) if hi > lo else None
     return [(result, start) for result, start in comm.gather((mine, lo)) if result is not None]
@@ -36,18 +38,45 @@ def gather_shards(comm, count, compute):
 def refuse_together(comm, problem):
     """Every rank takes rank 0's verdict ``problem`` (None: go on). Rank 0 says it, as the ValueError
     every command turns into one line; the others end with the same status, silently: one line, not K."""
-    problem = comm.broadcast(problem)
+    _end_together(comm, comm.broadcast(problem))
+
+
+def _end_together(comm, problem):
+    """Every rank holds the same ``problem`` (None: go on): rank 0 says it, every rank ends with status 2."""
     if problem is None:
         return
+    comm.ending_together = True             # no rank is left waiting: no MPI_Abort needed
     if comm.rank == 0:
         raise ValueError(problem)
     raise SystemExit(2)
+
+
+def agree(comm, what, value):
+    """Every rank must hold the same ``value`` (the command's arguments, the number of images): ranks
+    that differ would wait for each other forever in a collective. Refused together, naming the first
+    rank that differs from rank 0, before any work."""
+    values = comm.gather(value)
+    differs = next((r for r, v in enumerate(values) if v != values[0]), None)
+    if differs is not None:
+        theirs, ours = _where_they_differ(values[differs], values[0])
+        _end_together(comm, f"rank {differs} of {comm.size} has other {what} than rank 0 ({theirs} against "
+                            f"{ours}): every rank must run the same command on the same data")
+
+
+def _where_they_differ(a, b, width=80):
+    """The first differing words of two argument lists (a flag and its value), or the two values."""
+    if isinstance(a, list) and isinstance(b, list):
+        i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        start = i - 1 if i > 0 and a[i - 1].startswith("-") else i
+        a, b = " ".join(a[start:i + 1]) or "nothing more", " ".join(b[start:i + 1]) or "nothing more"
+    return tuple(str(v) if len(str(v)) <= width else str(v)[:width] + "..." for v in (a, b))
 
 
 class Single:
     """One process: every collective is the identity."""
 
     rank, size, name = 0, 1, "one process"
+    ending_together = False
 
     def allreduce_sum(self, arrays):
         return arrays
@@ -77,7 +106,11 @@ class MPIWorld:
                              "(mpi4py and MPICH's wheel), then run under mpiexec -n K") from None
         self.MPI, self.comm = MPI, MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        self.ending_together = False
+        global ACTIVE
+        ACTIVE = self
         leave_pid(self.rank)            # under minizf mpirun: so a death can be said by rank
+        agree(self, "arguments", list(sys.argv[1:]))      # before anything else is sent
         self.transport, self._gpu_sum = HOST, None
         gpus = self._take_gpu() if device == "cuda" else ""
         library = MPI.Get_library_version().splitlines()[0].strip()
@@ -136,6 +169,18 @@ class MPIWorld:
         """Print one line and stop every rank (MPI_Abort): the others may be waiting in a collective."""
         print(f"minizf (rank {self.rank} of {self.size}): {message}", file=sys.stderr, flush=True)
         self.comm.Abort(status)
+
+
+#: The MPI world this process joined, if any: a rank that fails alone must stop the others (abort_others).
+ACTIVE = None
+
+
+def abort_others(status):
+    """Called as a rank ends on an error of its own: under MPI with other ranks that may be waiting for it
+    in a collective, MPI_Abort ends them all (mpiexec stops every rank); else nothing."""
+    if ACTIVE is not None and ACTIVE.size > 1 and not ACTIVE.ending_together:
+        sys.stderr.flush()
+        ACTIVE.comm.Abort(status)
 
 
 def world(distributed=False, device="cpu"):

@@ -8,9 +8,11 @@ MPICH's notices: which rank died, and how. Each rank leaves its process id in
 a folder the launcher made (``MINIZF_RANK_PIDS``), so the id in the banner can
 be turned back into a rank. Nothing here talks to the ranks: MPI does that.
 """
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +30,7 @@ _AFTER_BANNER = ("This typically refers to a problem with your application.",
                  "Please see the FAQ page for debugging suggestions")
 # A user's error, which every rank meets in the same place and says in the same words: said once.
 _USER_ERROR = re.compile(r"^minizf [\w-]+: error: ")
+_RANK = re.compile(r"(?<=: error: )rank \d+ of \d+: ")        # a rank naming itself: the same error still
 _ABORT_LINE = re.compile(r"^Abort\(\d+\) on node \d+ \(rank \d+ in comm \d+\): application called MPI_Abort")
 
 
@@ -85,15 +88,17 @@ class Notices:
         if text in _AFTER_BANNER or _ABORT_LINE.match(text):
             return []
         if _USER_ERROR.match(text):
-            if text in self._errors:
+            said = _RANK.sub("", text, count=1)
+            if said in self._errors:
                 return []
-            self._errors.add(text)
+            self._errors.add(said)
         return ["\n", line] if held else [line]
 
     def death(self, ranks):
         """One line naming the rank that died, or None when no process died by a signal (a rank that
-        failed said why itself, and MPI_Abort stopped the rest)."""
-        if self.exit_string is None or "signal" not in self.exit_string:
+        failed said why itself, and MPI_Abort stopped the rest). Hydra prints its exit string only for a
+        process a signal ended ("Killed (signal 9)"), never for an exit status."""
+        if self.exit_string is None:
             return None
         who = f"rank {ranks[self.pid]}" if self.pid in ranks else "a rank"
         where = f" (process {self.pid} on {self.host})" if self.pid is not None else ""
@@ -120,6 +125,39 @@ def _pump(stream, sink, notices, lock):
             sink.flush()
 
 
+def _end_with_parent():
+    """In mpiexec, before it starts (Linux): SIGTERM when the launcher dies, as it does when killed by
+    a signal it cannot catch. mpiexec passes SIGTERM on to every rank."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)                   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):                   # not Linux: a kill -9 may leave the job running
+        pass
+
+
+@contextlib.contextmanager
+def forward_signals(process):
+    """SIGINT and SIGTERM sent to the launcher (Ctrl-C, ``timeout``, ``scancel``) go to mpiexec, which
+    passes them to every rank: training saves a checkpoint and stops; the launcher waits for that."""
+    def forward(sig, _frame):
+        try:
+            process.send_signal(sig)
+        except OSError:
+            pass
+    old = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, forward)
+    except ValueError:                                  # not the main thread: signals stay as they are
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def run(ranks, argv, after_death=""):
     """Run ``mpiexec -n ranks python -m minizf.cli *argv``; returns (exit status, the line to print or
     None). ``after_death`` is added to the line when a rank died (how to continue)."""
@@ -127,13 +165,16 @@ def run(ranks, argv, after_death=""):
     lock = threading.Lock()
     with tempfile.TemporaryDirectory(prefix="minizf-ranks-") as folder:
         env = dict(os.environ, **{PIDS_ENV: folder})
+        # mpiexec in a session of its own, so a signal reaches the job once, through forward_signals; and
+        # told to end if this launcher dies unannounced (kill -9): never a job left running as orphans
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   bufsize=1, env=env)
+                                   bufsize=1, env=env, start_new_session=True, preexec_fn=_end_with_parent)
         streams = [(process.stdout, sys.stdout, Notices()), (process.stderr, sys.stderr, Notices())]
         pumps = [threading.Thread(target=_pump, args=(*stream, lock)) for stream in streams]
         for pump in pumps:
             pump.start()
-        status = process.wait()
+        with forward_signals(process):
+            status = process.wait()
         for pump in pumps:
             pump.join()
         ranks_by_pid = read_pids(folder)
