@@ -410,3 +410,16 @@ def test_more_ranks_than_items_leave_the_spare_ranks_out():
     results = [gather_shards(Rank(r), 2, compute) for r in range(4)]
     assert calls == [(0, 1), (1, 2)]
     assert results[-1] == [(["image 0"], 0), (["image 1"], 1)]
+
+
+def test_ranks_that_read_other_data_are_refused_together(tmp_path):
+    launcher = mpiexec()
+    make_cifar(tmp_path / "data" / "cifar-10-batches-py", per_batch=8)
+    make_cifar(tmp_path / "other" / "cifar-10-batches-py", per_batch=4)
+    args = [a for a in _train_args(tmp_path, "--epochs", "1") if a not in ("--data", str(tmp_path / "data"))]
+    done = subprocess.run([launcher, "-n", "1", *args, ":", "-n", "1", "-env", "MINIZF_DATA", str(tmp_path / "other"),
+                           *args], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, MINIZF_DATA=str(tmp_path / "data")))
+    said = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(said) == 1 and "rank 1 of 2 has other data than rank 0" in said[0], \
+        done.stderr

@@ -187,7 +187,7 @@ def _snapshots(args):
 
 def cmd_train(args):
     from .. import models
-    from ..distributed import world
+    from ..distributed import agree, world
     from ..plot import training_curves
     from ..train import TrainConfig, Trainer
     device = _device(args)              # a missing GPU is said before the data is read
@@ -202,6 +202,7 @@ def cmd_train(args):
     if args.resume:
         _saved_settings(args.out)               # a missing or foreign checkpoint, before the data is read
     train_set, val_set = _cifar_slices(args)
+    agree(comm, "data", (len(train_set), len(val_set) if val_set is not None else 0))  # else one waits forever
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, lr_steps=args.lr_steps,
                          plateau_patience=args.patience, init=args.init, seed=args.seed,

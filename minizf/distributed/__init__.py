@@ -15,6 +15,6 @@ comm.py holds the communicators, gpu.py how GPU gradients travel (NCCL, a
 CUDA-aware MPI or the host), launch.py the ``mpirun`` launcher. This package
 looks down only (backend); train.py and the commands use it.
 """
-from .comm import MPIWorld, Single, gather_shards, refuse_together, shard_bounds, world
+from .comm import MPIWorld, Single, agree, gather_shards, refuse_together, shard_bounds, world
 
-__all__ = ["MPIWorld", "Single", "gather_shards", "refuse_together", "shard_bounds", "world"]
+__all__ = ["MPIWorld", "Single", "agree", "gather_shards", "refuse_together", "shard_bounds", "world"]
