@@ -195,10 +195,19 @@ def test_page_values_are_escaped_for_their_place(name, other):
     from minizf import pages
     data = pages.script_data({"layer": name, "classes": [other]})
     assert "<" not in data and ">" not in data and "&" not in data
+    assert "\u2028" not in data and "\u2029" not in data        # line separators end a line in JavaScript
     assert json.loads(data) == {"layer": name, "classes": [other]}
     assert "<" not in pages.text(name) and '"' not in pages.attribute(name)
     page = pages.fill("<h1>{{a}}</h1><p>{{b}}</p>", a=pages.text("{{b}}" + name), b=pages.text(other))
     assert page == f"<h1>{pages.text('{{b}}' + name)}</h1><p>{pages.text(other)}</p>"   # filled once
+
+
+def test_a_line_separator_in_a_name_and_a_field_left_out():
+    from minizf import pages
+    data = pages.script_data({"layer": "a\u2028b\u2029c"})
+    assert data == '{"layer": "a\\u2028b\\u2029c"}' and json.loads(data) == {"layer": "a\u2028b\u2029c"}
+    with pytest.raises(KeyError, match="needs a value for {{title}}"):   # never a page with a hole in it
+        pages.fill("<h1>{{title}}</h1><p>{{body}}</p>", body="x")
 
 
 # ---- output folders: never overwrite or delete what minizf did not write --------------------------

@@ -28,6 +28,7 @@ def test_settle_epoch_is_measured_between_consecutive_snapshots():
     epochs = [1, 2, 5, 10, 20]                           # 4 steps between 5 snapshots
     assert analysis.settle_epoch([0.5, 0.95, 0.8, 0.95], epochs) == 10      # moved again after epoch 5
     assert analysis.settle_epoch([0.95, 0.95, 0.95, 0.95], epochs) == 1
+    assert analysis.settle_epoch([0.5, 0.9, 0.9, 0.9], epochs) == 2         # kept exactly at the threshold
     assert analysis.settle_epoch([0.95, 0.95, 0.95, 0.5], epochs) is None   # the last step still moved
     # the last snapshot is never the settle epoch: it has no successor to agree with
     assert analysis.settle_epoch([0.1, 0.2, 0.3, 0.91], epochs) == 10
@@ -142,6 +143,18 @@ def test_occlusion_verdict_needs_a_drop_where_the_map_drops():
     elsewhere = np.full((3, 3), 5.0)
     elsewhere[1, 1] = 9.0                             # the map rises where p falls
     assert not analysis.occlusion_verdict({8: [_occlusion(prob, elsewhere)]}, ["dog"]).holds
+
+
+def test_occlusion_needs_the_drop_in_more_than_half_of_the_images():
+    prob, activation = np.full((3, 3), 0.9), np.full((3, 3), 5.0)
+    prob[1, 1], activation[1, 1] = 0.1, 1.0
+    flat = np.full((3, 3), 0.9)
+    flat[0, 0] = 0.85
+    halves = _occlusion(prob, activation)
+    stays = _occlusion(flat, activation)
+    assert analysis.occlusion_effect([halves, halves, stays])[2]["p(true) halves somewhere"]
+    assert not analysis.occlusion_effect([halves, stays])[2]["p(true) halves somewhere"]     # exactly half
+    assert not analysis.occlusion_verdict({8: [halves, stays]}, ["dog", "cat"]).holds
 
 
 def test_occlusion_verdict_names_the_size_where_the_effect_appears():
