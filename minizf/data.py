@@ -146,6 +146,28 @@ class ArrayDataset:
                             name or f"{self.name}[subset of {len(indices)}]")
 
 
+def sample(dataset, count, seed=0):
+    """``count`` images drawn across the classes, in the dataset's own order: the classes take turns
+    (each class's images in an order drawn from ``seed``), so a folder sorted by class does not give
+    its first few classes only. The dataset itself when ``count`` covers it; ``.files`` kept."""
+    if count >= len(dataset):
+        return dataset
+    rng = np.random.default_rng(seed)
+    queues = [list(rng.permutation(np.flatnonzero(dataset.labels == c))) for c in np.unique(dataset.labels)]
+    picked = []
+    while len(picked) < count:
+        for queue in queues:
+            if queue and len(picked) < count:
+                picked.append(queue.pop())
+    indices = np.sort(picked)
+    drawn = dataset.subset(indices, name=dataset.name)
+    drawn.drawn = (f"{count} of {len(dataset)} images, drawn across its {len(queues)} classes "
+                   f"(seed {seed})")
+    if hasattr(dataset, "files"):
+        drawn.files = [dataset.files[i] for i in indices]
+    return drawn
+
+
 def data_root(path=None):
     """Where datasets live: ``path``, else ``$MINIZF_DATA``, else ../shared/data beside the repo."""
     if path is not None:

@@ -24,7 +24,7 @@ import numpy as np
 from . import analysis, pages, plot
 from .analysis.topk import TopK
 from .backend import device_of_net
-from .data import ASSETS, bundled_images, bundled_model, bundled_photos, load_image_folder
+from .data import ASSETS, bundled_images, bundled_model, bundled_photos, load_image_folder, sample
 from .modelfile import load_model
 
 #: The bundled models, best first: the tour's default is the first one present.
@@ -106,13 +106,19 @@ def figure_curves(meta, out):
 
 
 # ----------------------------------------------------------------------------- Fig. 2
+def _scanned_maps(net, layer, maps, stat_maps, seed):
+    """The maps a Fig. 2 scan measures: the ``maps`` shown and ``stat_maps`` more random ones (sorted)."""
+    channels = pick_maps(net, layer, maps, seed)
+    return np.union1d(channels, pick_maps(net, layer, stat_maps, seed + 1)) if stat_maps else channels
+
+
 def figure_top9(net, mean, images, layer, maps, out, seed=0, stat_maps=0, grey=False, comm=None):
     """One layer's top-9 figure: (path, caption, top-9 class purity). The purity is measured over
     the shown maps and ``stat_maps`` more random ones, all found in the same scan; grey: the
     projections in grey, as the paper's Fig. 2. comm: scan over MPI ranks (rank 0 draws; the
     others return (None, None, purity))."""
     channels = pick_maps(net, layer, maps, seed)
-    scanned = np.union1d(channels, pick_maps(net, layer, stat_maps, seed + 1)) if stat_maps else channels
+    scanned = _scanned_maps(net, layer, maps, stat_maps, seed)
     top = analysis.top_activations(net, images.images, mean, layer, scanned, comm=comm)
     purity = float(analysis.class_purity(images.labels[top.images]).mean())
     if comm is not None and comm.rank:
@@ -134,15 +140,27 @@ def chance_purity(labels, k=9, draws=2000, seed=0):
     return float(analysis.class_purity(rng.choice(labels, size=(draws, k))).mean())
 
 
-def figures_top9(net, mean, images, out, maps, layers=None, seed=0, stat_maps=32):
+def untrained_purity(net, meta, mean, images, layer, maps, seed=0, stat_maps=32):
+    """Fig. 2's second baseline: the top-9 class purity of ``layer``'s maps (the same maps the
+    trained network was judged on) in the same architecture untrained."""
+    from .train import untrained_copy
+    fresh = untrained_copy(net, meta, seed)
+    top = analysis.top_activations(fresh, images.images, mean, layer,
+                                   _scanned_maps(net, layer, maps, stat_maps, seed))
+    return float(analysis.class_purity(images.labels[top.images]).mean())
+
+
+def figures_top9(net, mean, images, out, maps, layers=None, seed=0, stat_maps=32, meta=None):
     """Fig. 2 for every conv layer, with one verdict on class purity by depth (measured over the
-    ``maps`` drawn and ``stat_maps`` more random maps of each layer)."""
+    ``maps`` drawn and ``stat_maps`` more random maps of each layer) against random images and
+    the same network untrained."""
     layers = layers or five_depths(conv_layers(net))
     paths, purity = [], {}
     for layer in layers:
         path, _, purity[layer] = figure_top9(net, mean, images, layer, maps, out, seed, stat_maps)
         paths.append(path)
-    verdict = analysis.top9_verdict(purity, chance_purity(images.labels))
+    untrained = untrained_purity(net, meta, mean, images, layers[-1], maps, seed, stat_maps)
+    verdict = analysis.top9_verdict(purity, chance_purity(images.labels), untrained)
     caption = (f"Fig. 2 — {', '.join(layers)}: for {maps} random maps of each layer, the 9 strongest "
                f"activations over {len(images)} images of {images.name} (one per image), projected by the "
                "deconvnet (left; contrast-normalised per panel, 0 = grey) beside their receptive-field "
@@ -208,7 +226,7 @@ def figure_evolution(net, mean, meta, images, out, per_layer=2, n_images=200, mo
     snapshots, layers = load_snapshots(meta, mean) if bundled else run_snapshots(model_path)
     snapshots = with_final([(e, snap.to(device_of_net(net)), m) for e, snap, m in snapshots], net, mean, meta)
     layers = [layer for layer in conv_layers(net) if layer in layers]
-    scan = images.images[:n_images]
+    scan = sample(images, n_images).images           # across the classes, not the first few
     choices = [(layer, int(c)) for layer in layers for c in pick_maps(net, layer, per_layer, seed=1)]
     epochs, rows = analysis.evolution(snapshots, scan, choices)
     path = plot.evolution_figure(epochs, rows, [f"{l} #{c}" for l, c in choices],
@@ -304,7 +322,8 @@ def figure_filters(models, out, images=None, maps=16):
     from .train import initial_weights
     first = [conv_layers(net)[0] for _, net, _, _ in models]
     weights = [net[layer].params["W"] for layer, (_, net, _, _) in zip(first, models)]
-    stats = [analysis.filter_stats(W) for W in weights]
+    stats = [analysis.filter_stats(W, stride=net[layer].stride) for W, layer, (_, net, _, _) in
+             zip(weights, first, models)]
     quality = [analysis.filter_quality(W, initial_weights(meta, layer))
                for W, layer, (*_, meta) in zip(weights, first, models)]
     projections = None

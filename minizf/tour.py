@@ -8,12 +8,12 @@ and swaps the finished site in (``minizf.sitefolder``).
 import os
 import time
 
-import numpy as np
 
 from . import pages
 from .figures import (Unavailable, correspondence_table, default_model, describe, figure_correspondence,
                       figure_curves, figure_evolution, figure_filters, figure_invariance, figure_occlusion,
                       figures_top9, images_for, with_twin)
+from .data import sample
 from .modelfile import load_model
 from .sitefolder import new_site
 
@@ -25,7 +25,7 @@ def verdict_html(verdict):
     if verdict is None:
         return ""
     status = verdict.status
-    why = {"does not hold": " at this scale, most likely because ", "cannot tell": ": "}.get(status)
+    why = {"does not hold": " here: ", "cannot tell": ": "}.get(status)
     note = f"<br><b>Note:</b> {pages.text(verdict.note)}." if verdict.note else ""
     return (f"<p class='verdict'><b>Paper:</b> {pages.text(verdict.claim)}.<br><b>Here:</b> "
             f"{pages.text(verdict.measured)}.<br><b style='color:{VERDICT_COLORS[status]}'>Verdict: {status}</b>"
@@ -84,9 +84,7 @@ def _write_tour(out, final, model, twin, n_images, maps, progress, device, loade
     for _, other, _, _ in compared:
         other.to(device)
     images = images_for(net)
-    scan = images.subset(np.arange(min(n_images, len(images))), name=images.name)   # for top-9 scans
-    if hasattr(images, "files"):
-        scan.files = images.files[:len(scan)]
+    scan = sample(images, n_images)              # for the scans: across the classes, not the first few
 
     def correspondence():
         path, caption, verdict, result = figure_correspondence(net, mean, images, out)
@@ -94,7 +92,8 @@ def _write_tour(out, final, model, twin, n_images, maps, progress, device, loade
 
     steps = [
         ("Training (Sec. 3)", lambda: figure_curves(meta, out)),
-        ("Top-9 activations of every conv layer (Fig. 2)", lambda: figures_top9(net, mean, scan, out, maps)),
+        ("Top-9 activations of every conv layer (Fig. 2)",
+         lambda: figures_top9(net, mean, scan, out, maps, meta=meta)),
         ("Feature evolution (Fig. 4)", lambda: figure_evolution(net, mean, meta, scan, out,
                                                                 n_images=min(200, len(scan)),
                                                                 model_path=model)),
@@ -118,6 +117,7 @@ def _write_tour(out, final, model, twin, n_images, maps, progress, device, loade
     unclear = sum(v.holds is None for v in held)
     note = (f"{sum(v.holds is True for v in held)} of {len(held)} of the paper's claims hold at this scale"
             + (f", {unclear} cannot be told from these models" if unclear else "") +
-            f" ({describe(net, meta)}, {len(images)} images of {images.name}); each figure says which and why.")
+            f" ({describe(net, meta)}; scanned: {getattr(scan, 'drawn', f'all {len(images)} images')} of "
+            f"{images.name}); each figure says which and why.")
     title = f"minizf tour — {meta['model']} ({time.perf_counter() - started:.0f} s)"
     return write_index(out, entries, title, note, explorer_in=final)

@@ -20,7 +20,7 @@ from .functional import log_softmax, sgd_momentum
 from .distributed import shard_bounds
 from .io import load_npz, save_npz_atomic, save_text_atomic
 from .modelfile import load_model, save_model  # noqa: F401  (also importable from here, as before)
-from .layers import Conv2D, Dropout, Linear, SoftmaxCrossEntropy
+from .layers import BatchNorm2D, Conv2D, Dropout, Linear, SoftmaxCrossEntropy
 
 DEFAULT_SNAPSHOTS = (1, 2, 5, 10, 20, 30, 40, 50, 64, 70)
 PAPER_SNAPSHOTS = (1, 2, 5, 10, 20, 30, 40, 64)         # Fig. 4's epochs, of a 70-epoch run
@@ -105,6 +105,24 @@ def initial_weights(meta, layer):
     except (TypeError, ValueError):
         return None
     return net[layer].params["W"] if layer in net.names else None
+
+
+def untrained_copy(net, meta=None, seed=0):
+    """The same architecture with fresh weights: its conv and fully connected layers re-drawn by the
+    scheme the model was trained from (``meta``'s, else "he"), batch norms reset to the identity.
+    What the architecture alone gives before any learning: the baseline a trained model must beat."""
+    import copy
+    config = (meta or {}).get("config") or {}
+    fresh = copy.deepcopy(net)
+    init_weights(fresh, config.get("init", "he") if config.get("init") in ("paper", "he") else "he", seed,
+                 config.get("conv1_std"))
+    for _, layer in fresh:
+        if isinstance(layer, BatchNorm2D):
+            xp = get_array_module(layer.params["gamma"])
+            layer.params = {"gamma": xp.ones_like(layer.params["gamma"]), "beta": xp.zeros_like(layer.params["beta"])}
+            layer.buffers = {"running_mean": xp.zeros_like(layer.buffers["running_mean"]),
+                             "running_var": xp.ones_like(layer.buffers["running_var"])}
+    return fresh
 
 
 def filter_rms(W):

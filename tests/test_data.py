@@ -193,3 +193,19 @@ def test_unreadable_images_are_one_clear_error(tmp_path, make):
         path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(ValueError, match="broken.jpg: not a"):
         data.load_image(path)
+
+
+def test_a_sample_is_drawn_across_the_classes_not_the_first_few():
+    from minizf.data import bundled_photos, sample
+    photos = bundled_photos()                               # sorted by class, as folders are read
+    assert len(set(photos.labels[:100].tolist())) <= 3       # the first 100 are two or three classes
+    drawn = sample(photos, 100, seed=0)
+    counts = np.bincount(drawn.labels, minlength=len(photos.classes))
+    assert len(drawn) == 100 and counts.min() == counts.max() == 10
+    positions = [photos.files.index(f) for f in drawn.files]
+    assert positions == sorted(positions)                                   # in the folder's order
+    for k, f in enumerate(drawn.files[:5]):                 # each file keeps its own image and label
+        i = photos.files.index(f)
+        assert drawn.labels[k] == photos.labels[i] and (drawn.images[k] == photos.images[i]).all()
+    assert sample(photos, 100, seed=0).files == drawn.files and sample(photos, 100, seed=1).files != drawn.files
+    assert sample(photos, 10_000) is photos and "100 of 508 images, drawn across its 10 classes (seed 0)" == drawn.drawn

@@ -21,7 +21,13 @@ def test_top9_verdict_flips_with_the_purity_by_depth():
     fails = analysis.top9_verdict({"conv1": 0.4, "conv3": 0.3, "conv5": 0.35}, chance=0.2)
     assert holds.holds and not fails.holds
     assert "conv5 0.60" in holds.measured
-    assert "holds." in str(holds) and "does not hold at this scale, most likely because" in str(fails)
+    assert "holds." in str(holds) and str(fails).endswith("does not hold here: conv5's purity 0.35 is not above "
+                                                         "conv1's 0.40.")
+    # against the same architecture untrained: a purity random weights reach is no evidence
+    untrained = analysis.top9_verdict({"conv1": 0.2, "conv5": 0.4}, chance=0.2, untrained=0.4)
+    assert untrained.holds is False and untrained.reason == "conv5's purity 0.40 is not above the same network's " \
+        "untrained 0.40"
+    assert analysis.top9_verdict({"conv1": 0.2, "conv5": 0.4}, chance=0.2, untrained=0.3).holds
 
 
 def test_settle_epoch_is_measured_between_consecutive_snapshots():
@@ -152,8 +158,8 @@ def test_occlusion_needs_the_drop_in_more_than_half_of_the_images():
     flat[0, 0] = 0.85
     halves = _occlusion(prob, activation)
     stays = _occlusion(flat, activation)
-    assert analysis.occlusion_effect([halves, halves, stays])[2]["p(true) halves somewhere"]
-    assert not analysis.occlusion_effect([halves, stays])[2]["p(true) halves somewhere"]     # exactly half
+    assert analysis.occlusion_effect([halves, halves, stays])[1]["p(true) halves somewhere"]
+    assert not analysis.occlusion_effect([halves, stays])[1]["p(true) halves somewhere"]     # exactly half
     assert not analysis.occlusion_verdict({8: [halves, stays]}, ["dog", "cat"]).holds
 
 
@@ -205,7 +211,7 @@ def test_ensemble_verdict_needs_the_average_below_the_best_member():
     from minizf.analysis import ensemble_verdict
     assert ensemble_verdict({"a": 0.1309, "b": 0.1313}, 0.1188).holds
     weak_twin = ensemble_verdict({"zf": 0.1309, "twin": 0.1794}, 0.1323)
-    assert not weak_twin.holds and "weaker member" in str(weak_twin)
+    assert not weak_twin.holds and weak_twin.reason == "the average's 13.23% is not below the best member's 13.09%"
 
 
 def test_boundaries_of_the_verdicts():
@@ -215,8 +221,11 @@ def test_boundaries_of_the_verdicts():
     assert not analysis.correspondence_verdict(between).holds
     below = CorrespondenceResult({"nose": {"relu5": 0.096}}, {"relu5": (0.107, 0.01)})
     assert analysis.correspondence_verdict(below).holds
-    # Fig. 6: as many dead filters as the twin is "no more dead filters".
+    # Fig. 6: as many dead filters as the twin is "no more dead filters"; none in either cannot tell
     assert analysis.filters_verdict([_stats(3, 0.4), _stats(3, 0.2)], [0.8, 0.7], ["zf", "twin"]).holds
+    neither = analysis.filters_verdict([_stats(0, 0.4), _stats(0, 0.2)], [0.8, 0.7], ["zf", "twin"])
+    assert neither.holds is None and neither.parts["no more dead filters"] is None
+    assert "neither model has a dead filter (RMS below 0.1 x the median)" in str(neither)
 
 
 def test_invariance_verdict_reads_its_shifts_from_translation_and_scaling_not_rotation():
@@ -227,3 +236,49 @@ def test_invariance_verdict_reads_its_shifts_from_translation_and_scaling_not_ro
     v = analysis.invariance_verdict(results)
     assert v.holds, v.measured
     assert "norm1 0.80, relu7 0.20" in v.measured and "0.90 translated/scaled, 0.50 rotated" in v.measured
+
+
+def test_fig7_co_variation_fails_with_p_true_flat_or_barely_moving():
+    activation = np.full((3, 3), 5.0)
+    activation[1, 1] = 1.0
+    flat = np.full((3, 3), 1.0)                                   # p(true) flat at 1.00: nothing falls
+    numbers, parts = analysis.occlusion_effect([_occlusion(flat, activation)])
+    assert numbers["agree"] == [0.0] and not parts["map and p(true) fall together"]
+    barely = np.full((3, 3), 0.9)
+    barely[1, 1] = 0.88                                           # in step with the map, by 2%
+    numbers, parts = analysis.occlusion_effect([_occlusion(barely, activation)])
+    assert numbers["agree"][0] > 0.5 and numbers["falls"][0] > 0.95
+    assert not parts["map and p(true) fall together"]
+    v = analysis.occlusion_verdict({8: [_occlusion(barely, activation)]}, ["dog"])
+    assert v.holds is False and "the map and p(true) do not fall together" in v.reason
+    assert "falls below 0.5 of its clean value in 0 of 1 images" in v.reason     # both parts failed: both said
+
+
+def test_a_reason_names_only_the_parts_that_failed():
+    prob = np.full((3, 3), 0.9)
+    prob[1, 1] = 0.1                                              # halves, but where the map rises
+    up = np.full((3, 3), 5.0)
+    up[1, 1] = 9.0
+    v = analysis.occlusion_verdict({8: [_occlusion(prob, up)]}, ["dog"])
+    assert v.holds is False and "do not fall together" in v.reason and "falls below" not in v.reason
+    names = ["zf", "twin"]
+    mid_only = analysis.filters_verdict([_stats(0, 0.1), _stats(5, 0.2)], [0.8, 0.7], names)
+    assert mid_only.reason == "zf's mid-frequency share 0.10 is not above 0.20"
+    dead_only = analysis.filters_verdict([_stats(6, 0.4), _stats(5, 0.2)], [0.8, 0.7], names)
+    assert dead_only.reason == "zf has 6 dead filters (RMS below 0.1 x the median) against 5"
+    fine = analysis.filters_verdict([_stats(0, 0.4), _stats(5, 0.2)], [0.8, 0.7], names)
+    assert fine.holds and fine.reason == ""
+
+
+def test_fig6_aliasing_is_the_energy_the_stride_folds():
+    from minizf.analysis.architecture import alias_share
+    y, x = np.mgrid[0:11, 0:11]
+    wave = np.cos(2 * np.pi * 0.2 * x)[None, None] * np.ones((1, 3, 1, 1))     # 0.2 cycles per pixel
+    assert alias_share(wave, 4)[0] > 0.9           # above stride 4's Nyquist frequency, 1/8
+    assert alias_share(wave, 2)[0] < 0.1           # below stride 2's, 1/4
+    zf, twin = dict(_stats(2, 0.4), alias_share=0.1, stride=(2, 2)), dict(_stats(5, 0.2), alias_share=0.3,
+                                                                          stride=(4, 4))
+    v = analysis.filters_verdict([zf, twin], [None, None], ["zf", "twin"])
+    assert v.holds and "aliasing) 0.10 (stride 2) vs 0.30 (stride 4)" in v.measured
+    worse = analysis.filters_verdict([dict(zf, alias_share=0.4), twin], [None, None], ["zf", "twin"])
+    assert worse.holds is False and worse.reason.startswith("zf puts 0.40 of its energy above its stride's Nyquist")

@@ -6,6 +6,8 @@
   mid and high spatial-frequency bands, split at 1/6 and 1/3 cycles per
   pixel (the highest possible is 1/2). The paper's 11x11/4 filters miss the
   mid frequencies; the 7x7/2 ones cover them.
+* aliasing: the share of a filter's energy above the Nyquist frequency of the
+  layer's stride, which subsampling folds onto lower frequencies.
 """
 import numpy as np
 
@@ -33,12 +35,31 @@ def band_energy(W, size=32):
     return bands / np.where(total > 0, total, 1.0)
 
 
-def filter_stats(W, fraction=0.1):
-    """Summary of a first layer: {"filters", "dead", "band_share" (3,) mean over live filters}."""
+def alias_share(W, stride, size=32):
+    """(F,) share of each filter's spectral energy above the Nyquist frequency of its stride: a layer
+    that samples its output every s pixels folds frequencies above 1/(2s) cycles per pixel (along
+    either axis) onto lower ones, the aliasing of the paper's Fig. 6 (c). W (F, C, kh, kw)."""
+    W = to_numpy(W).astype(np.float64)
+    W = W - W.mean(axis=(2, 3), keepdims=True)
+    power = (np.abs(np.fft.fft2(W, s=(size, size))) ** 2).sum(axis=1)
+    f = np.abs(np.fft.fftfreq(size))
+    sy, sx = (stride, stride) if np.isscalar(stride) else stride
+    folded = (f[:, None] > 1 / (2 * sy)) | (f[None, :] > 1 / (2 * sx))
+    total = power.reshape(len(W), -1).sum(axis=1)
+    return power[:, folded].sum(axis=1) / np.where(total > 0, total, 1.0)
+
+
+def filter_stats(W, fraction=0.1, stride=None):
+    """Summary of a first layer: {"filters", "dead", "band_share" (3,) mean over live filters, and
+    with the layer's stride "alias_share": the live filters' mean share of energy its stride folds}."""
     dead = dead_filters(W, fraction)
     shares = band_energy(W)[~dead]
-    return {"filters": int(len(dead)), "dead": int(dead.sum()),
-            "band_share": dict(zip(BAND_NAMES, shares.mean(axis=0).round(3).tolist()))}
+    stats = {"filters": int(len(dead)), "dead": int(dead.sum()), "dead_fraction": fraction,
+             "band_share": dict(zip(BAND_NAMES, shares.mean(axis=0).round(3).tolist()))}
+    if stride is not None:
+        stats["stride"] = tuple(stride) if not np.isscalar(stride) else (stride, stride)
+        stats["alias_share"] = round(float(alias_share(to_numpy(W)[~dead], stride).mean()), 3)
+    return stats
 
 
 # ----------------------------------------------------------------------------- are the filters trained?

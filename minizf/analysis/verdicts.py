@@ -2,8 +2,9 @@
 
 Each function takes the numbers an experiment measured and returns a
 ``Verdict``: the paper's claim, our numbers, whether the claim holds (computed
-from the numbers, never written in by hand) and, when it does not, the most
-likely reason at our scale. The tour prints them under each figure, the
+from the numbers, never written in by hand) and, when it does not, which part
+failed and by how much (computed from that part's numbers, never a fixed
+sentence). The tour prints them under each figure, the
 commands after their output. Tests build a case where each claim holds and one
 where it fails and check that the verdict flips.
 """
@@ -19,7 +20,7 @@ class Verdict:
     claim: str             # what the paper says
     measured: str          # our numbers, in words
     holds: bool            # computed from the numbers; None: the numbers cannot tell
-    reason: str = ""       # why it may not hold at our scale, or why the numbers cannot tell
+    reason: str = ""       # the failed parts with their numbers, or why the numbers cannot tell
     parts: dict = field(default_factory=dict)   # sub-claim -> bool, for claims with several parts
     note: str = ""         # what the reader must know whatever the verdict (always shown)
 
@@ -34,15 +35,26 @@ class Verdict:
         elif self.holds:
             verdict = "holds"
         else:
-            because = f", most likely because {self.reason}" if self.reason else ""
-            verdict = f"does not hold at this scale{because}"
+            because = f": {self.reason}" if self.reason else ""
+            verdict = f"does not hold here{because}"
         note = f" Note: {self.note}." if self.note else ""
         return f"{self.figure}. paper: {self.claim}; here: {self.measured}; {verdict}.{note}"
 
 
 def _parts(parts):
-    """'a yes, b no' for a dict of sub-claims."""
-    return ", ".join(f"{name} {'yes' if ok else 'no'}" for name, ok in parts.items())
+    """'a yes, b no, c cannot tell' for a dict of sub-claims (None: cannot tell)."""
+    return ", ".join(f"{name} {({True: 'yes', False: 'no', None: 'cannot tell'})[ok]}" for name, ok in parts.items())
+
+
+def _failed(parts, why):
+    """The reason of a verdict: each part that failed, in words with its numbers (why[part])."""
+    return "; ".join(why[name] for name, ok in parts.items() if ok is False)
+
+
+def _combine(parts):
+    """A claim of several parts: False if one fails, None if one cannot be told, else True."""
+    values = list(parts.values())
+    return False if False in values else None if None in values else True
 
 
 # ----------------------------------------------------------------------------- Fig. 2
@@ -53,18 +65,31 @@ def class_purity(labels):
     return np.array([np.bincount(row).max() / len(row) for row in labels])
 
 
-def top9_verdict(purity_by_layer, chance):
+def top9_verdict(purity_by_layer, chance, untrained=None):
     """Fig. 2: higher layers are more class-specific. purity_by_layer: {layer: mean purity of
-    its maps' top-9} from the lowest to the highest layer; chance: the purity of random images."""
+    its maps' top-9} from the lowest to the highest layer; chance: the purity of random images;
+    untrained: the highest layer's purity in the same network re-initialised (what the
+    architecture alone gives, before any learning), when measured."""
     layers = list(purity_by_layer)
     low, high = purity_by_layer[layers[0]], purity_by_layer[layers[-1]]
     numbers = ", ".join(f"{layer} {p:.2f}" for layer, p in purity_by_layer.items())
+    parts = {f"{layers[-1]} purer than {layers[0]}": bool(high > low),
+             "purer than random images": bool(high > chance)}
+    why = {f"{layers[-1]} purer than {layers[0]}": f"{layers[-1]}'s purity {high:.2f} is not above "
+                                                   f"{layers[0]}'s {low:.2f}",
+           "purer than random images": f"{layers[-1]}'s purity {high:.2f} is not above random images' {chance:.2f}"}
+    baseline = ""
+    if untrained is not None:
+        parts["purer than the network untrained"] = bool(high > untrained)
+        why["purer than the network untrained"] = (f"{layers[-1]}'s purity {high:.2f} is not above the same "
+                                                   f"network's untrained {untrained:.2f}")
+        baseline = f", the same network untrained: {untrained:.2f}"
     return Verdict(
         "Fig. 2", "the top-9 images of a map share ever more class-specific structure with depth "
         "(layer 1-2 edges and colours, layer 5 whole objects such as dog faces)",
-        f"share of a map's top-9 images in its most common class: {numbers} (random images: {chance:.2f})",
-        bool(high > low and high > chance),
-        "a small network trained on few classes learns fewer object-specific units")
+        f"share of a map's top-9 images in its most common class: {numbers} (random images: {chance:.2f}"
+        f"{baseline}; {_parts(parts)})",
+        _combine(parts), _failed(parts, why), parts)
 
 
 # ----------------------------------------------------------------------------- Fig. 4
@@ -101,8 +126,12 @@ def evolution_verdict(similarity_by_layer, epochs, threshold=0.9):
     layers, run = list(settled), epochs[-1]
     few, many = FEW_EPOCHS * run, MANY_EPOCHS * run
     low, high = settled[layers[0]], settled[layers[-1]]
-    parts = {f"{layers[0]} settles within the first {few:g} epochs": low is not None and low <= few,
-             f"{layers[-1]} settles only after epoch {many:g}": high is None or high > many}
+    early = f"{layers[0]} settles within the first {few:g} epochs"
+    late = f"{layers[-1]} settles only after epoch {many:g}"
+    parts = {early: low is not None and low <= few, late: high is None or high > many}
+    why = {early: f"{layers[0]} {'settles by epoch ' + str(low) if low is not None else 'is still changing'} "
+                  f"(within {few:g} needed)",
+           late: f"{layers[-1]} settles already by epoch {high} (after {many:g} needed)"}
     numbers = ", ".join(f"{layer} {'by epoch ' + str(e) if e is not None else 'still changing'}"
                         for layer, e in settled.items())
     return Verdict(
@@ -111,8 +140,8 @@ def evolution_verdict(similarity_by_layer, epochs, threshold=0.9):
         f"a layer has settled when its maps keep a correlation of {threshold} from one snapshot to the next "
         f"until the end of the {run}-epoch run (snapshots at epochs {', '.join(map(str, epochs))}): {numbers} "
         f"({_parts(parts)})",
-        all(parts.values()), "a short run on a small dataset leaves the upper layers little time to develop late",
-        parts, f"'a few' is the first {FEW_EPOCHS:.0%} of the run, 'many' beyond {MANY_EPOCHS:.0%} of it")
+        all(parts.values()), _failed(parts, why), parts,
+        f"'a few' is the first {FEW_EPOCHS:.0%} of the run, 'many' beyond {MANY_EPOCHS:.0%} of it")
 
 
 # ----------------------------------------------------------------------------- Fig. 5
@@ -135,16 +164,21 @@ def invariance_verdict(results, low=None, high=None):
     d_high = float(np.mean([np.mean(r.distances[high]) for r in shifts]))
     p_shift = float(np.mean([np.mean(r.relative_prob) for r in shifts]))
     p_rotate = float(np.mean(by_kind["rotate"].relative_prob)) if "rotate" in by_kind else float("nan")
-    parts = {f"{high} changes less than {low}": d_high < d_low,
-             f"output keeps >= {STABLE:g} of p(true) under translation/scale": p_shift >= STABLE,
-             "output steadier under translation/scale than rotation": p_shift > p_rotate}
+    less, stable, steadier = (f"{high} changes less than {low}",
+                              f"output keeps >= {STABLE:g} of p(true) under translation/scale",
+                              "output steadier under translation/scale than rotation")
+    parts = {less: d_high < d_low, stable: p_shift >= STABLE, steadier: p_shift > p_rotate}
+    why = {less: f"{high} moves {d_high:.2f}, not less than {low}'s {d_low:.2f}",
+           stable: f"p(true) keeps only {p_shift:.2f} of its value when translated or scaled (>= {STABLE:g} needed)",
+           steadier: f"p(true) keeps {p_shift:.2f} translated or scaled, not more than the {p_rotate:.2f} it keeps "
+                     "rotated"}
     return Verdict(
         "Fig. 5", "small transformations change layer 1 dramatically but the top feature layer "
         "much less; the output is stable to translation and scaling, not to rotation",
         f"mean relative distance under translation and scaling: {low} {d_low:.2f}, {high} {d_high:.2f}; "
         f"p(true class) as a share of the untransformed image's: {p_shift:.2f} translated/scaled, "
         f"{p_rotate:.2f} rotated ({_parts(parts)})",
-        all(parts.values()), "the images are small, so a shift of a few pixels is a large one", parts)
+        all(parts.values()), _failed(parts, why), parts)
 
 
 # ----------------------------------------------------------------------------- Fig. 6
@@ -159,42 +193,96 @@ def filters_verdict(stats, accuracies, names, quality=None):
     The accuracies are reported on their own: they say nothing of what the filters look like.
     """
     (zf, twin), (a_zf, a_twin) = stats, accuracies
-    parts = {"no more dead filters": zf["dead"] <= twin["dead"],
-             "more mid-frequency energy": zf["band_share"]["mid"] > twin["band_share"]["mid"]}
-    reasons = {"no more dead filters": "its filters were renormalized or initialised differently",
-               "more mid-frequency energy": "a small first-layer kernel (3x3 at 32 px) has little room for "
-                                            "mid frequencies, whatever its stride"}
+    dead, mid, alias = "no more dead filters", "more mid-frequency energy", "less aliasing"
+    # no dead filter in either model: nothing to compare, not a win
+    parts = {dead: None if zf["dead"] == twin["dead"] == 0 else zf["dead"] <= twin["dead"],
+             mid: zf["band_share"]["mid"] > twin["band_share"]["mid"]}
+    cut = f"RMS below {zf.get('dead_fraction', 0.1):g} x the median"
+    why = {dead: f"{names[0]} has {zf['dead']} dead filters ({cut}) against {twin['dead']}",
+           mid: f"{names[0]}'s mid-frequency share {zf['band_share']['mid']:.2f} is not above "
+                f"{twin['band_share']['mid']:.2f}"}
+    aliasing = ""
+    if "alias_share" in zf and "alias_share" in twin:
+        parts[alias] = zf["alias_share"] < twin["alias_share"]
+        why[alias] = (f"{names[0]} puts {zf['alias_share']:.2f} of its energy above its stride's Nyquist "
+                      f"frequency, not less than {twin['alias_share']:.2f}")
+        aliasing = (f", energy its stride folds (aliasing) {zf['alias_share']:.2f} (stride {zf['stride'][0]}) vs "
+                    f"{twin['alias_share']:.2f} (stride {twin['stride'][0]})")
     trained = "" if quality is None else "; high-frequency energy vs white noise " + " vs ".join(
         f"{q['high_share']:.2f}/{q['noise_share']:.2f}" for q in quality)
     untrained = [n for n, q in zip(names, quality or []) if q["trained"] is False]
     accuracy = ("" if a_zf is None or a_twin is None else
                 f"top-1 accuracy {a_zf:.3f} vs {a_twin:.3f} ({'ZF' if a_zf > a_twin else 'the twin'} classifies "
                 "better), a comparison of the models, not of their filters")
+    holds = None if untrained else _combine(parts)
+    if untrained:
+        reason = (f"the first-layer filters of {' and '.join(untrained)} are not measurably trained (their "
+                  "high-frequency energy is close to white noise's), so these statistics measure initial noise")
+    elif holds is None:
+        reason = f"neither model has a dead filter ({cut}), so that part cannot be told"
+    else:
+        reason = _failed(parts, why)
     return Verdict(
         "Fig. 6", "the 11x11 stride-4 first layer has dead filters and lacks mid frequencies (and "
         "aliases); 7x7 stride 2 fixes this",
         f"{names[0]} vs {names[1]}: dead filters {zf['dead']}/{zf['filters']} vs {twin['dead']}/"
         f"{twin['filters']}, mid-frequency share {zf['band_share']['mid']:.2f} vs "
-        f"{twin['band_share']['mid']:.2f}{trained} ({_parts(parts)})",
-        None if untrained else all(parts.values()),
-        f"the first-layer filters of {' and '.join(untrained)} are not measurably trained (their "
-        "high-frequency energy is close to white noise's), so these statistics measure initial noise"
-        if untrained else "; and ".join(reasons[k] for k, ok in parts.items() if not ok), parts, accuracy)
+        f"{twin['band_share']['mid']:.2f}{aliasing}{trained} ({_parts(parts)})",
+        holds, reason, parts, accuracy)
 
 
 # ----------------------------------------------------------------------------- Fig. 7
+HALVES = 0.5                # "drops sharply": the lowest p(true) below half of the clean image's
+AGREE = 0.3                 # the map and p(true) rise and fall together: rank correlation at least this
+FALLS = 0.75                # and where the map is lowest, p(true) keeps at most this share of its clean value
+
+
+def rank_correlation(a, b):
+    """Spearman's correlation of two equal-length arrays (ties get their mean rank); 0 when either
+    is constant (a flat p(true) falls with nothing)."""
+    def ranks(x):
+        order = np.argsort(x, kind="stable")
+        r = np.empty(len(x))
+        r[order] = np.arange(len(x), dtype=float)
+        for value in np.unique(x):                  # ties share their mean rank
+            tied = x == value
+            r[tied] = r[tied].mean()
+        return r
+    a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+
+
 def occlusion_effect(results):
-    """Fig. 7's effect at one occluder size, over several images' OcclusionResults: (drops, agree,
-    parts). drops: each image's lowest p(true class) as a share of its clean value; agree: the
-    correlation of the strongest map's activation with p(true class) over the positions."""
-    drops, agree = [], []
+    """Fig. 7's effect at one occluder size, over several images' OcclusionResults: (numbers, parts).
+
+    numbers: {"drops": each image's lowest p(true class) as a share of its clean value, "agree":
+    the rank correlation of the strongest map's activation with p(true) over the positions,
+    "falls": p(true) where that map is lowest, as a share of the clean value}. Parts: p(true)
+    halves in more than half of the images; the map and p(true) fall together (mean rank
+    correlation >= AGREE and mean fall <= FALLS: related in order, and by a real amount)."""
+    drops, agree, falls = [], [], []
     for r in results:
-        drops.append(float(r.prob_true.min() / max(r.prob_true_clean, 1e-12)))
-        a, p = r.activation.ravel(), r.prob_true.ravel()
-        agree.append(float(np.corrcoef(a, p)[0, 1]) if a.std() > 0 and p.std() > 0 else 0.0)
-    parts = {"p(true) halves somewhere": sum(d < 0.5 for d in drops) > len(results) / 2,
-             "map and p(true) fall together": float(np.mean(agree)) > 0}
-    return drops, agree, parts
+        clean = max(r.prob_true_clean, 1e-12)
+        drops.append(float(r.prob_true.min() / clean))
+        agree.append(rank_correlation(r.activation, r.prob_true))
+        falls.append(float(r.prob_true.ravel()[np.argmin(r.activation.ravel())] / clean))
+    parts = {"p(true) halves somewhere": sum(d < HALVES for d in drops) > len(results) / 2,
+             "map and p(true) fall together": bool(np.mean(agree) >= AGREE and np.mean(falls) <= FALLS)}
+    return {"drops": drops, "agree": agree, "falls": falls}, parts
+
+
+def _occlusion_why(size, numbers):
+    n = len(numbers["drops"])
+    halved = sum(d < HALVES for d in numbers["drops"])
+    return {"p(true) halves somewhere": f"at {size} px p(true) falls below {HALVES:g} of its clean value in "
+                                        f"{halved} of {n} images (lowest share {min(numbers['drops']):.2f}; more "
+                                        "than half the images needed)",
+            "map and p(true) fall together": f"at {size} px the map and p(true) do not fall together (rank "
+                                             f"correlation {np.mean(numbers['agree']):.2f}, {AGREE:g} needed; "
+                                             f"p(true) where the map is lowest keeps {np.mean(numbers['falls']):.2f}"
+                                             f" of its value, {FALLS:g} at most)"}
 
 
 def occlusion_verdict(sweep, names, side=None):
@@ -203,15 +291,18 @@ def occlusion_verdict(sweep, names, side=None):
 
     sweep: {occluder side in pixels: OcclusionResults of the images, in the order of names},
     smallest first; side: the images' side, to state each size as a share of it. The claim
-    holds at the smallest size where both parts hold; it does not when no size shows it.
+    holds at the smallest size where both parts hold; it does not when no size shows it, and
+    the reason is what failed at the largest size.
     """
-    lines, shown = [], {}
+    lines, shown, failed = [], {}, ""
     for size, results in sweep.items():
-        drops, agree, parts = occlusion_effect(results)
+        numbers, parts = occlusion_effect(results)
         share = f" ({size / side:.2f} of the side)" if side else ""
-        lines.append(f"{size} px{share}: " + ", ".join(f"{n} {d:.2f}" for n, d in zip(names, drops))
-                     + f", map-p(true) correlation {np.mean(agree):.2f} ({_parts(parts)})")
+        lines.append(f"{size} px{share}: " + ", ".join(f"{n} {d:.2f}" for n, d in zip(names, numbers["drops"]))
+                     + f", map-p(true) rank correlation {np.mean(numbers['agree']):.2f}, p(true) where the map "
+                     f"is lowest {np.mean(numbers['falls']):.2f} ({_parts(parts)})")
         shown[f"{size} px"] = all(parts.values())
+        failed = _failed(parts, _occlusion_why(size, numbers))
     effect_at = next((size for size in sweep if shown[f"{size} px"]), None)
     found = (f"the effect appears from a {effect_at} px square" if effect_at is not None
              else "the effect appears at none of these sizes")
@@ -220,9 +311,7 @@ def occlusion_verdict(sweep, names, side=None):
         "and the strongest layer-5 feature map falls at the same positions",
         "lowest p(true class) over the occluder's positions, as a share of the clean image's, by the "
         f"square's side: {'; '.join(lines)}; {found}",
-        effect_at is not None, "these small photos are classified with near certainty from evidence spread "
-        "over the object and its surroundings, so no square of these sizes hides enough of it",
-        shown)
+        effect_at is not None, "" if effect_at is not None else failed, shown)
 
 
 # ----------------------------------------------------------------------------- Table 1
@@ -245,8 +334,9 @@ def correspondence_verdict(result, layer="relu5", top_layer="relu7"):
         "0.107): the network relates the same part across images",
         f"Delta at {layer}: {numbers}, random {mean:.3f} +- {std:.3f}{top} (below random - std: "
         f"{_parts(parts)})",
-        all(parts.values()), "on our small images a box covers more than the part, and a network "
-        "trained on 10 classes has little reason to track the parts of a face", parts)
+        all(parts.values()), _failed(parts, {part: f"{part}'s Delta {d[layer]:.3f} is not below random's "
+                                               f"{mean:.3f} - {std:.3f} = {mean - std:.3f}"
+                                               for part, d in result.parts.items()}), parts)
 
 
 # ----------------------------------------------------------------------------- Table 2
@@ -260,4 +350,5 @@ def ensemble_verdict(member_errors, ensemble_error):
         "(38.4% for one Fig. 3 net, 36.7% for five)",
         f"top-1 error {numbers}; their average {ensemble_error:.2%}",
         bool(ensemble_error < best),
-        "a weaker member pulls the average down (the paper averaged models of equal quality)")
+        "" if ensemble_error < best else f"the average's {ensemble_error:.2%} is not below the best member's "
+                                         f"{best:.2%}")

@@ -7,7 +7,8 @@ from .common import _device, _done, _model, _report, feature_map_layer, figure_c
 
 def _images(args, net, count=None):
     """The images a figure scans: --images FOLDER (any image folder, at the model's input size),
-    else the bundled images the model can look at (the first ``count`` of them)."""
+    else the bundled images the model can look at (``count`` of them drawn across the classes with
+    --seed, and said so)."""
     from ..figures import images_for
     folder = getattr(args, "images", None)
     if folder and not str(folder).isdigit():
@@ -16,8 +17,12 @@ def _images(args, net, count=None):
     images = images_for(net)
     if getattr(images, "note", None):
         print(images.note)
-    if count is not None:
-        images.images, images.labels = images.images[:count], images.labels[:count]
+    if count is not None and count < len(images):
+        from ..data import sample
+        from ..distributed import comm
+        images = sample(images, count, getattr(args, "seed", 0) or 0)
+        if comm.ACTIVE is None or comm.ACTIVE.rank == 0:            # said once, not by every rank
+            print(f"scanning {images.drawn} of {images.name}")
     return images
 
 
