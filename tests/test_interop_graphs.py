@@ -149,3 +149,30 @@ def test_every_figure_command_runs_on_an_exported_graph_at_224_px(exported, tmp_
     run("tour", "--images", "12", "--maps", "1", "--quiet", "--out", str(tmp_path / "tour"))
     page = (tmp_path / "tour" / "index.html").read_text()
     assert "Not made for this model: the model file holds no training history" in page and "Fig. 7" in page
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_squeezenet_with_torchvisions_zero_biases_loads_from_both_exporters(dynamo, tmp_path):
+    # torchvision initialises SqueezeNet's conv biases to 0; the TorchScript exporter then writes one
+    # zero initializer and an Identity of it for every other conv (18 of them)
+    import onnx
+    model = randomized(SqueezeNet11(), seed=3)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.bias.zero_()
+    path = tmp_path / "squeezenet.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), str(path), dynamo=dynamo,
+                              input_names=["input"], output_names=["output"], verbose=False)
+        except Exception as err:          # noqa: BLE001 - the exporter's own dependencies (onnxscript)
+            pytest.skip(f"torch.onnx.export(dynamo={dynamo}) unavailable here: {err}")
+    identities = [n for n in onnx.load(str(path)).graph.node if n.op_type == "Identity"]
+    assert dynamo or len(identities) > 10
+    net, _, _ = load_onnx(path)
+    x = np.random.default_rng(4).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    theirs = run_ort(path, x)
+    np.testing.assert_allclose(net.forward(x), theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
