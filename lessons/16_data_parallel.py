@@ -113,5 +113,6 @@ for k in (1, 2):
     path = os.path.join(here, f"distributed_{k}.json")
     if os.path.exists(path):
         r = json.load(open(path))
-        print(f"{k} rank(s): {r['images_per_second']:.0f} images/s, step {r['step_seconds']:.2f} s, "
-              f"allreduce {1000 * r['allreduce_seconds']:.1f} ms ({100 * r['allreduce_share_of_step']:.1f}% of a step)")
+        print(f"stored result of benchmarks/distributed.py (not measured now), {k} rank(s): "
+              f"{r['images_per_second']:.0f} images/s, step {r['step_seconds']:.2f} s, allreduce "
+              f"{1000 * r['allreduce_seconds']:.1f} ms ({100 * r['allreduce_share_of_step']:.1f}% of a step)")

@@ -47,8 +47,9 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"minizf {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command")
-    q = sub.add_parser("info", help="print the version, the models and the devices; with --model, a model's "
-                       "layers, the names --layer accepts and the paper's layers 1, 5 and 7 in it")
+    what = ("print the version, the models and the devices; with --model, a model's layers, the names --layer "
+            "accepts and the paper's layers 1, 5 and 7 in it")
+    q = sub.add_parser("info", help=what, description=what[0].upper() + what[1:] + ".")
     q.add_argument("--model", default=None, help="a model file (.npz or .onnx) to describe")
     from .commands.common import input_side
     q.add_argument("--input-size", type=input_side, default=None,

@@ -269,3 +269,9 @@ def test_a_fractional_channel_is_refused_not_truncated():
     x = np.random.default_rng(0).standard_normal((1, 1, 6, 6)).astype(np.float32)
     with pytest.raises(TypeError, match="channels must be whole numbers, got \\[2.7\\]"):
         Deconvnet(net).project(x, "relu1", 2.7)
+
+
+def test_the_deconvnet_is_at_the_packages_top_level():
+    import minizf as mz
+    from minizf.deconv import Deconvnet
+    assert mz.Deconvnet is Deconvnet

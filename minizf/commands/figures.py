@@ -200,8 +200,8 @@ def add_commands(sub):
                    "roles layer1, layer5, layer7; a model from elsewhere has its own names (minizf info --model FILE)")
     q.add_argument("--images", default=None, help="an image folder (one sub-folder per class, or images "
                    "directly) to scan instead of the bundled images")
-    q.add_argument("--maps", type=positive, default=8)
-    q.add_argument("--seed", type=nonnegative, default=0)
+    q.add_argument("--maps", type=positive, default=8, help="how many random feature maps to show (default 8)")
+    q.add_argument("--seed", type=nonnegative, default=0, help="which random maps (default 0)")
     q.add_argument("--grey", action="store_true", help=GREY_HELP)
     q.add_argument("--distributed", action="store_true", help=DISTRIBUTED_HELP)
     q = figure_command(sub, "explore", "a website of every unit of the chosen layers: each unit's top-9 "
@@ -216,10 +216,11 @@ def add_commands(sub):
     q.add_argument("--force", action="store_true", help="replace an --out folder minizf did not write (it is "
                    "moved aside, not deleted)")
     q.add_argument("--distributed", action="store_true", help=DISTRIBUTED_HELP)
-    q = figure_command(sub, "occlude", "Fig. 7: slide a grey square over IMAGE (a file, or the index of a "
-                       "bundled CIFAR-10 test image) and map the strongest layer-5 feature, the "
-                       "probability of the class and the most probable class", cmd_occlude)
-    q.add_argument("image")
+    q = figure_command(sub, "occlude", "Fig. 7: slide a grey square over IMAGE and map the strongest layer-5 "
+                       "feature, the probability of the class and the most probable class", cmd_occlude)
+    q.add_argument("image", help="an image file; a bundled photo as CLASS/FILE (english_springer/"
+                   "n02102040_1100.jpg); with a CIFAR-10 model (--model data/zf_small.npz), the test-set index "
+                   "of a bundled CIFAR-10 image")
     q.add_argument("--label", default=None, help="true class name (default: the bundled label, or the "
                    "network's prediction for an image file)")
     q.add_argument("--layer", default=None, help="the layer whose strongest map is tracked (default relu5, "
@@ -235,8 +236,9 @@ def add_commands(sub):
     q = figure_command(sub, "evolution", "Fig. 4: projections of the strongest activations at each training "
                        "snapshot, showing how features settle during training", cmd_evolution)
     q.add_argument("--grey", action="store_true", help=GREY_HELP)
-    figure_command(sub, "correspondence", "Table 1 (Sec. 4.3): occlude the same part (eyes, nose) of 5 cat "
-                   "faces and measure how consistently layers 5 and 7 change (Delta)", cmd_correspondence)
+    figure_command(sub, "correspondence", "Table 1 (Sec. 4.3): occlude the same part (eyes, nose) of 5 faces "
+                   "(English springers from the bundled photos; cats for a CIFAR-10 model) and measure how "
+                   "consistently layers 5 and 7 change (Delta)", cmd_correspondence)
     q = figure_command(sub, "filters", "Fig. 6 / Sec. 4.1: first-layer filters of the ZF and Krizhevsky-style "
                        "models with dead-filter counts and frequency coverage", cmd_filters)
     q.add_argument("--twin", default=None, help="Krizhevsky-style model file (default: the bundled one)")

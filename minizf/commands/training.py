@@ -326,8 +326,8 @@ def cmd_evaluate(args):
 
 def add_commands(sub):
     """Register train and evaluate."""
-    p = sub.add_parser("train", help="train a model on CIFAR-10 as in Sec. 3 of the paper",
-                       description="Train on CIFAR-10 (official python-version files) with SGD, "
+    p = sub.add_parser("train", help="train a model on CIFAR-10 or Imagenette as in Sec. 3 of the paper",
+                       description="Train on CIFAR-10 (official python-version files) or Imagenette with SGD, "
                                    "momentum, annealing and filter RMS renormalization (Sec. 3). "
                                    "Checkpoints every epoch; --resume continues bit-identically; "
                                    "Ctrl-C saves a checkpoint first.")
