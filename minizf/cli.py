@@ -104,6 +104,8 @@ def main(argv=None):
         cmd_info(args)
         parser.print_help()
         return 0
+    if getattr(args, "quiet", False):
+        os.environ["MINIZF_QUIET"] = "1"        # no progress bars anywhere below (minizf.progress)
     try:
         _check_out(args)
         return args.run(args)

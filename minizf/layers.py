@@ -96,6 +96,16 @@ class Layer:
             self.fail(f"expected {what} of shape {self.y_shape} (the forward output), "
                       f"got {tuple(signal.shape)}")
 
+    #: what forward keeps for backward and reverse, beyond the input: forget() drops it
+    kept = ()
+
+    def forget(self):
+        """Drop what the last forward kept for backward (its input, switches, masks): a network that
+        was only scanned gives that memory back. backward then needs a new forward."""
+        self.x, self.y_shape = None, None
+        for name in self.kept:
+            setattr(self, name, None)
+
     def take_batch(self, indices):
         """Keep the forward state (input, switches, masks) of these batch entries only.
 
@@ -253,6 +263,8 @@ class MaxPool2D(Layer):
     window from the last forward; backward and reverse (unpooling) use them.
     """
 
+    kept = ("switches",)
+
     input_layout = "(C, H, W)"
 
     def __init__(self, kernel_size, stride=None, pad=0, ceil_mode=False):
@@ -395,6 +407,8 @@ class Dropout(Layer):
     gradient check, ``fix_mask(mask)`` makes every training forward reuse one mask.
     """
 
+    kept = ("mask",)
+
     def __init__(self, p=0.5, seed=None):
         super().__init__()
         if not 0.0 <= p < 1.0:
@@ -499,6 +513,8 @@ class BatchNorm2D(Layer):
     The reverse pass (deconvnet and every rule) is the inference backward: the
     per-channel scale gamma / sqrt(running var + eps).
     """
+
+    kept = ("stats",)
 
     input_layout = "(C, H, W)"
 

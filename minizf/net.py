@@ -93,6 +93,16 @@ class Network:
             layer.to(device)
         return self
 
+    def forget(self):
+        """Drop every layer's forward state and the kept activations (after a scan: a network that
+        is only looked at need not hold its last batch); returns self."""
+        for _, layer in self._layers:
+            layer.forget()
+        self.activations = {}
+        if hasattr(self, "_ran"):
+            self._ran = []
+        return self
+
     def named_buffers(self):
         """Yield ("layer.buffer", array): saved state that is not learned (BatchNorm's running stats)."""
         for lname, layer in self._layers:

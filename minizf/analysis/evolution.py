@@ -6,6 +6,7 @@ columns epochs.
 """
 import numpy as np
 
+from ..progress import steps
 from .features import over_layers
 from .topk import project_top, top_activations
 
@@ -19,13 +20,14 @@ def evolution(snapshots, images, choices, rule="deconvnet", device=None):
     epochs = [epoch for epoch, _, _ in snapshots]
     rows = [[] for _ in choices]
     layers = list(dict.fromkeys(layer for layer, _ in choices))
-    for _, net, mean in snapshots:
+    for _, net, mean in steps(snapshots, "Fig. 4 projections", unit="snapshot"):
         for layer in layers:            # one scan and one deconvnet batch per layer and snapshot
             picked = [r for r, (l, _) in enumerate(choices) if l == layer]
             top = top_activations(net, images, mean, layer, [choices[r][1] for r in picked], k=1, device=device)
             projections, _ = project_top(net, images, mean, top, rule=rule, device=device)
             for m, r in enumerate(picked):
                 rows[r].append(projections[m, 0])
+        net.forget()                    # nine snapshots must not each hold their last batch
     return np.asarray(epochs), [np.stack(row) for row in rows]
 
 
@@ -53,7 +55,10 @@ def response_similarity(snapshots, images, channels, device=None):
     changing what it responds to has a lower correlation. Consecutive snapshots, not each against
     the last: against the last, the last snapshot would always look settled.
     """
-    responses = [map_responses(net, images, mean, channels, device=device) for _, net, mean in snapshots]
+    responses = [map_responses(net, images, mean, channels, device=device)
+                 for _, net, mean in steps(snapshots, "Fig. 4 responses", unit="snapshot")]
+    for _, net, _ in snapshots:
+        net.forget()
     return {layer: np.array([float(np.mean(_correlations(a[layer], b[layer])))
                              for a, b in zip(responses[:-1], responses[1:])])
             for layer in channels}

@@ -46,6 +46,7 @@ def over_layers(net, images, mean, layers, reduce, batch_size=250, device=None, 
         net.forward(x, keep=True, upto=deepest)
         for layer in layers:
             parts[layer].append(reduce(layer, to_numpy(net.activations[layer])))
+    net.forget()                        # the last batch's activations are no result of the scan
     return {layer: np.concatenate(p) for layer, p in parts.items()}
 
 

@@ -15,6 +15,8 @@ from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
 from ..deconv import Deconvnet
 from ..functional import log_softmax
+from ..progress import steps
+from .topk import images_per_batch
 
 
 #: Fig. 7's occluder sides as shares of the image's side, smallest first: whether the paper's
@@ -57,9 +59,12 @@ def occluded_images(image, size, stride, fill):
     return batch, rows, cols
 
 
-def occlusion(net, image, label, mean, layer="relu5", size=8, stride=2, batch_size=128, device=None):
-    """Occlusion maps of one uint8 image (3, H, W) of class ``label``; returns an OcclusionResult."""
+def occlusion(net, image, label, mean, layer="relu5", size=8, stride=2, batch_size=None, device=None):
+    """Occlusion maps of one uint8 image (3, H, W) of class ``label``; returns an OcclusionResult.
+    batch_size: occluded images per forward (default: as many as a bounded amount of memory holds,
+    every layer's output being kept)."""
     device = device_of_net(net, device)
+    batch_size = batch_size or images_per_batch(net, net.names[-1], image.shape, most=128)
     fill = np.round(mean.mean(axis=(1, 2)) * 255).astype(np.uint8)    # the mean colour
     x0 = to_device(normalize(image[None], mean), device)
     scores = net.forward(x0, keep=True)
@@ -69,12 +74,13 @@ def occlusion(net, image, label, mean, layer="relu5", size=8, stride=2, batch_si
     projection = to_numpy(Deconvnet(net).project(x0, layer, channel))[0]
     batch, rows, cols = occluded_images(image, size, stride, fill)
     activation, prob_true, top_class = [], [], []
-    for start in range(0, len(batch), batch_size):
+    for start in steps(range(0, len(batch), batch_size), f"occluding ({size} px squares)", unit="batch"):
         x = to_device(normalize(batch[start:start + batch_size], mean), device)
         probs = np.exp(to_numpy(log_softmax(net.forward(x, keep=True))))
         activation.append(to_numpy(net.activations[layer][:, channel]).sum(axis=(1, 2)))
         prob_true.append(probs[:, label])
         top_class.append(probs.argmax(axis=1))
+    net.forget()
     shape = (len(rows), len(cols))
     return OcclusionResult(rows, cols, np.concatenate(activation).reshape(shape),
                            np.concatenate(prob_true).reshape(shape),

@@ -11,6 +11,7 @@ import numpy as np
 from ..backend import device_of_net, to_device, to_numpy
 from ..data import normalize
 from ..deconv import Deconvnet, ReceptiveField, cut_patch, receptive_field
+from ..progress import steps
 
 #: What one batch of a scan or of projections may hold in layer outputs: the images per batch follow
 #: from the layer sizes, so a 224 px model is scanned in small batches and a 32 px one in large ones.
@@ -76,7 +77,7 @@ def top_activations(net, images, mean, layer, channels, k=9, batch_size=None, de
     values = np.full((m, 0), -np.inf, dtype=np.float32)
     found = np.zeros((m, 0), dtype=np.int64)
     positions = np.zeros((m, 0, 2), dtype=np.int64)
-    for start in range(0, len(images), batch_size):
+    for start in steps(range(0, len(images), batch_size), f"scanning {layer}", unit="batch"):
         x = to_device(normalize(images[start:start + batch_size], mean), device)
         best, pos = map_maxima(to_numpy(net.forward(x, upto=layer))[:, channels])
         b = len(best)
@@ -122,15 +123,21 @@ def project_top(net, images, mean, top, rule="deconvnet", lrn="skip", device=Non
     """
     device = device_of_net(net, device)
     m, k = top.values.shape
-    flat_images = top.images.reshape(-1)
-    unique, inverse = np.unique(flat_images, return_inverse=True)
-    x = to_device(normalize(images[unique], mean), device)
-    projections = to_numpy(Deconvnet(net).project_many(
-        x, top.layer, inverse, np.repeat(top.channels, k), top.positions.reshape(-1, 2), rule, lrn))
+    flat_images, channels = top.images.reshape(-1), np.repeat(top.channels, k)
+    positions = top.positions.reshape(-1, 2)
     field = unit_field(net, top.layer, images.shape[1:])
+    deconv, per = Deconvnet(net), images_per_batch(net, top.layer, images.shape[1:])
     cut_p, cut_i = [], []
-    for n, (img, (i, j)) in enumerate(zip(flat_images, top.positions.reshape(-1, 2))):
-        cut_p.append(cut_patch(projections[n], field, i, j))
-        cut_i.append(cut_patch(images[img].astype(np.float32) / 255.0, field, i, j, fill=0.5))
+    for lo in steps(range(0, len(flat_images), per), f"projecting {top.layer}", unit="batch"):   # chunks: the
+        # state of M x k passes at 224 px would be gigabytes
+        part = slice(lo, lo + per)
+        unique, inverse = np.unique(flat_images[part], return_inverse=True)
+        x = to_device(normalize(images[unique], mean), device)
+        projections = to_numpy(deconv.project_many(x, top.layer, inverse, channels[part], positions[part], rule,
+                                                   lrn))
+        for n, (img, (i, j)) in enumerate(zip(flat_images[part], positions[part])):
+            cut_p.append(cut_patch(projections[n], field, i, j))
+            cut_i.append(cut_patch(images[img].astype(np.float32) / 255.0, field, i, j, fill=0.5))
+    net.forget()
     shape = (m, k) + cut_p[0].shape
     return np.stack(cut_p).reshape(shape), np.stack(cut_i).reshape(shape)
