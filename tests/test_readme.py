@@ -31,9 +31,38 @@ def test_the_ten_line_example_runs(capsys):
     assert "conv1.W" in capsys.readouterr().out
 
 
-def test_every_other_python_example_in_the_readme_runs(capsys):
-    readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)\n```", readme, re.S)
+def pages():
+    """The README and the pages under docs/ it links to."""
+    return [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+
+
+def test_every_other_python_example_in_the_readme_and_docs_runs(capsys):
+    blocks = [b for page in pages() for b in re.findall(r"```python\n(.*?)\n```", page.read_text(), re.S)]
     assert len(blocks) >= 2
     for n, code in enumerate(blocks[1:], start=1):         # block 0 is the ten lines above
         exec(compile(code, f"README example {n}", "exec"), {})
+
+
+def _anchor(heading):
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_between_the_pages_arrives():
+    for page in pages():
+        for target in re.findall(r"\]\(([^)#\s]*)(#[^)\s]*)?\)", page.read_text()):
+            path, anchor = target
+            if path.startswith(("http:", "https:")):
+                continue
+            where = (page.parent / path).resolve() if path else page
+            assert where.exists(), (page.name, path)
+            if anchor and where.suffix == ".md":
+                headings = re.findall(r"(?m)^#+ (.*)$", where.read_text())
+                assert anchor[1:] in {_anchor(h) for h in headings}, (page.name, path, anchor)
+
+
+def test_the_first_screen_says_what_minizf_is_and_how_to_start():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 90
+    first = readme.split("## Ten lines")[0]
+    assert "deconvnet" in first and "minizf tour" in first and "pytest" in first and "docs/top9_conv5.jpg" in first
