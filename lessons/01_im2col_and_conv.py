@@ -20,7 +20,9 @@ from minizf import functional as F
 from minizf.data import load_image, sample_path
 from minizf.plot import image_grid
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 
 # %% [markdown]
 # ## 1. A tiny image and its windows
@@ -125,7 +127,7 @@ print("wrote", path)
 # each side.
 
 # %%
-from exercises import attempt  # noqa: E402
+from minizf.lessons.exercises import attempt, check  # noqa: E402
 
 
 def conv_output_size(size, kernel, stride, pad):
@@ -133,9 +135,15 @@ def conv_output_size(size, kernel, stride, pad):
 
 
 conv_output_size = attempt(conv_output_size, "01_im2col_and_conv")
-assert conv_output_size(32, 5, 1, 2) == 32          # 'same' padding
-assert conv_output_size(224, 7, 2, 1) == 110        # the paper's conv1
-assert conv_output_size(7, 3, 2, 1) == 4
+with check("conv_output_size", "count the window's first positions: (size + 2 pad - kernel) // stride + 1; "
+                               "the padding is on both sides, and the last partial window does not count"):
+    assert conv_output_size(32, 5, 1, 2) == 32          # 'same' padding
+    assert conv_output_size(224, 7, 2, 1) == 110        # the paper's conv1
+    assert conv_output_size(7, 3, 2, 1) == 4
+    # the property: the last window starts inside the padded input and one more stride would leave it
+    for size, kernel, stride, pad in [(9, 3, 2, 0), (10, 4, 3, 1), (5, 5, 1, 0)]:
+        last = (conv_output_size(size, kernel, stride, pad) - 1) * stride
+        assert last + kernel <= size + 2 * pad < last + stride + kernel
 
 # %% [markdown]
 # **Exercise 2.** A convolution as one matrix product: use `F.im2col` and
@@ -147,6 +155,8 @@ def conv_by_im2col(x, W, b, stride, pad):
 
 
 conv_by_im2col = attempt(conv_by_im2col, "01_im2col_and_conv")
-mine = conv_by_im2col(x, W, b, 2, 1)
-assert mine.shape == (2, 4, 4, 4) and np.allclose(mine, conv_by_loops(x, W, b, 2, 1))
-print("exercises of lesson 1: the asserts pass")
+with check("conv_by_im2col", "the (N*OH*OW, F) product is ordered image by image, row by row: reshape to "
+                             "(N, OH, OW, F) first, then move F forward with transpose(0, 3, 1, 2)"):
+    mine = conv_by_im2col(x, W, b, 2, 1)
+    assert mine.shape == (2, 4, 4, 4) and np.allclose(mine, conv_by_loops(x, W, b, 2, 1))
+print("exercises of lesson 1: done")

@@ -20,7 +20,9 @@ import minizf as mz
 from minizf.check import format_report, gradcheck_layers
 from minizf.plot import curve
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -162,7 +164,7 @@ print("wrote", curve(steps, errors, os.path.join(OUT, "02_step_size.png"), xlabe
 # with x changed in place and restored exactly.
 
 # %%
-from exercises import attempt  # noqa: E402
+from minizf.lessons.exercises import attempt, check  # noqa: E402
 
 
 def central_difference(f, x, i, eps=1e-6):
@@ -170,9 +172,12 @@ def central_difference(f, x, i, eps=1e-6):
 
 
 central_difference = attempt(central_difference, "02_backprop_and_gradcheck")
-v = np.array([1.0, -2.0, 3.0])
-assert abs(central_difference(lambda: float((v ** 3).sum()), v, 1) - 12.0) < 1e-6
-assert (v == [1.0, -2.0, 3.0]).all()                  # restored
+with check("central_difference", "change x.flat[i] in place, evaluate f at x + h and x - h, divide by 2h, and "
+                                 "put the old value back exactly (x.flat[i] = old, not old + h - h)"):
+    v = np.array([1.0, -2.0, 3.0])
+    assert abs(central_difference(lambda: float((v ** 3).sum()), v, 1) - 12.0) < 1e-6
+    assert (v == [1.0, -2.0, 3.0]).all()                  # restored
+    assert abs(central_difference(lambda: float(np.sin(v).sum()), v, 0) - np.cos(1.0)) < 1e-8   # second order
 
 # %% [markdown]
 # **Exercise 2.** The backward of a fully connected layer `y = x W^T + b`:
@@ -187,9 +192,11 @@ def linear_backward_by_hand(dy, x, W):
 linear_backward_by_hand = attempt(linear_backward_by_hand, "02_backprop_and_gradcheck")
 xs, Ws, bs = rng.standard_normal((4, 5)), rng.standard_normal((3, 5)), rng.standard_normal(3)
 dys = rng.standard_normal((4, 3))
-dx, dW, db = linear_backward_by_hand(dys, xs, Ws)
-f = lambda: float(((xs @ Ws.T + bs) * dys).sum())  # noqa: E731
-for got, array in ((dx, xs), (dW, Ws), (db, bs)):
-    numeric = np.array([central_difference(f, array, i) for i in range(array.size)]).reshape(array.shape)
-    assert np.allclose(got, numeric, rtol=1e-6, atol=1e-8)
-print("exercises of lesson 2: the asserts pass")
+with check("linear_backward_by_hand", "dx = dy W (N, in), dW = dy^T x (out, in), db = dy summed over the "
+                                      "batch; a transposed W or a mean instead of a sum is the usual slip"):
+    dx, dW, db = linear_backward_by_hand(dys, xs, Ws)
+    f = lambda: float(((xs @ Ws.T + bs) * dys).sum())  # noqa: E731
+    for got, array in ((dx, xs), (dW, Ws), (db, bs)):
+        numeric = np.array([central_difference(f, array, i) for i in range(array.size)]).reshape(array.shape)
+        assert np.allclose(got, numeric, rtol=1e-6, atol=1e-8)
+print("exercises of lesson 2: done")

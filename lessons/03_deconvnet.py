@@ -27,7 +27,9 @@ from minizf.data import load_image, sample_path
 from minizf.deconv import Deconvnet, cut_patch, receptive_field
 from minizf.plot import image_grid
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 
 # %% [markdown]
 # ## 1. A small network and a photo
@@ -152,7 +154,7 @@ print("wrote", path)
 # grades the whole deconvnet.)
 
 # %%
-from exercises import attempt  # noqa: E402
+from minizf.lessons.exercises import attempt, check  # noqa: E402
 
 
 def reverse_relu(signal, x, rule):
@@ -161,9 +163,11 @@ def reverse_relu(signal, x, rule):
 
 reverse_relu = attempt(reverse_relu, "03_deconvnet")
 xe, se = np.array([[-1.0, 0.0, 2.0]]), np.array([[3.0, 5.0, -4.0]])   # one example tells the rules apart,
-for rule, expected in [("deconvnet", [[3, 5, 0]]), ("gradient", [[0, 0, -4]]),  # and x = 0 is not positive
-                       ("guided", [[0, 0, 0]])]:
-    assert (reverse_relu(se, xe, rule) == expected).all(), rule
-    z, g = np.random.default_rng(1).standard_normal((2, 2, 3, 4, 4))
-    assert np.array_equal(reverse_relu(g, z, rule), F.relu_reverse(g, z, rule)), rule
-print("exercise of lesson 3: the asserts pass")
+with check("reverse_relu", "deconvnet keeps the signal where the signal is positive, gradient where the "
+                           "forward input x was positive (x = 0 is not), guided needs both"):
+    for rule, expected in [("deconvnet", [[3, 5, 0]]), ("gradient", [[0, 0, -4]]),  # and x = 0 is not positive
+                           ("guided", [[0, 0, 0]])]:
+        assert (reverse_relu(se, xe, rule) == expected).all(), rule
+        z, g = np.random.default_rng(1).standard_normal((2, 2, 3, 4, 4))
+        assert np.array_equal(reverse_relu(g, z, rule), F.relu_reverse(g, z, rule)), rule
+print("exercise of lesson 3: done")

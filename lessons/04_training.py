@@ -27,7 +27,9 @@ from minizf import data
 from minizf.plot import curve, image_grid
 from minizf.train import SGD, evaluate, init_weights, renormalize_filters
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 QUICK = bool(os.environ.get("MINIZF_QUICK"))         # the test suite runs a shorter version
 N_TRAIN = 1024 if QUICK else 10000
 
@@ -114,7 +116,7 @@ print(f"after one epoch: top-1 accuracy {result['top1']:.3f}, top-5 {result['top
 # (`minizf assignment make sgd` grades it, including a short training run.)
 
 # %%
-from exercises import attempt  # noqa: E402
+from minizf.lessons.exercises import attempt, check  # noqa: E402
 
 
 def momentum_step(param, grad, velocity, lr, momentum, weight_decay):
@@ -124,11 +126,15 @@ def momentum_step(param, grad, velocity, lr, momentum, weight_decay):
 momentum_step = attempt(momentum_step, "04_training")
 ex_rng = np.random.default_rng(0)
 p0, g0, v0 = ex_rng.standard_normal(5), ex_rng.standard_normal(5), ex_rng.standard_normal(5)
-p1, v1 = momentum_step(p0, g0, v0, 0.1, 0.9, 5e-4)
-expected_p, expected_v = mz.functional.sgd_momentum(p0, g0, v0, 0.1, 0.9, 5e-4)
-assert np.allclose(p1, expected_p) and np.allclose(v1, expected_v)
-p, v = np.zeros(3), np.zeros(3)
-for _ in range(200):                                   # minimise |p - 3|^2 / 2
-    p, v = momentum_step(p, p - 3.0, v, 0.1, 0.9, 0.0)
-assert np.allclose(p, 3.0, atol=1e-4)
-print("exercise of lesson 4: the asserts pass")
+with check("momentum_step", "v' = momentum v - lr (grad + weight_decay param), then param' = param + v' "
+                            "(the new velocity, not the old one); return new arrays, leave the inputs alone"):
+    before = p0.copy(), v0.copy()
+    p1, v1 = momentum_step(p0, g0, v0, 0.1, 0.9, 5e-4)
+    expected_p, expected_v = mz.functional.sgd_momentum(p0, g0, v0, 0.1, 0.9, 5e-4)
+    assert np.allclose(p1, expected_p) and np.allclose(v1, expected_v)
+    assert np.array_equal(p0, before[0]) and np.array_equal(v0, before[1])
+    p, v = np.zeros(3), np.zeros(3)
+    for _ in range(200):                                   # minimise |p - 3|^2 / 2
+        p, v = momentum_step(p, p - 3.0, v, 0.1, 0.9, 0.0)
+    assert np.allclose(p, 3.0, atol=1e-4)
+print("exercise of lesson 4: done")

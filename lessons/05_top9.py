@@ -18,7 +18,9 @@ from minizf.deconv import receptive_field
 from minizf.plot import top9_figure
 from minizf.figures import chance_purity, default_model, images_for
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 N = 120 if os.environ.get("MINIZF_QUICK") else 500
 
 # %% [markdown]
@@ -80,3 +82,65 @@ for lay in ("conv1", "conv2", "conv3", "conv4", "conv5"):
     t = analysis.top_activations(net, images.images, mean, lay, np.arange(24))
     purity[lay] = float(analysis.class_purity(images.labels[t.images]).mean())
 print(analysis.top9_verdict(purity, chance_purity(images.labels)))
+
+# %% [markdown]
+# ## Exercises
+# Replace each `raise NotImplementedError`; `minizf lesson check` (or running
+# this file) judges them. Until you write one, the solution in
+# `solutions/05_top9.py` beside the lessons runs.
+#
+# **Exercise 1.** The running top-k of one map, as `top_activations` keeps
+# it batch after batch: given the best `values` so far (best first) with
+# their `images`, and a batch's per-image maxima `batch_values` with their
+# image numbers `batch_images`, return the new best (at most k), best first.
+
+# %%
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def merge_top(values, images, batch_values, batch_images, k):
+    raise NotImplementedError          # your code here
+
+
+merge_top = attempt(merge_top, "05_top9")
+with check("merge_top", "the candidates are the old best and the whole batch: order them by value, largest "
+                        "first (np.argsort(-v)), keep k, and carry each value's image along in the same order"):
+    stream = np.random.default_rng(5).standard_normal(50)          # one maximum per image, 50 images
+    best_v, best_i = np.zeros(0), np.zeros(0, int)
+    for start in range(0, 50, 7):                                   # batches of 7, the last one short
+        best_v, best_i = merge_top(best_v, best_i, stream[start:start + 7], np.arange(start, min(start + 7, 50)), 9)
+    assert len(best_v) == 9 and (np.diff(best_v) <= 0).all()       # 9, best first
+    assert np.array_equal(stream[best_i], best_v)                   # each value is its image's
+    assert np.array_equal(np.sort(best_v), np.sort(stream)[-9:])    # the 9 largest of all, seen at once
+
+# %% [markdown]
+# **Exercise 2.** The box of input pixels a unit (i, j) sees: a layer whose
+# units are `jump` pixels apart, each seeing `size` pixels, the first one
+# starting `offset` pixels before the image (the padding). Return
+# `(top, bottom, left, right)`, bottom and right exclusive, not clipped to
+# the image. The check perturbs the image: nothing outside the box may move
+# the unit, and the box is no larger than what does.
+
+# %%
+def receptive_box(i, j, size, jump, offset):
+    raise NotImplementedError          # your code here
+
+
+receptive_box = attempt(receptive_box, "05_top9")
+with check("receptive_box", "unit i starts i x jump pixels after the first unit, which starts at -offset: "
+                            "top = i * jump - offset, bottom = top + size (the same for columns with j)"):
+    f2 = receptive_field(net, "conv2")
+    size2, jump2, offset2 = f2.size[0], f2.jump[0], -int(f2.rows_full[0][0])
+    seen = np.zeros(net.input_shape[1:], bool)
+    for trial in range(6):                  # which pixels move unit (3, 4) of one conv2 map, for six images
+        x6 = np.random.default_rng(trial).standard_normal((1,) + net.input_shape).astype(np.float32)
+        out = net.forward(x6, upto="conv2")
+        signal = np.zeros_like(out)
+        signal[0, 5, 3, 4] = 1.0
+        seen |= (np.abs(net.backward(signal)[0]).sum(axis=0) > 0)   # input gradient: who moves the unit
+    net.forget()
+    top_, bottom_, left_, right_ = receptive_box(3, 4, size2, jump2, offset2)
+    rows, cols = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    assert top_ <= rows.min() and rows.max() < bottom_ and left_ <= cols.min() and cols.max() < right_
+    assert (bottom_ - top_, right_ - left_) == (size2, size2) and rows.min() - top_ < jump2
+print("exercises of lesson 5: done")

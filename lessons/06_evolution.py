@@ -17,7 +17,9 @@ from minizf import analysis
 from minizf.plot import evolution_figure
 from minizf.figures import default_model, images_for, load_snapshots, with_final
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 N = 60 if os.environ.get("MINIZF_QUICK") else 200
 
 # %% [markdown]

@@ -19,7 +19,9 @@ from minizf import analysis
 from minizf.plot import image_grid, invariance_figure
 from minizf.figures import default_model, images_for, invariance_settings
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 
 # %%
 net, mean, meta = default_model()
@@ -59,3 +61,54 @@ print("wrote", invariance_figure(results, os.path.join(OUT, "07_invariance.png")
 
 # %%
 print(analysis.invariance_verdict(results))
+
+# %% [markdown]
+# ## Exercises
+# **Exercise 1.** The distance the figure plots: how far the features `f`
+# of a transformed image are from the features `f0` of the original,
+# relative to the size of `f0` (so layers of different scales compare).
+
+# %%
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def relative_distance(f0, f):
+    raise NotImplementedError          # your code here
+
+
+relative_distance = attempt(relative_distance, "07_invariance")
+with check("relative_distance", "the Euclidean norm of the difference, divided by the norm of the original's "
+                                "features f0 (not of f, and not squared)"):
+    f0 = np.random.default_rng(2).standard_normal(50)
+    assert relative_distance(f0, f0) == 0
+    assert np.isclose(relative_distance(f0, 2 * f0), 1.0) and np.isclose(relative_distance(f0, -f0), 2.0)
+    q, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((50, 50)))      # a rotation of feature space
+    f1 = f0 + np.random.default_rng(4).standard_normal(50)
+    assert np.isclose(relative_distance(q @ f0, q @ f1), relative_distance(f0, f1))
+    assert np.isclose(relative_distance(7 * f0, 7 * f1), relative_distance(f0, f1))   # scale-free
+
+# %% [markdown]
+# **Exercise 2.** A vertical shift by `dy` pixels (positive: down) of a
+# uint8 image (3, H, W); the rows it uncovers get the colour `fill` (3,).
+
+# %%
+def shift_down(image, dy, fill):
+    raise NotImplementedError          # your code here
+
+
+shift_down = attempt(shift_down, "07_invariance")
+with check("shift_down", "row r of the result is row r - dy of the image; the |dy| rows at the top (dy > 0) "
+                         "or at the bottom (dy < 0) take fill, broadcast as fill[:, None, None]"):
+    dot = np.zeros((3, 10, 8), np.uint8)
+    dot[:, 4, 5] = 255
+    for d in (3, -2, 0):
+        moved = shift_down(dot, d, np.array([1, 2, 3], np.uint8))
+        assert moved.shape == dot.shape and (moved[:, 4 + d, 5] == 255).all()              # the dot moved by d
+        bare = slice(0, d) if d > 0 else slice(10 + d, 10)
+        assert (moved[:, bare] == np.array([1, 2, 3])[:, None, None]).all()              # uncovered rows: fill
+        back = shift_down(moved, -d, np.zeros(3, np.uint8))
+        kept = slice(0, 10 - d) if d >= 0 else slice(-d, 10)         # the rows that went out and came back
+        assert np.array_equal(back[:, kept], dot[:, kept])
+    print("shifted like analysis.transform:",
+          np.array_equal(shift_down(imgs[3], 6, fill), analysis.transform(imgs[3], "translate", 6, fill)))
+print("exercises of lesson 7: done")

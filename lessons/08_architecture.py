@@ -20,7 +20,9 @@ from minizf.plot import filters_figure
 from minizf.train import initial_weights
 from minizf.figures import conv_layers, default_model, images_for, val_accuracy, with_twin
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 
 # %% [markdown]
 # The default bundled model is `zf64` (conv1 7x7/2 on 64 px Imagenette
@@ -94,3 +96,65 @@ for name, _, _, meta in models:
     print(f"{name}: validation accuracy {val_accuracy(meta):.3f} after {len(meta['history'])} epochs")
 if len(models) == 2:
     print(analysis.filters_verdict(stats, [val_accuracy(m) for *_, m in models], [m[0] for m in models], quality))
+
+# %% [markdown]
+# ## Exercises
+# **Exercise 1.** Receptive-field arithmetic of a stack of layers, each
+# `(kernel, stride, pad)`: return `(size, jump, offset)`, the pixels a unit
+# of the last layer sees along one axis, the pixels between neighbouring
+# units, and how far before the image the first unit's field starts. The
+# check builds the stack as convolutions and asks the gradient which input
+# pixels a unit depends on.
+
+# %%
+import minizf as mz  # noqa: E402
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def stack_field(layers):
+    raise NotImplementedError          # your code here
+
+
+stack_field = attempt(stack_field, "08_architecture")
+with check("stack_field", "walk the layers bottom up keeping the jump so far (the product of the strides "
+                          "below): size grows by (kernel - 1) x jump, offset by pad x jump, then jump *= stride"):
+    for stack in ([(7, 2, 1), (3, 2, 0), (5, 2, 2)], [(11, 4, 2), (3, 2, 0)], [(3, 1, 1)] * 3):
+        side = 96
+        convs = mz.Sequential([(f"c{n}", mz.Conv2D(1, 1, k, s, p, rng=np.random.default_rng(n)))
+                               for n, (k, s, p) in enumerate(stack)]).astype("float64")
+        out = convs.forward(np.random.default_rng(9).standard_normal((1, 1, side, side)))
+        signal = np.zeros_like(out)
+        signal[0, 0, 2, 2] = 1.0                                     # unit (2, 2): away from the top edge
+        rows = np.flatnonzero(np.abs(convs.backward(signal)[0, 0]).sum(axis=1) > 0)
+        size, jump, offset = stack_field(stack)
+        first = 2 * jump - offset                                    # where unit 2's field starts
+        assert (rows.min(), rows.max() + 1) == (max(first, 0), first + size), (stack, rows.min(), rows.max())
+
+# %% [markdown]
+# **Exercise 2.** Why a stride of 4 aliases: a layer that keeps every s-th
+# output cannot represent frequencies above 1/(2s) cycles per pixel; what a
+# filter passes above that folds onto lower ones. Return the share of the
+# filters' spectral energy (`W` of shape (F, C, kh, kw), each channel's mean
+# removed, a 32x32 FFT, energy summed over channels and filters) whose
+# frequency along either axis is above 1/(2 stride).
+
+# %%
+def folded_share(W, stride):
+    raise NotImplementedError          # your code here
+
+
+folded_share = attempt(folded_share, "08_architecture")
+with check("folded_share", "use np.fft.fftfreq(32) for the frequencies, compare |f| with 1 / (2 stride) along "
+                           "each axis (rows or columns), and take energy = |FFT|^2 after removing each channel's mean"):
+    yy, xx = np.mgrid[0:11, 0:11]
+    wave = lambda f: np.cos(2 * np.pi * f * xx)[None, None] * np.ones((1, 3, 1, 1))   # noqa: E731
+    assert folded_share(wave(0.2), 4) > 0.9 and folded_share(wave(0.2), 2) < 0.1    # 0.2: above 1/8, below 1/4
+    assert folded_share(wave(0.05), 4) < 0.25              # slow: little folds (an 11 px window leaks some)
+    W8 = np.random.default_rng(3).standard_normal((8, 3, 11, 11))
+    assert abs(folded_share(W8, 4) - folded_share(5 * W8, 4)) < 1e-12              # a share: scale-free
+    assert folded_share(W8, 1) < 1e-12 < folded_share(W8, 2) < folded_share(W8, 4)   # more stride, more folded
+    for name, net, _, _ in models:
+        first = net[conv_layers(net)[0]]
+        print(f"{name}: {folded_share(first.params['W'], first.stride[0]):.2f} of conv1's energy folds at "
+              f"its stride {first.stride[0]}")
+print("exercises of lesson 8: done")

@@ -19,7 +19,9 @@ from minizf import analysis
 from minizf.plot import boxes_figure
 from minizf.figures import correspondence_spec, default_model, images_for
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 
 # %%
 net, mean, meta = default_model()

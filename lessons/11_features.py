@@ -18,7 +18,9 @@ import numpy as np
 from minizf import analysis, data
 from minizf.plot import curve
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 QUICK = bool(os.environ.get("MINIZF_QUICK"))         # the test suite runs a shorter version
 N_TRAIN, N_TEST = (1500, 500) if QUICK else (5000, 2000)
 

@@ -27,7 +27,9 @@ from minizf import analysis, data, models
 from minizf.plot import bars
 from minizf.train import TrainConfig
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 # Class-length by default (under a minute on 2 cores, numbers as rough as the run is short);
 # MINIZF_FULL=1 runs the full version (20-30 minutes on 2 cores).
 QUICK = not os.environ.get("MINIZF_FULL")

@@ -21,7 +21,9 @@ from minizf.interop.onnx import load_onnx, save_onnx
 from minizf.plot import image_grid
 from minizf.figures import default_model, images_for
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 os.makedirs(OUT, exist_ok=True)
 N = 60 if os.environ.get("MINIZF_QUICK") else 500
 try:

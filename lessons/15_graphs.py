@@ -21,7 +21,9 @@ import numpy as np
 import minizf as mz
 from minizf.plot import image_grid
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -94,3 +96,55 @@ for rule in ("deconvnet", "guided", "gradient"):
     print(f"{rule:>9}: projection {projection.shape}, non-zero pixels {int((projection != 0).sum())}")
 print("wrote", image_grid(projections, os.path.join(OUT, "15_graphs.png"), titles=["deconvnet", "guided", "gradient"],
                           signed=True, suptitle="one relu2 unit projected through the residual block"))
+
+# %% [markdown]
+# ## Exercises
+# **Exercise 1.** Backward through a concatenation of inputs with
+# `channels[k]` channels each: hand every input its own slice of `dy`
+# (N, sum of channels, H, W). The check is the adjoint identity
+# <concat(xs), dy> = sum over k of <x_k, dx_k>, for three inputs.
+
+# %%
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def concat_backward_by_hand(dy, channels):
+    raise NotImplementedError          # your code here
+
+
+concat_backward_by_hand = attempt(concat_backward_by_hand, "15_graphs")
+with check("concat_backward_by_hand", "input k's slice starts after the channels of all the inputs before it "
+                                      "(a running start += c), and is c channels wide"):
+    sizes = (2, 3, 4)
+    xs = [rng.standard_normal((2, c, 3, 3)) for c in sizes]
+    dy = rng.standard_normal((2, sum(sizes), 3, 3))
+    parts = concat_backward_by_hand(dy, sizes)
+    assert [p.shape for p in parts] == [x.shape for x in xs]
+    assert np.isclose(np.vdot(np.concatenate(xs, axis=1), dy), sum(np.vdot(x, p) for x, p in zip(xs, parts)))
+
+# %% [markdown]
+# **Exercise 2.** The sum rule at a fork: `y = x W^T + x`, a residual
+# connection around a linear layer, reads x twice. Return dx for an
+# upstream dy. The check is central differences.
+
+# %%
+def residual_backward(dy, x, W):
+    raise NotImplementedError          # your code here
+
+
+residual_backward = attempt(residual_backward, "15_graphs")
+with check("residual_backward", "x is read by the layer and by the sum: its gradient is the sum of both "
+                                "paths, dy W (through the layer) + dy (straight through)"):
+    xr, Wr, dyr = rng.standard_normal((3, 4)), rng.standard_normal((4, 4)), rng.standard_normal((3, 4))
+    loss = lambda: float(((xr @ Wr.T + xr) * dyr).sum())        # noqa: E731 - <y, dy>: its gradient is dx
+    numeric = np.zeros_like(xr)
+    for i in range(xr.size):
+        old = xr.flat[i]
+        xr.flat[i] = old + 1e-6
+        plus = loss()
+        xr.flat[i] = old - 1e-6
+        minus = loss()
+        xr.flat[i] = old
+        numeric.flat[i] = (plus - minus) / 2e-6
+    assert np.allclose(residual_backward(dyr, xr, Wr), numeric, rtol=1e-6, atol=1e-8)
+print("exercises of lesson 15: done")

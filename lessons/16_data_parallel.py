@@ -25,7 +25,9 @@ from minizf.distributed import shard_bounds
 from minizf.plot import curve
 from minizf.train import init_weights
 
-OUT = os.environ.get("MINIZF_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+from minizf.lessons.exercises import out_folder  # noqa: E402
+
+OUT = out_folder()          # $MINIZF_OUT, else out/ beside the script (a notebook: where it runs)
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -108,7 +110,7 @@ print("wrote", curve(ks, ratios, os.path.join(OUT, "16_data_parallel.png"), xlab
 # their step takes milliseconds.
 
 # %%
-here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks", "results")
+here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(mz.__file__))), "benchmarks", "results")
 for k in (1, 2):
     path = os.path.join(here, f"distributed_{k}.json")
     if os.path.exists(path):
@@ -116,3 +118,49 @@ for k in (1, 2):
         print(f"stored result of benchmarks/distributed.py (not measured now), {k} rank(s): "
               f"{r['images_per_second']:.0f} images/s, step {r['step_seconds']:.2f} s, allreduce "
               f"{1000 * r['allreduce_seconds']:.1f} ms ({100 * r['allreduce_share_of_step']:.1f}% of a step)")
+
+# %% [markdown]
+# ## Exercises
+# **Exercise 1.** Split a batch of `batch` rows over `size` ranks as
+# `shard_bounds` does: contiguous shards in rank order, the first
+# `batch % size` ranks one row more. Return rank `rank`'s `(lo, hi)`.
+
+# %%
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def shard_of(batch, rank, size):
+    raise NotImplementedError          # your code here
+
+
+shard_of = attempt(shard_of, "16_data_parallel")
+with check("shard_of", "each rank takes batch // size rows, the first batch % size ranks one more; rank r "
+                       "starts after the rows of ranks 0..r-1: lo = r * base + min(r, extra)"):
+    for batch, size in [(12, 3), (13, 4), (3, 5), (128, 7), (1, 1)]:
+        bounds = [shard_of(batch, r, size) for r in range(size)]
+        assert bounds[0][0] == 0 and bounds[-1][1] == batch                  # the whole batch
+        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))        # in order, no gap, no overlap
+        counts = [hi - lo for lo, hi in bounds]
+        assert max(counts) - min(counts) <= 1 and counts == sorted(counts, reverse=True)
+
+# %% [markdown]
+# **Exercise 2.** The weight of a shard: each rank computes the *mean*
+# gradient of its own rows; what must it multiply it by so that the sum
+# over ranks (the allreduce) is the mean gradient of the whole batch? The
+# check uses least squares, whose gradient is known exactly, and uneven
+# shards.
+
+# %%
+def shard_weight(lo, hi, batch):
+    raise NotImplementedError          # your code here
+
+
+shard_weight = attempt(shard_weight, "16_data_parallel")
+with check("shard_weight", "a shard's mean is over its own hi - lo rows: weight it by its share of the "
+                           "batch, (hi - lo) / batch (not 1 / size: the shards differ in size)"):
+    A, t, w = rng.standard_normal((13, 5)), rng.standard_normal(13), rng.standard_normal(5)
+    mean_grad = lambda rows: A[rows].T @ (A[rows] @ w - t[rows]) / len(rows)   # noqa: E731 - of |Aw - t|^2 / 2
+    summed = sum(shard_weight(lo, hi, 13) * mean_grad(np.arange(lo, hi))
+                 for lo, hi in (shard_bounds(13, r, 4) for r in range(4)))
+    assert np.allclose(summed, mean_grad(np.arange(13)), rtol=1e-12)
+print("exercises of lesson 16: done")

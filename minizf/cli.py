@@ -56,9 +56,9 @@ def build_parser():
                    help="side of the input, for a file that does not say")
     q.set_defaults(run=cmd_info)
 
-    from .commands import convert, figures, parallel, section5, training
+    from .commands import convert, figures, lessons, parallel, section5, training
     from .course.commands import add_commands as add_course_commands
-    for group in (training, figures, section5, convert, parallel):
+    for group in (training, figures, section5, convert, parallel, lessons):
         group.add_commands(sub)
     add_course_commands(sub)
     parser.set_defaults(parser=parser)      # mpirun checks its command's flags before starting the ranks

@@ -27,7 +27,6 @@ def evolution(snapshots, images, choices, rule="deconvnet", device=None):
             projections, _ = project_top(net, images, mean, top, rule=rule, device=device)
             for m, r in enumerate(picked):
                 rows[r].append(projections[m, 0])
-        net.forget()                    # nine snapshots must not each hold their last batch
     return np.asarray(epochs), [np.stack(row) for row in rows]
 
 
@@ -57,8 +56,6 @@ def response_similarity(snapshots, images, channels, device=None):
     """
     responses = [map_responses(net, images, mean, channels, device=device)
                  for _, net, mean in steps(snapshots, "Fig. 4 responses", unit="snapshot")]
-    for _, net, _ in snapshots:
-        net.forget()
     return {layer: np.array([float(np.mean(_correlations(a[layer], b[layer])))
                              for a, b in zip(responses[:-1], responses[1:])])
             for layer in channels}

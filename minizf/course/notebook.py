@@ -19,41 +19,10 @@ import ast
 import json
 import re
 
+# dumps and code_cell are used through this module too (assignments, the tests)
+from ..notebooks import code_cell, dumps, markdown_cell, notebook, percent_cells  # noqa: F401
+
 TAG = "minizf"
-
-
-def _lines(text):
-    """A cell's source as nbformat stores it: lines that keep their newlines."""
-    return text.splitlines(keepends=True)
-
-
-def code_cell(text, tagged=False):
-    return {"cell_type": "code", "execution_count": None, "metadata": {"tags": [TAG]} if tagged else {},
-            "outputs": [], "source": _lines(text.strip("\n"))}
-
-
-def markdown_cell(text):
-    return {"cell_type": "markdown", "metadata": {}, "source": _lines(text.strip("\n"))}
-
-
-def notebook(cells):
-    return {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                                         "name": "python3"},
-                                          "language_info": {"name": "python"}},
-            "nbformat": 4, "nbformat_minor": 4}
-
-
-def percent_cells(text):
-    """The cells of a ``# %%`` script: markdown cells lose their '# ' prefixes."""
-    cells = []
-    for chunk in re.split(r"^# %%", text, flags=re.M)[1:]:
-        head, _, body = chunk.partition("\n")
-        if "[markdown]" in head:
-            cells.append(markdown_cell("\n".join(line[2:] if line.startswith("# ") else line.lstrip("#")
-                                                 for line in body.strip("\n").splitlines())))
-        elif body.strip():
-            cells.append(code_cell(body))
-    return cells
 
 
 def student_notebook(name, source_text, walkthrough_text):
@@ -65,16 +34,12 @@ def student_notebook(name, source_text, walkthrough_text):
     for part in parts:
         for piece in re.split(r"\n(?=def )", part):
             if piece.strip():
-                cells.append(code_cell(piece, tagged=True))
+                cells.append(code_cell(piece, tagged=True, tag=TAG))
     walk = walkthrough_text.replace(f"import {name} as hw  # noqa: E402  (your file)",
                                     "hw = sys.modules[__name__]  # the functions defined above")
     walk = walk.replace('HERE = os.path.dirname(os.path.abspath(__file__)) if "__file__" in globals() '
                         'else os.getcwd()\nsys.path.insert(0, HERE)\n', "")
     return notebook(cells + percent_cells(walk))
-
-
-def dumps(nb):
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
 def _cells(data, path):
