@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 4 — training as in Sec. 3, one epoch by hand
 #
-# *Run time: about a minute (`MINIZF_QUICK=1`: 10 seconds) on a 2-core CPU.*
+# *Run time: about 40 seconds (`MINIZF_QUICK=1`: 10 seconds) on a 2-core CPU.*
 #
 # The paper trains with SGD (mini-batches of 128, learning rate 1e-2,
 # momentum 0.9), subtracts the per-pixel mean image, augments with random

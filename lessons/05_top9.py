@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 5 — what does a feature map respond to? (Fig. 2)
 #
-# *Run time: about 3 seconds on a 2-core CPU.*
+# *Run time: about 5 seconds on a 2-core CPU.*
 #
 # For one feature map, find the 9 images of a dataset where it fires most
 # strongly, project each of those activations back to pixels with the

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 6 — how features evolve during training (Fig. 4)
 #
-# *Run time: about 25 seconds on a 2-core CPU.*
+# *Run time: about 20 seconds on a 2-core CPU.*
 #
 # The trainer saved the weights at chosen epochs. For a few feature maps we
 # take, at each of those epochs, the strongest activation over a set of

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 9 — occlusion: is the classifier looking at the object? (Fig. 7)
 #
-# *Run time: about 8 seconds on a 2-core CPU.*
+# *Run time: about 6 seconds on a 2-core CPU.*
 #
 # Slide a grey square over the image and watch three things as a function of
 # where the square is: the total activation of the strongest layer-5 feature

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 11 — what each layer knows: linear probes (Table 7, Sec. 5)
 #
-# *Run time: about half a minute (`MINIZF_QUICK=1`: 8 seconds) on a 2-core CPU.*
+# *Run time: about 20 seconds (`MINIZF_QUICK=1`: 8 seconds) on a 2-core CPU.*
 #
 # Sec. 5 asks how *discriminative* the features of each layer are. Freeze the
 # trained network, cut it after layer l, and train only a softmax classifier

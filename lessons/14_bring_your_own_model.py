@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 14 — bring your own model: PyTorch, ONNX, and the unit explorer
 #
-# *Run time: about 12 seconds on a 2-core CPU.*
+# *Run time: about 9 seconds on a 2-core CPU.*
 #
 # Everything in lessons 3-10 works on any sequential CNN, not only on the
 # ones minizf trained. This lesson takes the bundled `zf64` to PyTorch and to

@@ -34,7 +34,7 @@ def read(path):
     title = re.search(r"^# # Lesson \d+ — (.+)$", text, flags=re.M)
     run_time = re.search(r"^# \*Run time: (.+?)\*$", text, flags=re.M)
     return Lesson(int(Path(path).name[:2]), Path(path), title.group(1) if title else Path(path).stem,
-                  run_time.group(1) if run_time else "", exercises_in(text))
+                  run_time.group(1).rstrip(".") if run_time else "", exercises_in(text))
 
 
 def lessons():
