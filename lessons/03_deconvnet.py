@@ -146,8 +146,8 @@ path = image_grid([photo, patch] + crops, os.path.join(OUT, "03_deconvnet.png"),
 print("wrote", path)
 
 # %% [markdown]
-# ## Exercise
-# Write the three reverse rules of a ReLU (section 6) yourself: "deconvnet"
+# ## Exercises
+# **Exercise 1.** Write the three reverse rules of a ReLU (section 6) yourself: "deconvnet"
 # rectifies the signal, "gradient" masks it where the forward input x was
 # not positive, "guided" does both. Until you do, the solution in
 # `lessons/solutions/03_deconvnet.py` runs. (`minizf assignment make deconv`
@@ -170,4 +170,29 @@ with check("reverse_relu", "deconvnet keeps the signal where the signal is posit
         assert (reverse_relu(se, xe, rule) == expected).all(), rule
         z, g = np.random.default_rng(1).standard_normal((2, 2, 3, 4, 4))
         assert np.array_equal(reverse_relu(g, z, rule), F.relu_reverse(g, z, rule)), rule
-print("exercise of lesson 3: done")
+
+# %% [markdown]
+# **Exercise 2.** Unpooling: send each value of `pooled` (N, C, OH, OW) back
+# to the position its switch names in a zero map of `shape` (N, C, H, W)
+# (switches hold h * W + w within each map). Pooling windows overlap (3x3,
+# stride 2), so two values may go to one place. The check is the adjoint
+# identity: unpooling is the transpose of taking each window's maximum,
+# <pool(x), g> = <x, unpool(g)> for any g.
+
+# %%
+def unpool_by_hand(pooled, switches, shape):
+    raise NotImplementedError          # your code here
+
+
+unpool_by_hand = attempt(unpool_by_hand, "03_deconvnet")
+with check("unpool_by_hand", "where windows overlap one position receives several values: add them "
+                             "(np.add.at on the flattened maps), do not assign"):
+    xp_ = np.random.default_rng(3).standard_normal((2, 3, 9, 9))
+    pooled_, switches_ = F.max_pool2d(xp_, (3, 3), (2, 2), (0, 0), False)
+    g_ = np.random.default_rng(4).standard_normal(pooled_.shape)
+    back_ = unpool_by_hand(g_, switches_, xp_.shape)
+    assert back_.shape == xp_.shape and np.isclose(np.vdot(pooled_, g_), np.vdot(xp_, back_))
+    flat_ = np.zeros((1, 1, 3, 3))
+    _, sw_ = F.max_pool2d(flat_ + np.eye(3)[None, None], (2, 2), (1, 1), (0, 0), False)   # the centre wins twice
+    assert unpool_by_hand(np.ones((1, 1, 2, 2)), sw_, flat_.shape).sum() == 4
+print("exercises of lesson 3: done")

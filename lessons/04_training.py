@@ -108,8 +108,8 @@ print(f"after one epoch: top-1 accuracy {result['top1']:.3f}, top-5 {result['top
       f"on {len(test)} test images")
 
 # %% [markdown]
-# ## Exercise
-# One step of SGD with momentum and weight decay, as `minizf.train.SGD` does it
+# ## Exercises
+# **Exercise 1.** One step of SGD with momentum and weight decay, as `minizf.train.SGD` does it
 # for each weight array: `v' = momentum v - lr (grad + weight_decay param)`,
 # `param' = param + v'`. Return `(param', v')` without changing the inputs.
 # Until you write it, the solution in `lessons/solutions/04_training.py` runs.
@@ -137,4 +137,27 @@ with check("momentum_step", "v' = momentum v - lr (grad + weight_decay param), t
     for _ in range(200):                                   # minimise |p - 3|^2 / 2
         p, v = momentum_step(p, p - 3.0, v, 0.1, 0.9, 0.0)
     assert np.allclose(p, 3.0, atol=1e-4)
-print("exercise of lesson 4: done")
+
+# %% [markdown]
+# **Exercise 2.** Sec. 3's renormalization: after each step, every filter
+# of `W` (F, C, kh, kw) whose RMS exceeds `radius` is scaled back to RMS
+# `radius`; the others stay as they are. Return the new array.
+
+# %%
+def renormalize(W, radius):
+    raise NotImplementedError          # your code here
+
+
+renormalize = attempt(renormalize, "04_training")
+with check("renormalize", "the RMS of a filter is sqrt(mean of its squares) over its C x kh x kw weights; scale "
+                          "only the filters above the radius, each by radius / its RMS (a direction kept)"):
+    W0 = np.random.default_rng(6).standard_normal((6, 3, 5, 5)) * np.array([0.05, 0.5, 2, 0.09, 0.2, 1])[:, None,
+                                                                                                          None, None]
+    W1 = renormalize(W0.copy(), 0.1)
+    rms = lambda a: np.sqrt((a.reshape(len(a), -1) ** 2).mean(axis=1))      # noqa: E731
+    assert (rms(W1) <= 0.1 + 1e-12).all() and np.allclose(rms(W1)[rms(W0) > 0.1], 0.1)
+    assert np.array_equal(W1[rms(W0) <= 0.1], W0[rms(W0) <= 0.1])           # small filters untouched
+    cosine = (W1 * W0).reshape(6, -1).sum(axis=1) / (np.linalg.norm(W1.reshape(6, -1), axis=1) *
+                                                     np.linalg.norm(W0.reshape(6, -1), axis=1))
+    assert np.allclose(cosine, 1.0)                                         # directions kept
+print("exercises of lesson 4: done")

@@ -62,3 +62,51 @@ sweep = {side: [analysis.occlusion(net, images.images[k], int(images.labels[k]),
                 for k in picks]
          for side, step in analysis.occluder_sizes(image.shape[-1])}
 print(analysis.occlusion_verdict(sweep, [images.classes[images.labels[k]] for k in picks], image.shape[-1]))
+
+# %% [markdown]
+# ## Exercises
+# **Exercise 1.** Every occluded copy of one uint8 image (3, H, W): a
+# `size` x `size` square of colour `fill` (3,) at every position the
+# square fits, moved by `stride` along rows and columns. Return
+# `(batch (R*S, 3, H, W), rows (R,), cols (S,))`, copies in row-major order.
+
+# %%
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def occluded_copies(image, size, stride, fill):
+    raise NotImplementedError          # your code here
+
+
+occluded_copies = attempt(occluded_copies, "09_occlusion")
+with check("occluded_copies", "the square's top-left corners are np.arange(0, H - size + 1, stride) (it must fit: "
+                              "+ 1, not past the edge); each copy changes exactly size x size pixels to fill"):
+    plain = np.full((3, 10, 9), 200, np.uint8)          # 10 - 4 = 6: a square fits at row 6, exactly
+    batch_, rows_, cols_ = occluded_copies(plain, 4, 3, np.array([1, 2, 3], np.uint8))
+    assert list(rows_) == [0, 3, 6] and list(cols_) == [0, 3] and batch_.shape == (6, 3, 10, 9)
+    for k, (r_, c_) in enumerate((r_, c_) for r_ in rows_ for c_ in cols_):
+        changed = (batch_[k] != plain).any(axis=0)
+        assert changed.sum() == 16 and changed[r_:r_ + 4, c_:c_ + 4].all()              # the square, only it
+        assert (batch_[k][:, r_, c_] == [1, 2, 3]).all()
+    assert (plain == 200).all()                                                         # the image untouched
+
+# %% [markdown]
+# **Exercise 2.** The effect size of Fig. 7's verdict: p(true class) where
+# the strongest map is lowest, as a share of the clean image's p.
+# `activation` and `prob` are (R, S) over the square's positions.
+
+# %%
+def fall_where_map_falls(activation, prob, prob_clean):
+    raise NotImplementedError          # your code here
+
+
+fall_where_map_falls = attempt(fall_where_map_falls, "09_occlusion")
+with check("fall_where_map_falls", "find the position of the map's minimum (np.argmin over the flattened "
+                                   "activation) and read prob there, divided by prob_clean (not prob's own minimum)"):
+    act_, prob_ = np.full((3, 3), 5.0), np.full((3, 3), 0.9)
+    act_[2, 0], prob_[2, 0], prob_[0, 2] = 1.0, 0.3, 0.1           # p is lowest elsewhere than the map
+    assert np.isclose(fall_where_map_falls(act_, prob_, 0.9), 0.3 / 0.9)
+    assert np.isclose(fall_where_map_falls(act_, prob_ * 2, 1.8), 0.3 / 0.9)                # a share: scale-free
+    shown = fall_where_map_falls(result.activation, result.prob_true, result.prob_true_clean)
+    print(f"where the relu5 map is lowest, p({images.classes[label]}) keeps {shown:.2f} of its value")
+print("exercises of lesson 9: done")

@@ -22,6 +22,25 @@ MISTAKES = [
     (3, "reverse_relu", "import numpy as np\n    keep = x >= 0 if rule == 'gradient' else signal > 0\n"
      "    return np.where(keep, signal, 0) if rule != 'guided' else np.where((x > 0) & (signal > 0), signal, 0)",
      "x = 0 is not"),
+    (3, "unpool_by_hand", "import numpy as np\n    n, c, h, w = shape\n    out = np.zeros((n * c, h * w))\n"
+     "    rows = np.repeat(np.arange(n * c), pooled[0, 0].size)\n    out[rows, switches.reshape(-1)] = pooled.reshape(-1)\n"
+     "    return out.reshape(shape)", "add them"),
+    (4, "renormalize", "import numpy as np\n    rms = np.sqrt((W.reshape(len(W), -1) ** 2).mean(axis=1))\n"
+     "    return W * (radius / rms)[:, None, None, None]", "scale only the filters above the radius"),
+    (6, "snapshot_similarity", "import numpy as np\n    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])",
+     "not the whole arrays"),
+    (6, "settled_at", "for i in range(len(similarity)):\n        if similarity[i] >= threshold:\n"
+     "            return epochs[i]\n    return None", "every later step"),
+    (9, "occluded_copies", "import numpy as np\n    _, h, w = image.shape\n    rows, cols = np.arange(0, h - size, stride), "
+     "np.arange(0, w - size, stride)\n    batch = np.repeat(image[None], len(rows) * len(cols), axis=0)\n"
+     "    for k, (r, c) in enumerate((r, c) for r in rows for c in cols):\n"
+     "        batch[k, :, r:r + size, c:c + size] = np.asarray(fill)[:, None, None]\n    return batch, rows, cols",
+     "+ 1, not past the edge"),
+    (9, "fall_where_map_falls", "return float(prob.min() / prob_clean)", "not prob's own minimum"),
+    (10, "delta", "import numpy as np\n    s = np.sign(eps)\n    n = len(s)\n"
+     "    return float(np.mean([(s[i] != s[j]).mean() for i in range(n) for j in range(n)]))", "not i == j"),
+    (10, "random_box", "return int(rng.integers(0, side - size)), int(rng.integers(0, side - size))",
+     "the upper bound is exclusive"),
     (4, "momentum_step", "v = momentum * velocity - lr * (grad + weight_decay * param)\n    return param + velocity, v",
      "the new velocity, not the old one"),
     (5, "merge_top", "import numpy as np\n    return (np.concatenate([values, batch_values])[:k], "
