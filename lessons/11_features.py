@@ -70,3 +70,48 @@ train_acc = [results[layer].train_accuracy for layer in layers]
 print("wrote", curve(layers, [train_acc, test_acc], os.path.join(OUT, "11_features.png"), xlabel="layer",
                      ylabel="accuracy", title="softmax on frozen features", labels=["train", "test"]))
 print("rises with depth:", bool(np.all(np.diff(test_acc) > -0.02)))
+
+# %% [markdown]
+# ## Exercises
+# **Exercise 1.** Average each map of `maps` (N, C, H, W) over a `grid` x
+# `grid` grid of equal blocks (H and W divisible by grid): (N, C, grid, grid).
+
+# %%
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def pool_to_grid_by_hand(maps, grid):
+    raise NotImplementedError          # your code here
+
+
+pool_to_grid_by_hand = attempt(pool_to_grid_by_hand, "11_features")
+with check("pool_to_grid_by_hand", "reshape to (N, C, grid, H // grid, grid, W // grid) and average axes 3 and 5 "
+                                   "(the pixels inside a block), not the blocks themselves"):
+    maps_ = np.random.default_rng(1).standard_normal((2, 3, 8, 12))
+    pooled_ = pool_to_grid_by_hand(maps_, 4)
+    assert pooled_.shape == (2, 3, 4, 4)
+    assert np.isclose(pooled_.mean(), maps_.mean())                                  # averages keep the mean
+    assert np.isclose(pooled_[1, 2, 3, 0], maps_[1, 2, 6:8, 0:3].mean())            # block (3, 0): rows 6-7, cols 0-2
+    ramp = np.broadcast_to(np.arange(12.0), (1, 1, 8, 12))
+    assert np.allclose(pool_to_grid_by_hand(ramp, 4)[0, 0, 0], [1, 4, 7, 10])       # columns stay in order
+
+# %% [markdown]
+# **Exercise 2.** Features for a probe are standardised: each feature
+# minus its mean, over its standard deviation. Standardise `train_x` and
+# `test_x` (N, D) the way a fair test does.
+
+# %%
+def standardize(train_x, test_x):
+    raise NotImplementedError          # your code here
+
+
+standardize = attempt(standardize, "11_features")
+with check("standardize", "take the mean and std of the training features only and apply them to both: "
+                          "the test set must not be looked at (and a feature with std 0 divides by 1)"):
+    tr = np.random.default_rng(2).standard_normal((50, 4)) * [1, 2, 3, 0] + 5
+    te = tr[:10] + 10                                                  # a shifted test set
+    a, b = standardize(tr, te)
+    assert np.allclose(a[:, :3].mean(axis=0), 0) and np.allclose(a[:, :3].std(axis=0), 1) and np.isfinite(a).all()
+    assert np.allclose(b[:, :3], a[:10, :3] + 10 / tr[:, :3].std(axis=0))     # the training set's scale
+    assert np.allclose(a[:, 3], 0) and np.allclose(b[:, 3], 10)                   # a constant feature
+print("exercises of lesson 11: done")

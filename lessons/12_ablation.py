@@ -81,3 +81,52 @@ print("wrote", bars([r.key for r in results], [[r.train_error for r in results],
                                                [r.val_error for r in results]],
                     os.path.join(OUT, "12_ablation.png"), ylabel="top-1 error",
                     title="Table 3 at small scale", labels=["train", "validation"]))
+
+# %% [markdown]
+# ## Exercises
+# **Exercise 1.** Table 3 lists each variant's size. Count the learned
+# numbers of a network given as a list of layers: `("conv", in, out, k)`
+# (k x k filters with a bias each) and `("fc", in, out)` (with biases).
+
+# %%
+import numpy as np  # noqa: E402
+
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def parameter_count(layers):
+    raise NotImplementedError          # your code here
+
+
+parameter_count = attempt(parameter_count, "12_ablation")
+with check("parameter_count", "a conv has out x in x k x k weights plus out biases, a fully connected layer "
+                              "out x in weights plus out biases"):
+    for key, _, options in analysis.variants(KEYS):
+        built = models.build("zf-small", **options)
+        spec = [("conv", l.in_channels, l.out_channels, l.kernel_size[0]) if hasattr(l, "kernel_size") and "W" in
+                l.params else ("fc", l.params["W"].shape[1], l.params["W"].shape[0])
+                for _, l in built if "W" in l.params]
+        counted = sum(int(np.prod(p.shape)) for _, p, _ in built.named_parameters())
+        assert parameter_count(spec) == counted, (key, parameter_count(spec), counted)
+
+# %% [markdown]
+# **Exercise 2.** The table's error: the share of images whose highest
+# score is not their label (top-1 error), from `scores` (N, classes).
+
+# %%
+def top1_error(scores, labels):
+    raise NotImplementedError          # your code here
+
+
+top1_error = attempt(top1_error, "12_ablation")
+with check("top1_error", "take argmax over the classes (axis 1), not over the images, and count where it differs "
+                         "from the label: a share in [0, 1]"):
+    sc = np.random.default_rng(3).standard_normal((50, 10))
+    lab = np.random.default_rng(4).integers(0, 10, 50)
+    perfect = np.eye(10)[lab]
+    assert top1_error(perfect, lab) == 0 and top1_error(-perfect, lab) == 1       # every label scored lowest
+    assert np.isclose(top1_error(sc + 7 * np.arange(50)[:, None], lab), top1_error(sc, lab))   # a shift per image
+    order = np.random.default_rng(5).permutation(50)
+    assert np.isclose(top1_error(sc[order], lab[order]), top1_error(sc, lab))
+    assert np.isclose(top1_error(sc, lab), np.mean([sc[i].argmax() != lab[i] for i in range(50)]))
+print("exercises of lesson 12: done")

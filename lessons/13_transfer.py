@@ -85,3 +85,50 @@ print("wrote", curve(list(PER_CLASS), list(curves.values()), os.path.join(OUT, "
                      errors=[[float(np.std(r.probes[k])) for r in results] for k in results[0].probes]
                      + [[float(np.std(r.scratch)) for r in results]]))
 print(analysis.transfer_verdict(results))
+
+# %% [markdown]
+# ## Exercises
+# **Exercise 1.** The Caltech-101 protocol: per class, `per_class` random
+# images to train on and up to `test_per_class` *other* images to test on.
+# Return `(train indices, test indices)`, each sorted.
+
+# %%
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def per_class_split(labels, per_class, test_per_class, rng):
+    raise NotImplementedError          # your code here
+
+
+per_class_split = attempt(per_class_split, "13_transfer")
+with check("per_class_split", "shuffle each class's own indices (np.flatnonzero(labels == c)), take the first "
+                              "per_class to train and the next test_per_class to test: never the same image twice"):
+    lab = np.repeat(np.arange(4), [9, 12, 7, 30])
+    tr_, te_ = per_class_split(lab, 5, 4, np.random.default_rng(6))
+    assert not set(tr_) & set(te_)                                                  # disjoint
+    assert list(np.bincount(lab[tr_])) == [5, 5, 5, 5]
+    assert list(np.bincount(lab[te_])) == [4, 4, 2, 4]                              # class 2 has 7 images
+    assert list(tr_) == sorted(tr_) and list(te_) == sorted(te_)
+    other = per_class_split(lab, 5, 4, np.random.default_rng(7))[0]
+    assert list(other) != list(tr_)                                                 # drawn, not the first five
+
+# %% [markdown]
+# **Exercise 2.** Caltech-101 is scored by the *mean class accuracy*: the
+# accuracy within each class, averaged over the classes, so a big class
+# does not outweigh a small one.
+
+# %%
+def mean_class_accuracy_by_hand(labels, predictions):
+    raise NotImplementedError          # your code here
+
+
+mean_class_accuracy_by_hand = attempt(mean_class_accuracy_by_hand, "13_transfer")
+with check("mean_class_accuracy_by_hand", "average the per-class accuracies over the classes present, not the "
+                                          "accuracy over all images (which weights big classes more)"):
+    lab = np.array([0] * 90 + [1] * 10)
+    pred = np.zeros(100, int)                                                       # always class 0
+    assert np.isclose(mean_class_accuracy_by_hand(lab, pred), 0.5)                 # plain accuracy: 0.9
+    assert mean_class_accuracy_by_hand(lab, lab) == 1
+    twice = np.concatenate([lab, lab[lab == 1]]), np.concatenate([pred, pred[lab == 1]])
+    assert np.isclose(mean_class_accuracy_by_hand(*twice), 0.5)                     # more of a class: the same
+print("exercises of lesson 13: done")

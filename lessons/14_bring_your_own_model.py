@@ -111,3 +111,50 @@ print("wrote", image_grid(list(images.images[:4] / 255.0) + list(projection),
 images.images, images.labels = images.images[:N], images.labels[:N]
 index = explore(net, mean, images, os.path.join(OUT, "14_explore"), layers=["conv5"])
 print("wrote", index)
+
+# %% [markdown]
+# ## Exercises
+# **Exercise 1.** ONNX's MatMul + Add keeps a fully connected layer's
+# weights as (in, out), `y = x @ W + b`; minizf's Linear keeps them as
+# (out, in), `y = x W^T + b`, as PyTorch does. Return minizf's `(W, b)`.
+
+# %%
+import minizf as mz  # noqa: E402
+from minizf import functional as F  # noqa: E402
+from minizf.lessons.exercises import attempt, check  # noqa: E402
+
+
+def linear_from_matmul(W_onnx, b):
+    raise NotImplementedError          # your code here
+
+
+linear_from_matmul = attempt(linear_from_matmul, "14_bring_your_own_model")
+with check("linear_from_matmul", "minizf's W is (out, in): the transpose of ONNX's (in, out) matrix, W_onnx.T "
+                                 "(a reshape keeps the numbers in the wrong places)"):
+    Wo, bo = np.random.default_rng(8).standard_normal((6, 4)), np.random.default_rng(9).standard_normal(4)
+    xs = np.random.default_rng(10).standard_normal((3, 6))
+    fc = mz.Linear(6, 4).astype("float64")
+    fc.params["W"], fc.params["b"] = linear_from_matmul(Wo, bo)
+    assert np.allclose(fc.forward(xs), xs @ Wo + bo)
+
+# %% [markdown]
+# **Exercise 2.** A PyTorch model trained on `(x - mean) / std` runs in
+# minizf on `x - mean` when the first conv's weights are divided by std,
+# one value per *input* channel (what `--std` does). Return those weights
+# for `W` (F, C, kh, kw) and `std` (C,).
+
+# %%
+def fold_std(W, std):
+    raise NotImplementedError          # your code here
+
+
+fold_std = attempt(fold_std, "14_bring_your_own_model")
+with check("fold_std", "divide W[:, c] by std[c]: the input channels are axis 1 (std.reshape(1, -1, 1, 1)), not "
+                       "the output filters on axis 0"):
+    Wc = np.random.default_rng(11).standard_normal((3, 3, 3, 3))                 # 3 filters of 3 channels
+    sd = np.array([0.229, 0.224, 0.225])
+    xc = np.random.default_rng(12).standard_normal((2, 3, 8, 8))                 # x - mean
+    bc = np.zeros(3)
+    theirs = F.conv2d(xc / sd.reshape(1, 3, 1, 1), Wc, bc, (1, 1), (1, 1))
+    assert np.allclose(F.conv2d(xc, fold_std(Wc, sd), bc, (1, 1), (1, 1)), theirs)
+print("exercises of lesson 14: done")

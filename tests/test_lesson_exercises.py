@@ -56,6 +56,22 @@ MISTAKES = [
     (8, "folded_share", "import numpy as np\n    W = np.asarray(W, float)\n    power = np.abs(np.fft.fft2(W, s=(32, 32))) "
      "** 2\n    f = np.abs(np.fft.fftfreq(32))\n    folded = (f[:, None] > 1 / stride) | (f[None, :] > 1 / stride)\n"
      "    return float(power.sum(axis=(0, 1))[folded].sum() / power.sum())", "1 / (2 stride)"),
+    (11, "pool_to_grid_by_hand", "n, c, h, w = maps.shape\n    return maps.reshape(n, c, grid, h // grid, grid, "
+     "w // grid).mean(axis=(2, 4))", "not the blocks themselves"),
+    (11, "standardize", "return ((train_x - train_x.mean(0)) / train_x.std(0), (test_x - test_x.mean(0)) / "
+     "test_x.std(0))", "the test set must not be looked at"),
+    (12, "parameter_count", "return sum(l[1] * l[2] * (l[3] ** 2 if l[0] == 'conv' else 1) for l in layers)",
+     "plus out biases"),
+    (12, "top1_error", "import numpy as np\n    return float(np.mean(scores.argmax(axis=0)[:len(labels)] != labels))",
+     "argmax over the classes (axis 1)"),
+    (13, "per_class_split", "import numpy as np\n    train, test = [], []\n    for c in np.unique(labels):\n"
+     "        members = rng.permutation(np.flatnonzero(labels == c))\n        train.append(members[:per_class])\n"
+     "        test.append(members[:test_per_class])\n    return np.sort(np.concatenate(train)), "
+     "np.sort(np.concatenate(test))", "never the same image twice"),
+    (13, "mean_class_accuracy_by_hand", "import numpy as np\n    return float(np.mean(np.asarray(predictions) == "
+     "np.asarray(labels)))", "not the accuracy over all images"),
+    (14, "linear_from_matmul", "return W_onnx.reshape(W_onnx.shape[1], W_onnx.shape[0]), b", "the transpose"),
+    (14, "fold_std", "import numpy as np\n    return W / np.asarray(std).reshape(-1, 1, 1, 1)", "axis 1"),
     (15, "concat_backward_by_hand", "parts, start = [], 0\n    for c in channels:\n        parts.append(dy[:, start:start + c])"
      "\n        start = c\n    return parts", "a running start += c"),
     (15, "residual_backward", "return dy @ W", "the sum of both paths"),
@@ -79,7 +95,16 @@ def test_the_list_names_every_lesson_with_its_time_and_exercises():
     assert {(n, e) for n, e, _, _ in MISTAKES} == {(l.number, e) for l in catalog.lessons() for e in l.exercises}
 
 
-@pytest.mark.parametrize("number", sorted({n for n, *_ in MISTAKES}))
+#: Lessons that train networks (even in their quick form): their runs are left out of `pytest -m "not slow"`.
+TRAINING = (4, 11, 12, 13)
+
+
+def _maybe_slow(number, *values, id=None):
+    marks = [pytest.mark.slow] if number in TRAINING else []
+    return pytest.param(number, *values, marks=marks, id=id)
+
+
+@pytest.mark.parametrize("number", [_maybe_slow(n, id=str(n)) for n in sorted({n for n, *_ in MISTAKES})])
 def test_an_untouched_copy_reports_every_exercise_not_written(number, tmp_path):
     lesson = catalog.find(number)
     done = minizf("lesson", "get", number, "--out", tmp_path)
@@ -103,7 +128,7 @@ def _planted(lesson, exercise, body, folder):
     return copy
 
 
-@pytest.mark.parametrize("number, exercise, body, hint", MISTAKES, ids=[e for _, e, _, _ in MISTAKES])
+@pytest.mark.parametrize("number, exercise, body, hint", [_maybe_slow(*m, id=m[1]) for m in MISTAKES])
 def test_a_typical_mistake_fails_its_check_with_its_hint(number, exercise, body, hint, tmp_path):
     lesson = catalog.find(number)
     outcomes = {o.exercise: o for o in run_copy(_planted(lesson, exercise, body, tmp_path))}
@@ -132,10 +157,7 @@ def test_a_copy_is_never_replaced_unless_forced(tmp_path):
         assert done.returncode == 2 and words in done.stderr, done.stderr
 
 
-SLOW = ("04", "11", "12", "13")
-
-
-@pytest.mark.parametrize("lesson", [pytest.param(l, marks=pytest.mark.slow) if l.name[:2] in SLOW else l
+@pytest.mark.parametrize("lesson", [pytest.param(l, marks=pytest.mark.slow) if l.number in TRAINING else l
                                     for l in catalog.lessons()], ids=[l.name for l in catalog.lessons()])
 def test_every_lesson_runs_as_a_notebook(lesson, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
@@ -155,3 +177,13 @@ def test_every_lesson_runs_as_a_notebook(lesson, tmp_path, monkeypatch):
     if lesson.exercises:                            # the notebook checks like the script
         done = minizf("lesson", "check", path)
         assert done.returncode == 1 and f"0 of {len(lesson.exercises)} exercises passed" in done.stdout
+
+
+def test_the_lessons_page_lists_every_exercise_and_run_time():
+    from pathlib import Path
+    page = (Path(__file__).resolve().parent.parent / "docs" / "lessons.md").read_text()
+    for lesson in catalog.lessons():
+        assert len(lesson.exercises) >= 2, lesson.name
+        assert lesson.run_time.replace(" on a 2-core CPU", "") in page, lesson.name
+        for exercise in lesson.exercises:
+            assert f"`{exercise}`" in page, exercise
