@@ -28,16 +28,21 @@ def exported(tmp_path_factory):
         if (name, dynamo) not in found:
             model = randomized(MODELS[name](), seed=1)
             path = folder / f"{name}_{'dynamo' if dynamo else 'torchscript'}.onnx"
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), str(path), dynamo=dynamo,
-                                      input_names=["input"], output_names=["output"], verbose=False)
-                except Exception as err:          # noqa: BLE001 - the exporter's own dependencies (onnxscript)
-                    pytest.skip(f"torch.onnx.export(dynamo={dynamo}) unavailable here: {err}")
-            found[name, dynamo] = path, model
+            found[name, dynamo] = export(model, path, dynamo), model
         return found[name, dynamo]
     return get
+
+
+def export(model, path, dynamo):
+    """``model`` written to ``path`` at 224 px by one of PyTorch's two exporters (skips without it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), str(path), dynamo=dynamo,
+                              input_names=["input"], output_names=["output"], verbose=False)
+        except Exception as err:          # noqa: BLE001 - the exporter's own dependencies (onnxscript)
+            pytest.skip(f"torch.onnx.export(dynamo={dynamo}) unavailable here: {err}")
+    return path
 
 
 def run_ort(path, x):
@@ -162,14 +167,7 @@ def test_squeezenet_with_torchvisions_zero_biases_loads_from_both_exporters(dyna
         for m in model.modules():
             if isinstance(m, torch.nn.Conv2d):
                 m.bias.zero_()
-    path = tmp_path / "squeezenet.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), str(path), dynamo=dynamo,
-                              input_names=["input"], output_names=["output"], verbose=False)
-        except Exception as err:          # noqa: BLE001 - the exporter's own dependencies (onnxscript)
-            pytest.skip(f"torch.onnx.export(dynamo={dynamo}) unavailable here: {err}")
+    path = export(model, tmp_path / "squeezenet.onnx", dynamo)
     identities = [n for n in onnx.load(str(path)).graph.node if n.op_type == "Identity"]
     assert dynamo or len(identities) > 10
     net, _, _ = load_onnx(path)
