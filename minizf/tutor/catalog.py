@@ -12,6 +12,7 @@ def folder():
 
 @dataclass
 class Lesson:
+    """One lesson: its number (5), script, title, run time as its header states it, exercise names."""
     number: int
     path: Path
     title: str
