@@ -101,7 +101,7 @@ def figure_curves(meta, out):
         raise Unavailable("the model file holds no training history (minizf train writes one)")
     path = plot.training_curves(meta["history"], os.path.join(out, "curves.png"))
     last = meta["history"][-1]
-    return path, (f"Sec. 3 — training curves of {meta['model']} ({len(meta['history'])} epochs; last "
+    return path, (f"Sec. 3 — training curves of {short_name(meta)} ({len(meta['history'])} epochs; last "
                   f"validation accuracy {last.get('val_acc', float('nan')):.3f})."), None
 
 
@@ -292,10 +292,17 @@ def figure_invariance(net, mean, images, out, count=5, classes=None, strict=Fals
 
 
 # ----------------------------------------------------------------------------- Fig. 6
+def short_name(meta):
+    """A model's name for titles: 'zf64', or a file's own name ('onnx:/long/path/resnet18.onnx' ->
+    'resnet18.onnx'), so a long --model path does not push the figure's title off its edge."""
+    name = str(meta.get("model", "model"))
+    return os.path.basename(name.split(":", 1)[1]) if name.startswith("onnx:") else os.path.basename(name)
+
+
 def describe(net, meta):
     """'zf64 (conv1 7x7/2)': a model's name and first layer."""
     conv1 = net[conv_layers(net)[0]]
-    return f"{meta['model']} (conv1 {conv1.kernel_size[0]}x{conv1.kernel_size[1]}/{conv1.stride[0]})"
+    return f"{short_name(meta)} (conv1 {conv1.kernel_size[0]}x{conv1.kernel_size[1]}/{conv1.stride[0]})"
 
 
 def val_accuracy(meta):

@@ -12,7 +12,7 @@ import time
 from . import pages
 from .figures import (Unavailable, correspondence_table, default_model, describe, figure_correspondence,
                       figure_curves, figure_evolution, figure_filters, figure_invariance, figure_occlusion,
-                      figures_top9, images_for, with_twin)
+                      figures_top9, images_for, short_name, with_twin)
 from .data import sample
 from .modelfile import load_model
 from .sitefolder import new_site
@@ -119,5 +119,5 @@ def _write_tour(out, final, model, twin, n_images, maps, progress, device, loade
             + (f", {unclear} cannot be told from these models" if unclear else "") +
             f" ({describe(net, meta)}; scanned: {getattr(scan, 'drawn', f'all {len(images)} images')} of "
             f"{images.name}); each figure says which and why.")
-    title = f"minizf tour — {meta['model']} ({time.perf_counter() - started:.0f} s)"
+    title = f"minizf tour — {short_name(meta)} ({time.perf_counter() - started:.0f} s)"
     return write_index(out, entries, title, note, explorer_in=final)

@@ -142,3 +142,11 @@ def test_topk_and_the_explorer_take_fully_connected_units(tmp_path):
     data = json.loads(page.split('<script type="application/json" id="data">')[1].split("</script>")[0])
     assert data["layer"] == "relu7" and len(data["units"]) == 512
     assert (tmp_path / "site" / "relu7" / "u511_p8.png").exists()
+
+
+def test_a_long_model_path_is_named_by_its_file_in_titles():
+    from minizf.figures import describe, short_name
+    from minizf import models
+    long = "onnx:/" + "/".join(["a_folder_with_a_long_name"] * 8) + "/resnet18.onnx"
+    assert short_name({"model": long}) == "resnet18.onnx" and short_name({"model": "zf64"}) == "zf64"
+    assert describe(models.zf64(), {"model": long}) == "resnet18.onnx (conv1 7x7/2)"

@@ -58,6 +58,7 @@ def cmd_topk(args):
 def cmd_explore(args):
     from ..distributed import refuse_together, world
     from ..explorer import explore
+    from ..figures import short_name
     from ..sitefolder import check
     comm = world(args.distributed, _device(args))
     problem = None
@@ -84,7 +85,7 @@ def cmd_explore(args):
             bar[what].close()
     index = explore(net, mean, images, args.out, layers, device=_device(args), force=args.force,
                     progress=None if args.quiet or comm.rank else progress, comm=comm,
-                    title=f"minizf unit explorer: {meta.get('model', args.model or 'bundled model')}")
+                    title=f"minizf unit explorer: {short_name(meta) if meta.get('model') else 'bundled model'}")
     if comm.rank == 0:
         print(f"wrote {index} (open it in a browser)")
     return 0
