@@ -282,3 +282,18 @@ def test_fig6_aliasing_is_the_energy_the_stride_folds():
     assert v.holds and "aliasing) 0.10 (stride 2) vs 0.30 (stride 4)" in v.measured
     worse = analysis.filters_verdict([dict(zf, alias_share=0.4), twin], [None, None], ["zf", "twin"])
     assert worse.holds is False and worse.reason.startswith("zf puts 0.40 of its energy above its stride's Nyquist")
+
+
+@pytest.mark.slow
+def test_the_bundled_model_passes_the_parts_it_should(tmp_path):
+    # on zf64 and its twin: Fig. 2 beats random images and the same network untrained; Fig. 6's
+    # mid frequencies and aliasing hold and its dead filters cannot be told (neither model has one)
+    from minizf.figures import default_model, figure_filters, figures_top9, images_for, with_twin
+    net, mean, meta = default_model()
+    if meta["model"] != "zf64":
+        pytest.skip("zf64 is not bundled")
+    _, _, fig2 = figures_top9(net, mean, images_for(net), str(tmp_path), 8, meta=meta)
+    assert fig2.holds is True and all(fig2.parts.values()), fig2
+    _, _, fig6 = figure_filters(with_twin(net, mean, None, meta), str(tmp_path))
+    assert fig6.parts == {"no more dead filters": None, "more mid-frequency energy": True, "less aliasing": True}
+    assert fig6.holds is None and "neither model has a dead filter" in fig6.reason
