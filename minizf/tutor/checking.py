@@ -47,7 +47,7 @@ def run_copy(path, timeout=TIMEOUT):
     """[Outcome] of every exercise in the lesson file ``path``, run to its end."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise ValueError(f"{path}: no such file")
+        raise ValueError(f"{path}: {'not a file' if os.path.exists(path) else 'no such file'}")
     if not path.endswith((".py", ".ipynb")):
         raise ValueError(f"{path}: expected a lesson as .py or .ipynb (minizf lesson get N)")
     text = script_of(path)
